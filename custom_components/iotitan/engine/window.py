@@ -1,0 +1,459 @@
+"""Time-based sliding window with incremental statistics.
+
+A :class:`SlidingWindow` holds the samples ``(timestamp, value)`` of the last
+``max_age`` seconds (optionally at most ``max_samples`` of them) and answers the
+statistics of Home Assistant core's ``statistics`` sensor without rescanning the
+window: adding or expiring a sample costs O(log n), and every query is O(log n)
+or better.
+
+How each statistic is kept:
+
+- values in a :class:`sortedcontainers.SortedList`: median, percentile, min and
+  max are index look-ups;
+- sum, mean, variance and standard deviation from exact running sums. Every
+  finite float is ``num / 2**k`` (``0 <= k <= 1074``), so ``S1 = sum(v)`` and
+  ``S2 = sum(v*v)`` are kept as Python ints, scaled by ``2**kv`` and
+  ``2**(2*kv)`` where ``2**kv`` is the finest denominator seen since the window
+  was last empty (a few dozen bits for everyday readings, at most 1074).
+  Adding and removing are exact, so nothing drifts however long the stream,
+  and a query rounds once, exactly as :mod:`statistics` does (it sums exact
+  fractions): ``1e9`` plus small noise loses nothing;
+- ``average_step`` and ``average_linear`` from two exact running areas,
+  ``A = sum(v[i-1] * dt[i])`` and ``B = sum(v[i] * dt[i])`` over neighbouring
+  samples (step is ``A / span``, linear is ``(A + B) / (2 * span)``), ints
+  scaled by ``2**(kt + kv)`` the same way (``2**kt`` for the timestamps).
+
+Semantics (the same as core's ``statistics`` sensor unless listed below):
+
+- A sample expires when ``now - timestamp > max_age``: a sample exactly
+  ``max_age`` old is still in the window, as in core.
+- :meth:`SlidingWindow.add` takes the sample's timestamp as "now" for expiry;
+  the timer path calls :meth:`SlidingWindow.expire` with the wall clock (core
+  purges against the wall clock on both paths; the two agree when the
+  timestamp is the receive time).
+- ``count`` is ``0`` for an empty window; every other statistic is ``None``
+  there. With one sample, ``standard_deviation`` and ``variance`` are ``0.0``,
+  ``percentile``, ``average_step`` and ``average_linear`` are the value,
+  ``change`` is ``0.0`` and ``change_second`` is ``None``.
+- ``variance`` and ``standard_deviation`` are the sample (n-1) ones; they,
+  ``mean`` and ``value_min``/``value_max``/``median``/``percentile``/
+  ``change``/``change_second`` give bit-for-bit the numbers core gives.
+
+Where we deliberately differ from core, and why:
+
+- Earlier timestamps: a sample older than the newest one in the window is
+  clamped to the newest timestamp, so the window stays in time order and the
+  areas stay consistent (core would integrate a negative time span).
+  Duplicate timestamps are fine: a zero-length span adds no area.
+- ``average_step``/``average_linear`` with two or more samples that all share
+  one timestamp (zero time span) return the newest value, as a single sample
+  does; core raises ``ZeroDivisionError`` there.
+- ``sum`` is the exact sum rounded once (``math.fsum``); core's builtin
+  ``sum()`` is compensated and agrees except, rarely, in the last bit.
+- ``average_step``/``average_linear`` are the exact areas rounded once; core
+  sums floats in a loop and is off by up to about ``n`` ulps of the largest
+  value (about ``1e-4`` for ``1e9`` over 1,000 samples).
+- A result beyond the float range (e.g. the variance of values near
+  ``1e300``) is ``inf``; core raises ``OverflowError``.
+- ``-0.0`` is stored as ``0.0`` (the sorted list cannot tell them apart).
+- There is no ``keep_last_sample`` option: :meth:`SlidingWindow.expire` can
+  empty the window, as core does without that option.
+- NaN and infinite values or timestamps are rejected with ``ValueError``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+import math
+
+from sortedcontainers import SortedList
+
+__all__ = ["SlidingWindow", "Statistic"]
+
+_SQRT_BITS = 2 * 53 + 3  # as statistics._float_sqrt_of_frac
+
+# A sample in exact form: (tn, tk, vn, vk) with t == tn / 2**tk and v == vn / 2**vk.
+type _Exact = tuple[int, int, int, int]
+_NO_SAMPLE: _Exact = (0, 0, 0, 0)
+
+
+class Statistic(StrEnum):
+    """Statistics of a window, named as in core's ``statistics`` sensor."""
+
+    COUNT = "count"
+    MEAN = "mean"
+    MEDIAN = "median"
+    VALUE_MIN = "value_min"
+    VALUE_MAX = "value_max"
+    STANDARD_DEVIATION = "standard_deviation"
+    VARIANCE = "variance"
+    SUM = "sum"
+    PERCENTILE = "percentile"
+    AVERAGE_STEP = "average_step"
+    AVERAGE_LINEAR = "average_linear"
+    CHANGE = "change"
+    CHANGE_SECOND = "change_second"
+    LAST = "last"
+
+
+def _exact(timestamp: float, value: float) -> _Exact:
+    """Return a sample in exact form (``as_integer_ratio`` gives a power-of-two den)."""
+    tn, td = timestamp.as_integer_ratio()
+    vn, vd = value.as_integer_ratio()
+    return tn, td.bit_length() - 1, vn, vd.bit_length() - 1
+
+
+def _div(num: int, den: int) -> float:
+    """Return ``num / den`` (``den > 0``) correctly rounded; ``±inf`` if too large."""
+    try:
+        return num / den  # int / int true division is correctly rounded
+    except OverflowError:
+        return math.inf if num > 0 else -math.inf
+
+
+def _sqrt_div(num: int, den: int) -> float:
+    """Return ``sqrt(num / den)`` (``num >= 0``, ``den > 0``) correctly rounded.
+
+    The method of ``statistics._float_sqrt_of_frac`` (what ``statistics.stdev``
+    uses): an integer square root with round-to-odd carries enough bits that the
+    final int / int division rounds once, correctly.
+    """
+    q = (num.bit_length() - den.bit_length() - _SQRT_BITS) // 2
+    if q >= 0:
+        root = math.isqrt(num // (den << 2 * q))
+        odd = root * root * (den << 2 * q) != num
+        return _div((root | odd) << q, 1)
+    root = math.isqrt((num << -2 * q) // den)
+    odd = root * root * den != num << -2 * q
+    return _div(root | odd, 1 << -q)
+
+
+class SlidingWindow:
+    """Samples of the last ``max_age`` seconds, with incremental statistics.
+
+    ``max_age`` is in seconds (``math.inf`` for no age limit); ``max_samples``
+    caps the number of samples kept (the oldest go first), ``None`` for no cap.
+
+    Memory: the samples as ``(timestamp, value)`` pairs plus one reference each in
+    the sorted list; the running sums are a handful of ints, a few hundred bits
+    for everyday readings, whatever the number of samples.
+    """
+
+    __slots__ = (
+        "_area_next",
+        "_area_prev",
+        "_kt",
+        "_kv",
+        "_max_age",
+        "_max_samples",
+        "_newest_exact",
+        "_oldest_exact",
+        "_samples",
+        "_sorted",
+        "_sum",
+        "_sum_sq",
+    )
+
+    def __init__(self, max_age: float, max_samples: int | None = None) -> None:
+        """Create an empty window; ``ValueError`` for a bad ``max_age``/``max_samples``."""
+        if isinstance(max_age, bool) or not isinstance(max_age, int | float):
+            raise ValueError(f"max_age must be a number of seconds, not {max_age!r}")
+        if not max_age > 0:  # also rejects NaN
+            raise ValueError(f"max_age must be > 0, not {max_age!r}")
+        if max_samples is not None and (
+            isinstance(max_samples, bool)
+            or not isinstance(max_samples, int)
+            or max_samples < 1
+        ):
+            raise ValueError(
+                f"max_samples must be an int >= 1 or None, not {max_samples!r}"
+            )
+        self._max_age = float(max_age)
+        self._max_samples = max_samples
+        self._samples: deque[tuple[float, float]] = deque()
+        self._sorted: SortedList[float] = SortedList()
+        # Exact forms of the oldest and newest samples, so that each float is
+        # converted once on the way in and once on the way out.
+        self._oldest_exact = self._newest_exact = _NO_SAMPLE
+        self._reset_sums()
+
+    def _reset_sums(self) -> None:
+        """Zero the running sums (for an empty window)."""
+        # Exact running sums, as ints. Timestamps are scaled by 2**kt and values
+        # by 2**kv, the finest power-of-two denominators in the window (so the
+        # ints stay small for everyday readings); the sum of squares by 2**(2kv)
+        # and the areas by 2**(kt + kv).
+        self._kt = self._kv = 0
+        self._sum = 0  # sum(v)
+        self._sum_sq = 0  # sum(v * v)
+        self._area_prev = 0  # sum(v[i-1] * (t[i] - t[i-1])): the step area
+        self._area_next = 0  # sum(v[i] * (t[i] - t[i-1])); linear = (prev + next) / 2
+
+    def _rescale(self, tk: int, vk: int) -> None:
+        """Raise the scales to at least ``2**tk`` and ``2**vk`` (exact: shifts)."""
+        dt = max(tk - self._kt, 0)
+        dv = max(vk - self._kv, 0)
+        self._kt += dt
+        self._kv += dv
+        self._sum <<= dv
+        self._sum_sq <<= 2 * dv
+        self._area_prev <<= dt + dv
+        self._area_next <<= dt + dv
+
+    @property
+    def max_age(self) -> float:
+        """The window length in seconds."""
+        return self._max_age
+
+    @property
+    def max_samples(self) -> int | None:
+        """The most samples kept, or ``None`` for no cap."""
+        return self._max_samples
+
+    @property
+    def first_timestamp(self) -> float | None:
+        """Timestamp of the oldest sample, ``None`` if empty. O(1)."""
+        return self._samples[0][0] if self._samples else None
+
+    @property
+    def last_timestamp(self) -> float | None:
+        """Timestamp of the newest sample, ``None`` if empty. O(1)."""
+        return self._samples[-1][0] if self._samples else None
+
+    def __len__(self) -> int:
+        """Return the number of samples in the window. O(1)."""
+        return len(self._samples)
+
+    def __iter__(self) -> Iterator[tuple[float, float]]:
+        """Iterate over ``(timestamp, value)`` pairs, oldest first."""
+        return iter(self._samples)
+
+    def __repr__(self) -> str:
+        """Return a short description (not the samples)."""
+        return (
+            f"{type(self).__name__}(max_age={self._max_age!r}, "
+            f"max_samples={self._max_samples!r}, len={len(self._samples)})"
+        )
+
+    def add(self, timestamp: float, value: float) -> None:
+        """Add a sample, then drop the samples that fell out of the window.
+
+        ``timestamp`` (POSIX seconds) also serves as "now" for expiry. A timestamp
+        earlier than the newest one in the window is clamped to it; equal
+        timestamps are fine. ``ValueError`` for NaN or infinite input.
+
+        Runtime complexity: O(log n) amortised (each sample is expired once).
+        """
+        timestamp = float(timestamp)
+        value = float(value) + 0.0  # -0.0 -> 0.0: the sorted list can't tell them apart
+        if not (math.isfinite(timestamp) and math.isfinite(value)):
+            raise ValueError(f"sample must be finite, got ({timestamp!r}, {value!r})")
+        samples = self._samples
+        if samples and timestamp < samples[-1][0]:
+            timestamp = samples[-1][0]
+        new = _exact(timestamp, value)
+        tn, tk, vn, vk = new
+        if tk > self._kt or vk > self._kv:
+            self._rescale(tk, vk)
+        kt, kv = self._kt, self._kv
+        v_scaled = vn << (kv - vk)
+        if samples:
+            last_tn, last_tk, last_vn, last_vk = self._newest_exact
+            dt = (tn << (kt - tk)) - (last_tn << (kt - last_tk))
+            if dt:  # equal timestamps add no area
+                self._area_next += v_scaled * dt
+                self._area_prev += (last_vn << (kv - last_vk)) * dt
+        else:
+            self._oldest_exact = new
+        self._newest_exact = new
+        self._sum += v_scaled
+        self._sum_sq += v_scaled * v_scaled
+        samples.append((timestamp, value))
+        self._sorted.add(value)
+
+        max_age = self._max_age
+        while timestamp - samples[0][0] > max_age:
+            self._pop_oldest()
+        if self._max_samples is not None and len(samples) > self._max_samples:
+            self._pop_oldest()
+
+    def expire(self, now: float) -> int:
+        """Drop the samples older than ``max_age`` at ``now``; return how many.
+
+        A sample exactly ``max_age`` old stays. ``ValueError`` if ``now`` is not
+        finite.
+
+        Runtime complexity: O(k log n) for k samples dropped; O(1) if none.
+        """
+        if not math.isfinite(now):
+            raise ValueError(f"now must be finite, got {now!r}")
+        samples = self._samples
+        max_age = self._max_age
+        dropped = 0
+        while samples and now - samples[0][0] > max_age:
+            self._pop_oldest()
+            dropped += 1
+        return dropped
+
+    def _pop_oldest(self) -> None:
+        """Remove the oldest sample and its share of the running sums. O(log n)."""
+        samples = self._samples
+        _, v0 = samples.popleft()
+        self._sorted.remove(v0)
+        if not samples:
+            # The sums are exactly zero now; this also brings the scales back down.
+            self._reset_sums()
+            return
+        kt, kv = self._kt, self._kv
+        tn0, tk0, vn0, vk0 = self._oldest_exact
+        v_scaled = vn0 << (kv - vk0)
+        self._sum -= v_scaled
+        self._sum_sq -= v_scaled * v_scaled
+        self._oldest_exact = tn1, tk1, vn1, vk1 = _exact(*samples[0])
+        dt = (tn1 << (kt - tk1)) - (tn0 << (kt - tk0))
+        if dt:
+            self._area_prev -= v_scaled * dt
+            self._area_next -= (vn1 << (kv - vk1)) * dt
+
+    def value(self, statistic: Statistic, percentile: int = 50) -> float | None:
+        """Return ``statistic`` of the samples in the window, as core computes it.
+
+        ``percentile`` (1..99) is used by ``Statistic.PERCENTILE`` only. ``count``
+        is an int and never ``None``; the others are ``None`` when core gives no
+        value (see the module docstring). ``ValueError`` for an unknown statistic
+        or a percentile outside 1..99.
+
+        Runtime complexity: O(log n) for median and percentile, O(1) for the rest
+        (the exact divisions work on ints of a few thousand bits, independent of n).
+        """
+        if statistic == Statistic.PERCENTILE:
+            if isinstance(percentile, bool) or not isinstance(percentile, int):
+                raise ValueError(f"percentile must be an int, not {percentile!r}")
+            if not 1 <= percentile <= 99:
+                raise ValueError(f"percentile must be in 1..99, not {percentile}")
+            return self._percentile(percentile)
+        try:
+            compute = _STATISTICS[statistic]
+        except KeyError:
+            raise ValueError(f"unknown statistic {statistic!r}") from None
+        return compute(self)
+
+    # One method per statistic; each assumes nothing about the others.
+
+    def _count(self) -> float | None:
+        return len(self._samples)
+
+    def _mean(self) -> float | None:
+        n = len(self._samples)
+        return _div(self._sum, n << self._kv) if n else None
+
+    def _median(self) -> float | None:
+        # statistics.median: the middle value, or the float mean of the two middle
+        # values computed exactly as it does.
+        data = self._sorted
+        n = len(data)
+        if not n:
+            return None
+        if n % 2:
+            return data[n // 2]
+        i = n // 2
+        return (data[i - 1] + data[i]) / 2
+
+    def _value_min(self) -> float | None:
+        return self._sorted[0] if self._sorted else None
+
+    def _value_max(self) -> float | None:
+        return self._sorted[-1] if self._sorted else None
+
+    def _sum_squared_deviations(self) -> tuple[int, int]:
+        """Return ``(N, D)``: the sample variance is ``N / D`` exactly; n >= 2."""
+        n = len(self._samples)
+        numerator = n * self._sum_sq - self._sum * self._sum
+        return numerator, (n * (n - 1)) << (2 * self._kv)
+
+    def _variance(self) -> float | None:
+        n = len(self._samples)
+        if n < 2:
+            return 0.0 if n else None
+        return _div(*self._sum_squared_deviations())
+
+    def _standard_deviation(self) -> float | None:
+        n = len(self._samples)
+        if n < 2:
+            return 0.0 if n else None
+        return _sqrt_div(*self._sum_squared_deviations())
+
+    def _sum_values(self) -> float | None:
+        return _div(self._sum, 1 << self._kv) if self._samples else None
+
+    def _percentile(self, percentile: int) -> float | None:
+        # statistics.quantiles(data, n=100, method="exclusive")[percentile - 1],
+        # computing only the one cut point asked for, with the same float operations.
+        data = self._sorted
+        ld = len(data)
+        if ld < 2:
+            return data[0] if ld else None
+        m = ld + 1
+        j = percentile * m // 100
+        j = 1 if j < 1 else ld - 1 if j > ld - 1 else j
+        delta = percentile * m - j * 100
+        return (data[j - 1] * (100 - delta) + data[j] * delta) / 100
+
+    def _span(self) -> int:
+        """Return ``(t_last - t_first) * 2**kt`` exactly (the window is not empty)."""
+        kt = self._kt
+        first_tn, first_tk, _, _ = self._oldest_exact
+        last_tn, last_tk, _, _ = self._newest_exact
+        return (last_tn << (kt - last_tk)) - (first_tn << (kt - first_tk))
+
+    def _average_step(self) -> float | None:
+        samples = self._samples
+        if not samples:
+            return None
+        span = self._span()
+        if not span:  # one sample, or all at one timestamp
+            return samples[-1][1]
+        return _div(self._area_prev, span << self._kv)
+
+    def _average_linear(self) -> float | None:
+        samples = self._samples
+        if not samples:
+            return None
+        span = self._span()
+        if not span:
+            return samples[-1][1]
+        return _div(self._area_prev + self._area_next, span << (self._kv + 1))
+
+    def _change(self) -> float | None:
+        samples = self._samples
+        return samples[-1][1] - samples[0][1] if samples else None
+
+    def _change_second(self) -> float | None:
+        samples = self._samples
+        if len(samples) > 1:
+            age_range_seconds = samples[-1][0] - samples[0][0]
+            if age_range_seconds > 0:
+                return (samples[-1][1] - samples[0][1]) / age_range_seconds
+        return None
+
+    def _last(self) -> float | None:
+        return self._samples[-1][1] if self._samples else None
+
+
+_STATISTICS: dict[str, Callable[[SlidingWindow], float | None]] = {
+    Statistic.COUNT: SlidingWindow._count,
+    Statistic.MEAN: SlidingWindow._mean,
+    Statistic.MEDIAN: SlidingWindow._median,
+    Statistic.VALUE_MIN: SlidingWindow._value_min,
+    Statistic.VALUE_MAX: SlidingWindow._value_max,
+    Statistic.STANDARD_DEVIATION: SlidingWindow._standard_deviation,
+    Statistic.VARIANCE: SlidingWindow._variance,
+    Statistic.SUM: SlidingWindow._sum_values,
+    Statistic.AVERAGE_STEP: SlidingWindow._average_step,
+    Statistic.AVERAGE_LINEAR: SlidingWindow._average_linear,
+    Statistic.CHANGE: SlidingWindow._change,
+    Statistic.CHANGE_SECOND: SlidingWindow._change_second,
+    Statistic.LAST: SlidingWindow._last,
+}
