@@ -1,0 +1,908 @@
+"""ThingSpeak: the HTTP client and the upload loop of one channel.
+
+Pieces
+------
+`ChannelConfig` and `Plan` describe a channel; `ThingSpeakClient` makes one call
+(``bulk_update`` or ``update``) and classifies the answer as an `UploadResult`
+without ever raising; `ChannelSender` drains one channel's `Outbox` (from
+`outbox`) in batches, within the plan's limits, with backoff, and reports what
+needs a person (bad key, quota used up, unknown channel) through callbacks.
+
+Documented ThingSpeak behaviour this relies on
+------------------------------------------------
+* ``POST /channels/<id>/bulk_update.json`` with ``{"write_api_key", "updates"}``
+  answers 202 ``{"success": true}``; at most 960 updates a call on a free plan
+  and 14,400 on a paid one; bulk calls at least 15 s apart on a free plan
+  (1 s paid) or 429.
+* ``POST /update`` answers the new entry id, or ``0`` when nothing was stored.
+* Errors: 400 bad request, 401 bad key, 402 message quota used up, 404, 413 too
+  large, 422 invalid bytes, 429 too fast, 5xx; no Retry-After.
+* "All timestamps must be unique. You cannot write new data with timestamps that
+  match existing data in the channel." What ThingSpeak *answers* to such a
+  write is not documented (rejecting the call or skipping the entry are both
+  plausible), so the sender copes with both.
+
+Persistence and the no-duplicate design
+----------------------------------------
+Rows must never be lost and never be stored twice, across outages and restarts.
+
+1. Every row gets its final, unique ``created_at`` when it enters the outbox
+   (see `Outbox.add`) and keeps it forever: uploads always send ``created_at``,
+   never ``delta_t``. A row sent twice is the same entry twice, and ThingSpeak
+   refuses to store a second entry with an existing timestamp. That is the only
+   guarantee that holds when the process dies after ThingSpeak stored a batch
+   but before anything could be written locally: no local bookkeeping can close
+   that window, the server's uniqueness rule does.
+2. The HA layer gives the sender an async ``save`` callback (its Store). The
+   sender saves the outbox before every call (with the batch marked in flight,
+   see 4, and the call's wall time, so that spacing also holds across a
+   restart), right after every success, after a row is dead-lettered, whenever
+   it parks with unsaved changes (so new rows are saved promptly even while it
+   backs off), and on `ChannelSender.stop`. A failing save is logged and
+   retried; it does not stop uploads.
+3. The outbox persists a high-water mark (newest created_at acknowledged) in the
+   same dictionary as its rows; on load, rows at or below it are dropped. This
+   keeps the outbox consistent with itself even if an older snapshot of rows
+   meets a newer mark.
+4. Before each call the batch is marked "uncertain" (``uncertain_through``) and
+   that mark is saved with the rows. It is undone when ThingSpeak's answer
+   settles whether the rows were stored (2xx, 4xx, a ``0`` body); it stays after
+   a timeout, a dropped connection, a 5xx or a crash mid-call. When such rows
+   are sent again and ThingSpeak refuses them, the batch is split until each
+   refused uncertain row stands alone, and that row is counted as
+   ``assumed_stored`` (its timestamp already exists) instead of a dead letter.
+   If ThingSpeak silently skips existing timestamps instead, the re-send simply
+   succeeds. Either way the channel holds each row exactly once.
+
+   Trade-offs: a row that is refused for its content *and* was in an attempt
+   of unknown outcome is counted as ``assumed_stored``, not dead-lettered (it
+   is logged with ThingSpeak's reason). If ThingSpeak refuses a whole call for
+   one existing timestamp, isolating k already-stored rows costs up to 2k-1
+   calls at the plan's spacing; this only follows a timeout, a dropped
+   connection, a 5xx or a crash during a call that ThingSpeak did commit.
+
+Rate limits and backoff
+-----------------------
+Calls of one channel are never closer than the plan's spacing (15 s free, 1 s
+paid), measured from the start of the previous call, failed ones included.
+Retryable failures (429, 5xx, timeouts, connection errors, a ``0``/``false``
+answer) back off exponentially from 15 s to 30 min with jitter. A refused batch
+(400/413/422) is split in halves until the refused rows are isolated; they go to
+the dead letters with ThingSpeak's reason and the rest is uploaded. A bad key
+(401/403) stops uploading until `ChannelSender.set_write_key`; a used-up quota
+(402) or an unknown channel (404) is retried hourly. Rows are kept throughout.
+
+The write key is never logged, never in an exception text, ``repr`` or
+diagnostics: `ChannelConfig` redacts it and the client scrubs it from any text
+that comes back.
+
+No Home Assistant import: the HA layer passes its aiohttp ``ClientSession``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+import contextlib
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+import json
+import logging
+import math
+import random
+import time
+from typing import Any, Final
+
+import aiohttp
+
+from .outbox import (
+    DEFAULT_MAX_DEAD_LETTERS,
+    DEFAULT_MAX_ROWS,
+    DeadLetter,
+    FieldValue,
+    Outbox,
+    OutboxCounters,
+    Row,
+    format_created_at,
+    parse_created_at,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_DEAD_LETTERS",
+    "DEFAULT_MAX_ROWS",
+    "DEFAULT_TIMEOUT",
+    "REDACTED",
+    "ChannelConfig",
+    "ChannelSender",
+    "DeadLetter",
+    "FieldValue",
+    "Outbox",
+    "OutboxCounters",
+    "Plan",
+    "Problem",
+    "ResultKind",
+    "Row",
+    "ThingSpeakClient",
+    "UploadResult",
+    "format_created_at",
+    "parse_created_at",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL: Final = "https://api.thingspeak.com"
+DEFAULT_TIMEOUT: Final = 30.0
+REDACTED: Final = "**REDACTED**"
+_MAX_DETAIL: Final = 300
+_MAX_BODY: Final = 65_536
+
+
+class Plan(StrEnum):
+    """A ThingSpeak licence's write limits."""
+
+    FREE = "free"
+    PAID = "paid"
+
+    @property
+    def min_interval(self) -> float:
+        """Return the minimum seconds between two write calls to a channel."""
+        return 15.0 if self is Plan.FREE else 1.0
+
+    @property
+    def max_batch(self) -> int:
+        """Return the most updates one bulk call may carry."""
+        return 960 if self is Plan.FREE else 14_400
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ChannelConfig:
+    """One ThingSpeak channel. The write key never shows in repr/str."""
+
+    channel_id: int
+    write_key: str = field(repr=False)
+    plan: Plan = Plan.FREE
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = DEFAULT_TIMEOUT
+
+    def __post_init__(self) -> None:
+        """Validate and normalise."""
+        if (
+            isinstance(self.channel_id, bool)
+            or not isinstance(self.channel_id, int)
+            or self.channel_id <= 0
+        ):
+            raise ValueError("channel_id must be a positive integer")
+        if not isinstance(self.write_key, str) or not self.write_key.strip():
+            raise ValueError("write_key must be a non-empty string")
+        object.__setattr__(self, "write_key", self.write_key.strip())
+        object.__setattr__(self, "plan", Plan(self.plan))
+        object.__setattr__(self, "base_url", str(self.base_url).rstrip("/"))
+        if not self.timeout > 0:
+            raise ValueError("timeout must be positive")
+
+    def __repr__(self) -> str:
+        """Describe the channel without its key."""
+        return (
+            f"ChannelConfig(channel_id={self.channel_id}, write_key={REDACTED!r}, "
+            f"plan={self.plan.value!r}, base_url={self.base_url!r}, "
+            f"timeout={self.timeout!r})"
+        )
+
+    __str__ = __repr__
+
+    def with_write_key(self, write_key: str) -> ChannelConfig:
+        """Return a copy with another write key."""
+        return replace(self, write_key=write_key)
+
+    def as_diagnostics(self) -> dict[str, Any]:
+        """Return a JSON-able description with the key redacted."""
+        return {
+            "channel_id": self.channel_id,
+            "write_key": REDACTED,
+            "plan": self.plan.value,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+        }
+
+
+class ResultKind(StrEnum):
+    """How a write call ended."""
+
+    SUCCESS = "success"
+    RETRY = "retry"  # 429, 5xx, timeout, connection error, a 0/false answer
+    AUTH = "auth"  # 401, 403
+    QUOTA = "quota"  # 402
+    BAD_REQUEST = "bad_request"  # 400, 413, 422
+    NOT_FOUND = "not_found"  # 404
+
+
+@dataclass(frozen=True, slots=True)
+class UploadResult:
+    """The classified outcome of one write call.
+
+    ``detail`` is safe to log: it never holds the write key. ``outcome_known`` is
+    False when ThingSpeak may have stored the rows although the call failed
+    (timeout, dropped connection, 5xx).
+    """
+
+    kind: ResultKind
+    status: int | None = None
+    detail: str = ""
+    entry_id: int | None = None
+    outcome_known: bool = True
+
+    @property
+    def ok(self) -> bool:
+        """Return True for a success."""
+        return self.kind is ResultKind.SUCCESS
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-able form (for diagnostics)."""
+        return {
+            "kind": self.kind.value,
+            "status": self.status,
+            "detail": self.detail,
+            "entry_id": self.entry_id,
+            "outcome_known": self.outcome_known,
+        }
+
+
+def _scrub(text: str, secret: str) -> str:
+    """Remove the key and control characters, and bound the length."""
+    if secret:
+        text = text.replace(secret, REDACTED)
+    text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    if len(text) > _MAX_DETAIL:
+        text = text[: _MAX_DETAIL - 1] + "…"
+    return text
+
+
+def _classify_status(status: int) -> tuple[ResultKind, bool]:
+    """Map a non-2xx status to (kind, outcome_known)."""
+    if status in (401, 403):
+        return ResultKind.AUTH, True
+    if status == 402:
+        return ResultKind.QUOTA, True
+    if status in (400, 413, 422):
+        return ResultKind.BAD_REQUEST, True
+    if status == 404:
+        return ResultKind.NOT_FOUND, True
+    if status >= 500:
+        # A gateway may fail after the upstream stored the entries.
+        return ResultKind.RETRY, False
+    # 429 and any status ThingSpeak does not document: keep the rows, retry.
+    return ResultKind.RETRY, True
+
+
+def _entry_id(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _classify_success(status: int, text: str) -> UploadResult:
+    """Classify a 2xx answer: a ``0``/``false`` body means nothing was stored."""
+    body = text.strip()
+    try:
+        data: object = json.loads(body) if body else None
+    except ValueError:
+        data = body
+    entry_id: int | None = None
+    if isinstance(data, dict):
+        if data.get("success") is False:
+            return UploadResult(
+                ResultKind.RETRY,
+                status,
+                'ThingSpeak answered {"success": false}: nothing was stored',
+            )
+        entry_id = _entry_id(data.get("entry_id"))
+    elif data is False or (isinstance(data, str) and data.lower() == "false"):
+        return UploadResult(
+            ResultKind.RETRY, status, "ThingSpeak answered false: nothing was stored"
+        )
+    else:
+        entry_id = _entry_id(data)
+    if entry_id is not None and entry_id <= 0:
+        return UploadResult(
+            ResultKind.RETRY,
+            status,
+            f"ThingSpeak answered {entry_id}: nothing was stored "
+            "(usually writes too frequent for the plan)",
+        )
+    return UploadResult(ResultKind.SUCCESS, status, entry_id=entry_id)
+
+
+class ThingSpeakClient:
+    """Write calls to one channel. Every method returns an `UploadResult`."""
+
+    def __init__(self, session: aiohttp.ClientSession, config: ChannelConfig) -> None:
+        """Use ``session`` (owned by the caller) to write to ``config``'s channel."""
+        self._session = session
+        self._config = config
+
+    def __repr__(self) -> str:
+        """Describe the client without its key."""
+        return f"ThingSpeakClient({self._config!r})"
+
+    @property
+    def config(self) -> ChannelConfig:
+        """Return the channel this client writes to."""
+        return self._config
+
+    async def bulk_update(self, rows: Sequence[Row]) -> UploadResult:
+        """Write ``rows`` with one ``bulk_update.json`` call.
+
+        An empty sequence makes no call and succeeds.
+        """
+        if not rows:
+            return UploadResult(ResultKind.SUCCESS, detail="nothing to send")
+        config = self._config
+        body = json.dumps(
+            {
+                "write_api_key": config.write_key,
+                "updates": [row.to_dict() for row in rows],
+            },
+            separators=(",", ":"),
+        )
+        return await self._post(
+            f"{config.base_url}/channels/{config.channel_id}/bulk_update.json",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+
+    async def update(self, row: Row) -> UploadResult:
+        """Write one entry with ``POST /update`` (key in the THINGSPEAKAPIKEY header)."""
+        form: dict[str, str] = {"created_at": format_created_at(row.created_at)}
+        for number, value in row.fields.items():
+            form[f"field{number}"] = str(value)
+        if row.status is not None:
+            form["status"] = row.status
+        if row.latitude is not None:
+            form["lat"] = str(row.latitude)
+        if row.longitude is not None:
+            form["long"] = str(row.longitude)
+        return await self._post(
+            f"{self._config.base_url}/update",
+            data=form,
+            headers={"THINGSPEAKAPIKEY": self._config.write_key},
+        )
+
+    async def _post(
+        self, url: str, *, data: str | dict[str, str], headers: dict[str, str]
+    ) -> UploadResult:
+        key = self._config.write_key
+        try:
+            async with self._session.post(
+                url,
+                data=data,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=self._config.timeout),
+                allow_redirects=False,
+                raise_for_status=False,
+            ) as response:
+                raw = await response.read()
+                text = raw[:_MAX_BODY].decode("utf-8", errors="replace")
+                status = response.status
+        except TimeoutError:
+            return UploadResult(
+                ResultKind.RETRY,
+                detail=f"no answer within {self._config.timeout:g} s",
+                outcome_known=False,
+            )
+        except aiohttp.ClientError as err:
+            return UploadResult(
+                ResultKind.RETRY,
+                detail=_scrub(f"{type(err).__name__}: {err}", key),
+                outcome_known=False,
+            )
+        except Exception as err:  # the client must never raise
+            return UploadResult(
+                ResultKind.RETRY,
+                detail=_scrub(f"unexpected {type(err).__name__}: {err}", key),
+                outcome_known=False,
+            )
+        if 200 <= status < 300:
+            result = _classify_success(status, text)
+            return replace(result, detail=_scrub(result.detail, key))
+        kind, outcome_known = _classify_status(status)
+        detail = _scrub(f"HTTP {status}: {text}", key)
+        return UploadResult(kind, status, detail, outcome_known=outcome_known)
+
+
+class Problem(StrEnum):
+    """Conditions that need a person; reported through `ChannelSender` callbacks."""
+
+    AUTH = "auth"  # the write key is refused: start a reauth flow
+    QUOTA = "quota"  # the message quota is used up: raise a repair issue
+    NOT_FOUND = "not_found"  # the channel does not exist: raise a repair issue
+
+
+type SaveCallback = Callable[[dict[str, Any]], Awaitable[None]]
+type ProblemCallback = Callable[[Problem, UploadResult], None]
+type ProblemClearedCallback = Callable[[Problem], None]
+type TaskFactory = Callable[[Coroutine[Any, Any, None], str], asyncio.Task[None]]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ChannelSender:
+    """Upload one channel's outbox to ThingSpeak, for as long as it runs.
+
+    Give it rows with `add`; it uploads them oldest first in batches of at most
+    the plan's ``max_batch``, no two calls closer than the plan's
+    ``min_interval``. See the module docstring for the failure handling and the
+    persistence contract.
+
+    Callbacks (all optional, called in the event loop, must not block):
+    ``save(outbox_dict)`` persists the outbox; ``on_problem(problem, result)``
+    when a `Problem` starts (for AUTH: each time a key is refused);
+    ``on_problem_cleared(problem)`` at the first success afterwards.
+
+    ``clock`` (monotonic seconds) and ``sleep`` are injectable so that tests can
+    run on virtual time; ``utcnow`` gives wall time for diagnostics and dead
+    letters; ``rand`` (0 <= x < 1) drives the jitter.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        config: ChannelConfig,
+        outbox: Outbox | None = None,
+        *,
+        save: SaveCallback | None = None,
+        on_problem: ProblemCallback | None = None,
+        on_problem_cleared: ProblemClearedCallback | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        utcnow: Callable[[], datetime] = _utcnow,
+        rand: Callable[[], float] = random.random,
+        backoff_initial: float = 15.0,
+        backoff_max: float = 1800.0,
+        jitter: float = 0.5,
+        problem_retry: float = 3600.0,
+    ) -> None:
+        """Prepare the sender; nothing runs until `start`."""
+        if not 0 < backoff_initial <= backoff_max:
+            raise ValueError("need 0 < backoff_initial <= backoff_max")
+        if not 0 <= jitter < 1:
+            raise ValueError("jitter must be in [0, 1)")
+        self._session = session
+        self._config = config
+        self._client = ThingSpeakClient(session, config)
+        self._outbox = outbox if outbox is not None else Outbox()
+        self._save_cb = save
+        self._on_problem = on_problem
+        self._on_problem_cleared = on_problem_cleared
+        self._clock = clock
+        self._sleep = sleep
+        self._utcnow = utcnow
+        self._rand = rand
+        self._backoff_initial = backoff_initial
+        self._backoff_max = backoff_max
+        self._jitter = jitter
+        self._problem_retry = problem_retry
+
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._parked = False
+        self._sleeper: asyncio.Future[None] | None = None
+        self._forced = False
+        self._last_call: float | None = None
+        self._retry_at = -math.inf
+        self._split: list[int] = []
+        self._failures = 0
+        self._backoff = 0.0
+        self._auth_blocked = False
+        self._key_generation = 0
+        self._problems: set[Problem] = set()
+        self._last_error: UploadResult | None = None
+        self._last_success: datetime | None = None
+        self._last_attempt: datetime | None = None
+        self._last_save_error: str | None = None
+
+    def __repr__(self) -> str:
+        """Describe the sender without its key."""
+        return f"ChannelSender({self._config!r}, rows_waiting={len(self._outbox)})"
+
+    # -- properties -----------------------------------------------------------
+
+    @property
+    def config(self) -> ChannelConfig:
+        """Return the channel configuration in use."""
+        return self._config
+
+    @property
+    def outbox(self) -> Outbox:
+        """Return the outbox being drained."""
+        return self._outbox
+
+    @property
+    def rows_waiting(self) -> int:
+        """Return how many rows wait for upload."""
+        return len(self._outbox)
+
+    @property
+    def running(self) -> bool:
+        """Return True between `start` and `stop`."""
+        return self._task is not None and not self._task.done()
+
+    @property
+    def idle(self) -> bool:
+        """Return True when the loop is parked: no call, save or wake-up pending."""
+        sleeper = self._sleeper
+        return (
+            self.running
+            and self._parked
+            and not self._wake.is_set()
+            and (sleeper is None or not sleeper.done())
+        )
+
+    @property
+    def backoff(self) -> float:
+        """Return the delay (s) applied after the last retryable failure, or 0."""
+        return self._backoff
+
+    @property
+    def consecutive_failures(self) -> int:
+        """Return the retryable failures since the last success."""
+        return self._failures
+
+    @property
+    def problems(self) -> frozenset[Problem]:
+        """Return the problems currently reported."""
+        return frozenset(self._problems)
+
+    @property
+    def auth_blocked(self) -> bool:
+        """Return True while uploads wait for a new write key."""
+        return self._auth_blocked
+
+    @property
+    def last_success(self) -> datetime | None:
+        """Return the wall time of the last successful upload."""
+        return self._last_success
+
+    @property
+    def last_error(self) -> UploadResult | None:
+        """Return the last failed result (its detail holds no key)."""
+        return self._last_error
+
+    # -- control ------------------------------------------------------------------
+
+    def add(self, row: Row) -> Row:
+        """Queue a row for upload and return it as queued (see `Outbox.add`)."""
+        queued = self._outbox.add(row)
+        self._wake.set()
+        return queued
+
+    def push_now(self) -> None:
+        """Attempt an upload now, skipping any backoff (spacing still holds).
+
+        Does nothing while the key is refused (see `set_write_key`).
+        """
+        self._forced = True
+        self._wake.set()
+
+    def set_write_key(self, write_key: str) -> None:
+        """Use a new write key (after reauth) and resume uploading."""
+        self.reconfigure(self._config.with_write_key(write_key))
+
+    def reconfigure(self, config: ChannelConfig) -> None:
+        """Use a new configuration of the same channel (key, plan, URL, timeout)."""
+        if config.channel_id != self._config.channel_id:
+            raise ValueError("reconfigure cannot change the channel id")
+        self._config = config
+        self._client = ThingSpeakClient(self._session, config)
+        self._key_generation += 1
+        if self._auth_blocked:
+            self._auth_blocked = False
+            self._retry_at = -math.inf
+        self._wake.set()
+
+    async def start(self, *, create_task: TaskFactory | None = None) -> None:
+        """Start the upload loop (idempotent).
+
+        ``create_task(coro, name)`` lets Home Assistant own the task, e.g.
+        ``lambda coro, name: entry.async_create_background_task(hass, coro, name)``;
+        by default `asyncio.create_task` is used. `stop` cancels it either way.
+        """
+        if self.running:
+            return
+        last_call_at = self._outbox.last_call_at
+        if self._last_call is None and last_call_at is not None:
+            # Spacing across a restart: the monotonic clock restarted, wall time
+            # did not. A wall clock that went back counts as "just now".
+            elapsed = (self._utcnow() - last_call_at).total_seconds()
+            self._last_call = self._clock() - max(0.0, elapsed)
+        name = f"iotitan thingspeak channel {self._config.channel_id}"
+        if create_task is None:
+            self._task = asyncio.create_task(self._run(), name=name)
+        else:
+            self._task = create_task(self._run(), name)
+
+    async def stop(self) -> None:
+        """Stop the upload loop, leaving no task behind, and save the outbox."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._parked = False
+        if self._outbox.dirty:
+            await self._save()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return a JSON-able snapshot for Home Assistant's diagnostics."""
+        outbox = self._outbox
+        rows = outbox.peek(1)
+        due = self._next_due()
+        next_in = None if due is None else max(0.0, due - self._clock())
+
+        def iso(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat()
+
+        if not self.running:
+            state = "stopped"
+        elif self._auth_blocked:
+            state = "auth_failed"
+        elif self._parked:
+            state = "waiting"
+        else:
+            state = "uploading"
+        return {
+            "channel": self._config.as_diagnostics(),
+            "state": state,
+            "rows_waiting": len(outbox),
+            "max_rows": outbox.max_rows,
+            "oldest_waiting": iso(rows[0].created_at) if rows else None,
+            "dead_letters": len(outbox.dead_letters),
+            "high_water": iso(outbox.high_water),
+            "uncertain_through": iso(outbox.uncertain_through),
+            "last_success": iso(self._last_success),
+            "last_attempt": iso(self._last_attempt),
+            "last_error": None
+            if self._last_error is None
+            else self._last_error.as_dict(),
+            "consecutive_failures": self._failures,
+            "backoff_seconds": self._backoff,
+            "next_attempt_in": next_in,
+            "problems": sorted(problem.value for problem in self._problems),
+            "counters": outbox.counters.to_dict(),
+            "last_save_error": self._last_save_error,
+        }
+
+    # -- the loop -----------------------------------------------------------------
+
+    def _next_due(self) -> float | None:
+        """Return the clock time of the next attempt, or None to wait for a wake-up."""
+        if self._auth_blocked or not len(self._outbox):
+            return None
+        earliest = (
+            -math.inf
+            if self._last_call is None
+            else self._last_call + self._config.plan.min_interval
+        )
+        if self._forced:
+            return earliest
+        return max(earliest, self._retry_at)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                due = self._next_due()
+                now = self._clock()
+                if due is not None and due <= now:
+                    await self._attempt()
+                    continue
+                if self._outbox.dirty:
+                    await self._save()
+                await self._park(None if due is None else due - now)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _LOGGER.exception(
+                    "ThingSpeak channel %s: unexpected error in the upload loop",
+                    self._config.channel_id,
+                )
+                await self._park(self._backoff_initial)
+
+    async def _park(self, delay: float | None) -> None:
+        """Wait for a wake-up (`add`, `push_now`, ...) or ``delay`` seconds."""
+        if self._wake.is_set():
+            self._wake.clear()
+            return
+        waiter = asyncio.ensure_future(self._wake.wait())
+        pending: set[asyncio.Future[Any]] = {waiter}
+        if delay is not None:
+            self._sleeper = asyncio.ensure_future(self._sleep(delay))
+            pending.add(self._sleeper)
+        self._parked = True
+        try:
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._parked = False
+            self._sleeper = None
+            for future in pending:
+                future.cancel()
+            await asyncio.wait(pending)
+            self._wake.clear()
+
+    async def _save(self) -> None:
+        outbox = self._outbox
+        if self._save_cb is None:
+            outbox.dirty = False
+            return
+        snapshot = outbox.to_dict()
+        outbox.dirty = False
+        try:
+            await self._save_cb(snapshot)
+        except asyncio.CancelledError:
+            outbox.dirty = True
+            raise
+        except Exception as err:  # keep uploading, report it
+            outbox.dirty = True
+            message = _scrub(f"{type(err).__name__}: {err}", self._config.write_key)
+            if message != self._last_save_error:
+                _LOGGER.warning(
+                    "ThingSpeak channel %s: could not save the outbox: %s",
+                    self._config.channel_id,
+                    message,
+                )
+            self._last_save_error = message
+        else:
+            self._last_save_error = None
+
+    async def _attempt(self) -> None:
+        outbox = self._outbox
+        from_split = bool(self._split)
+        size = self._split.pop() if from_split else self._config.plan.max_batch
+        rows = outbox.begin_attempt(max(1, min(size, self._config.plan.max_batch)))
+        generation = self._key_generation
+        outcome_known = False
+        try:
+            # Persist the rows, the batch as in flight and the call's time first.
+            self._last_attempt = outbox.last_call_at = self._utcnow()
+            outbox.dirty = True
+            await self._save()
+            self._forced = False
+            self._last_call = self._clock()
+            result = await self._client.bulk_update(rows)
+            outcome_known = result.outcome_known
+        finally:
+            outbox.end_attempt(outcome_known=outcome_known)
+        if result.ok:
+            await self._succeeded(rows)
+            return
+        outbox.counters.failed_attempts += 1
+        self._last_error = result
+        if result.kind is ResultKind.BAD_REQUEST:
+            await self._refused(rows, result)
+            return
+        if from_split:
+            # Resume the split where it was once the failure has passed.
+            self._split.append(len(rows))
+        if result.kind is ResultKind.RETRY:
+            self._retry_later(result)
+        elif result.kind is ResultKind.AUTH:
+            self._auth_failed(result, generation)
+        else:
+            problem = (
+                Problem.QUOTA if result.kind is ResultKind.QUOTA else Problem.NOT_FOUND
+            )
+            self._report(problem, result)
+            self._retry_at = self._clock() + self._problem_retry
+
+    async def _succeeded(self, rows: list[Row]) -> None:
+        self._outbox.commit(rows)
+        self._last_success = self._utcnow()
+        if self._failures:
+            _LOGGER.info(
+                "ThingSpeak channel %s: uploads recovered after %d failed attempts",
+                self._config.channel_id,
+                self._failures,
+            )
+        self._failures = 0
+        self._backoff = 0.0
+        self._retry_at = -math.inf
+        for problem in sorted(self._problems):
+            self._problems.discard(problem)
+            _LOGGER.info(
+                "ThingSpeak channel %s: %s resolved", self._config.channel_id, problem
+            )
+            if self._on_problem_cleared is not None:
+                self._callback(self._on_problem_cleared, problem)
+        await self._save()
+
+    async def _refused(self, rows: list[Row], result: UploadResult) -> None:
+        if len(rows) > 1:
+            half = len(rows) // 2
+            self._split.extend((len(rows) - half, half))
+            _LOGGER.debug(
+                "ThingSpeak channel %s: batch of %d refused (%s); splitting",
+                self._config.channel_id,
+                len(rows),
+                result.detail,
+            )
+            return
+        letter = self._outbox.reject_first(result.detail, self._utcnow())
+        if letter is None:
+            _LOGGER.warning(
+                "ThingSpeak channel %s: row of %s refused after an attempt of unknown "
+                "outcome; taken as already stored (its created_at exists): %s",
+                self._config.channel_id,
+                format_created_at(rows[0].created_at),
+                result.detail,
+            )
+        else:
+            _LOGGER.warning(
+                "ThingSpeak channel %s: row of %s refused, moved to dead letters: %s",
+                self._config.channel_id,
+                format_created_at(rows[0].created_at),
+                result.detail,
+            )
+        await self._save()
+
+    def _retry_later(self, result: UploadResult) -> None:
+        self._failures += 1
+        nominal = min(
+            self._backoff_max, self._backoff_initial * 2 ** min(self._failures - 1, 60)
+        )
+        self._backoff = nominal * (1 - self._jitter * self._rand())
+        self._retry_at = self._clock() + self._backoff
+        if self._failures == 1:
+            _LOGGER.warning(
+                "ThingSpeak channel %s: upload failing (%s); %d rows kept, retrying "
+                "with backoff",
+                self._config.channel_id,
+                result.detail,
+                len(self._outbox),
+            )
+
+    def _auth_failed(self, result: UploadResult, generation: int) -> None:
+        if generation != self._key_generation:
+            # The key changed while this call was under way: try the new one.
+            return
+        self._auth_blocked = True
+        self._problems.add(Problem.AUTH)
+        _LOGGER.error(
+            "ThingSpeak channel %s: the write key was refused (%s); uploads paused "
+            "until a new key is given, %d rows kept",
+            self._config.channel_id,
+            result.detail,
+            len(self._outbox),
+        )
+        if self._on_problem is not None:
+            self._callback(self._on_problem, Problem.AUTH, result)
+
+    def _report(self, problem: Problem, result: UploadResult) -> None:
+        if problem in self._problems:
+            return
+        self._problems.add(problem)
+        _LOGGER.warning(
+            "ThingSpeak channel %s: %s (%s); %d rows kept, retrying every %g s",
+            self._config.channel_id,
+            "message quota used up"
+            if problem is Problem.QUOTA
+            else "channel not found",
+            result.detail,
+            len(self._outbox),
+            self._problem_retry,
+        )
+        if self._on_problem is not None:
+            self._callback(self._on_problem, problem, result)
+
+    def _callback(self, callback: Callable[..., object], *args: object) -> None:
+        try:
+            callback(*args)
+        except Exception:
+            _LOGGER.exception(
+                "ThingSpeak channel %s: error in a callback", self._config.channel_id
+            )
