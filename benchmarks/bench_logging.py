@@ -1,0 +1,281 @@
+"""Benchmark the engine's logging: syslog submit path and journal replay.
+
+Run from the repository root::
+
+    .venv/bin/python -m benchmarks.bench_logging
+    .venv/bin/python benchmarks/bench_logging.py
+
+1. Syslog: 200,000 MQTT-like records go through ``SyslogWriter.submit`` (called
+   as Home Assistant's MQTT callback would be, in bursts of 500 per loop
+   iteration) and the writer task to a plain asyncio UDP receiver in the same
+   loop. The baseline runs the same loop of callbacks doing nothing. Reported:
+   the time the callbacks take (what the event loop pays per message), the time
+   until every record has been handed to the kernel, both against the bare loop,
+   and how many datagrams the receiver got.
+2. Journal: a 1,000,000-record journal (written by ``JournalWriter`` into a temp
+   directory, rotated at 16 MiB) is replayed with ``read_since`` against merely
+   reading the same files and splitting their lines.
+
+Both are measured in one run; the whole run takes well under two minutes on a
+slow machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import os
+from pathlib import Path
+import socket
+import sys
+import tempfile
+import threading
+import time
+from typing import Any
+
+if not __package__:  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from custom_components.iotitan.engine.journal import (
+    JournalWriter,
+    journal_files,
+    read_since,
+)
+from custom_components.iotitan.engine.record import MqttRecord
+from custom_components.iotitan.engine.syslog import (
+    SyslogFormatter,
+    SyslogTarget,
+    SyslogWriter,
+    Transport,
+)
+
+SYSLOG_RECORDS = 200_000
+BURST = 500
+JOURNAL_RECORDS = 1_000_000
+START = 1_795_732_789.0
+TOPICS = [f"weather/station{i}/{kind}" for i in range(20) for kind in ("temp", "hum")]
+
+
+def make_records(count: int) -> list[MqttRecord]:
+    """Realistic records: 40 topics, short numeric payloads, 100 a second."""
+    return [
+        MqttRecord(
+            START + index / 100,
+            TOPICS[index % len(TOPICS)],
+            b"%.2f" % (15 + (index % 997) / 50),
+            0,
+            False,
+        )
+        for index in range(count)
+    ]
+
+
+class _Receiver(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.count += 1
+
+
+class UdpReceiver:
+    """A plain asyncio datagram endpoint, on its own loop in its own thread.
+
+    asyncio reads one datagram per loop iteration, so a receiver sharing the
+    writer's loop would fall behind and the kernel would drop datagrams; like a
+    real syslog daemon it gets a loop (a thread) of its own.
+    """
+
+    def __init__(self) -> None:
+        self.protocol = _Receiver()
+        self.port = 0
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Future[None] | None = None
+        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),))
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = self._loop.create_future()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        transport, _ = await self._loop.create_datagram_endpoint(
+            lambda: self.protocol, sock=sock
+        )
+        self._ready.set()
+        await self._stop
+        transport.close()
+
+    def __enter__(self) -> UdpReceiver:
+        self._thread.start()
+        self._ready.wait()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._loop is not None and self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set_result, None)
+        self._thread.join()
+
+
+async def _drive(
+    callback: Callable[[MqttRecord], None], records: list[MqttRecord]
+) -> float:
+    """Call `callback` for every record in bursts; return the seconds spent in it."""
+    spent = 0.0
+    for start in range(0, len(records), BURST):
+        burst = records[start : start + BURST]
+        began = time.perf_counter()
+        for record in burst:
+            callback(record)
+        spent += time.perf_counter() - began
+        await asyncio.sleep(0)  # the loop runs other work between bursts
+    return spent
+
+
+async def bench_syslog(port: int, receiver: _Receiver) -> dict[str, float]:
+    records = make_records(SYSLOG_RECORDS)
+
+    def nothing(record: MqttRecord) -> None:
+        return None
+
+    began = time.perf_counter()
+    bare_callbacks = await _drive(nothing, records)
+    bare_total = time.perf_counter() - began
+
+    writer = SyslogWriter(
+        SyslogTarget(Transport.UDP, host="127.0.0.1", port=port),
+        SyslogFormatter(hostname="bench"),
+        spool_size=SYSLOG_RECORDS,
+    )
+    await writer.start()
+    began = time.perf_counter()
+    submit_callbacks = await _drive(writer.submit, records)
+    await writer.stop(flush_timeout=120)  # returns once everything is sent
+    total = time.perf_counter() - began
+    await asyncio.sleep(0.5)  # let the receiver drain its socket
+    stats = writer.stats
+    return {
+        "bare_callbacks": bare_callbacks,
+        "bare_total": bare_total,
+        "submit_callbacks": submit_callbacks,
+        "total": total,
+        "sent": stats.sent,
+        "received": receiver.count,
+        "dropped": sum(stats.dropped.values()),
+    }
+
+
+async def write_journal(directory: Path, records: list[MqttRecord]) -> None:
+    writer = JournalWriter(
+        directory,
+        keep_seconds=10 * 365 * 86400,
+        formatter=SyslogFormatter(hostname="bench"),
+        flush_interval=3600,
+        max_buffered=200_000,
+    )
+    await writer.start()
+    for start in range(0, len(records), 100_000):
+        for record in records[start : start + 100_000]:
+            writer.submit(record)
+        await writer.flush()
+    await writer.stop()
+
+
+def bare_read(directory: Path) -> int:
+    lines = 0
+    for path in journal_files(directory):
+        lines += len(path.read_bytes().split(b"\n")) - 1
+    return lines
+
+
+def bench_journal(directory: Path) -> dict[str, float]:
+    records = make_records(JOURNAL_RECORDS)
+    began = time.perf_counter()
+    asyncio.run(write_journal(directory, records))
+    write_time = time.perf_counter() - began
+    files = journal_files(directory)
+    size = sum(path.stat().st_size for path in files)
+
+    began, began_cpu = time.perf_counter(), time.process_time()
+    lines = bare_read(directory)
+    bare = time.perf_counter() - began
+    bare_cpu = time.process_time() - began_cpu
+    began, began_cpu = time.perf_counter(), time.process_time()
+    result = read_since(directory, 0)
+    replay = time.perf_counter() - began
+    replay_cpu = time.process_time() - began_cpu
+    assert len(result) == JOURNAL_RECORDS == lines, (len(result), lines)
+    assert result.records[-1] == records[-1]
+    # the last hour only: reads just the newest file(s)
+    began = time.perf_counter()
+    recent = read_since(directory, records[-1].timestamp - 3600)
+    recent_time = time.perf_counter() - began
+    return {
+        "write": write_time,
+        "files": len(files),
+        "mib": size / 2**20,
+        "bare": bare,
+        "bare_cpu": bare_cpu,
+        "replay": replay,
+        "replay_cpu": replay_cpu,
+        "recent": recent_time,
+        "recent_records": len(recent),
+        "recent_files": recent.files_read,
+    }
+
+
+def main() -> None:
+    began = time.perf_counter()
+    print(
+        f"Load average before the run: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)"
+    )
+    with UdpReceiver() as receiver:
+        syslog = asyncio.run(bench_syslog(receiver.port, receiver.protocol))
+    n = SYSLOG_RECORDS
+    print(f"Syslog over UDP, {n:,} records in bursts of {BURST}:")
+    print(
+        f"  callbacks doing nothing : {syslog['bare_callbacks']:.3f} s in callbacks"
+        f" ({syslog['bare_callbacks'] / n * 1e9:,.0f} ns/record),"
+        f" {syslog['bare_total']:.3f} s for the loop"
+    )
+    print(
+        f"  SyslogWriter.submit     : {syslog['submit_callbacks']:.3f} s in callbacks"
+        f" ({syslog['submit_callbacks'] / n * 1e6:,.2f} us/record,"
+        f" x{syslog['submit_callbacks'] / syslog['bare_callbacks']:.1f} the bare callbacks)"
+    )
+    print(
+        f"  to the kernel           : {syslog['total']:.3f} s,"
+        f" {n / syslog['total']:,.0f} records/s end to end"
+        f" (x{syslog['total'] / syslog['bare_total']:.1f} the bare loop);"
+        f" sent {syslog['sent']:,}, received {syslog['received']:,},"
+        f" dropped {syslog['dropped']:,}"
+    )
+
+    with tempfile.TemporaryDirectory(prefix="iotitan-bench-") as folder:
+        journal = bench_journal(Path(folder))
+    m = JOURNAL_RECORDS
+    print(
+        f"Journal replay, {m:,} records in {journal['files']:.0f} files"
+        f" ({journal['mib']:.0f} MiB, written in {journal['write']:.1f} s):"
+    )
+    print(
+        f"  read + split lines      : {journal['bare']:.3f} s"
+        f" ({journal['bare_cpu']:.3f} s CPU)"
+    )
+    print(
+        f"  read_since (all)        : {journal['replay']:.3f} s"
+        f" ({journal['replay_cpu']:.3f} s CPU), {m / journal['replay']:,.0f} records/s;"
+        f" x{journal['replay'] / journal['bare']:.1f} read + split"
+        f" (x{journal['replay_cpu'] / journal['bare_cpu']:.1f} in CPU time)"
+    )
+    print(
+        f"  read_since (last hour)  : {journal['recent']:.3f} s for"
+        f" {journal['recent_records']:,.0f} records from {journal['recent_files']:.0f} file(s)"
+    )
+    print(f"Total benchmark time: {time.perf_counter() - began:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

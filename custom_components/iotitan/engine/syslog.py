@@ -1,0 +1,775 @@
+"""Syslog output: RFC 5424 (and legacy RFC 3164) lines, framing, asyncio transports.
+
+Line format (RFC 5424, one record, shown wrapped)::
+
+    <134>1 2026-11-26T22:39:49.123Z pi iotitan 4242 mqtt
+        [mqtt@32473 topic="weather/outside/temp" qos="0" retain="0"] 21.5
+
+* PRI = facility * 8 + severity. The default facility is ``local0`` (16) and the
+  severity ``info`` (6), so PRI is 134: IoTitan logs every MQTT message, which is
+  far more than other programs log, and a local facility lets the receiver route it
+  to a file of its own (``local0.* /var/log/iotitan.log`` then ``& stop``). The old
+  scripts logged with Python's default facility ``user`` (PRI 14); pass
+  ``facility=Facility.USER`` to keep rsyslog rules written for them.
+* TIMESTAMP is UTC with milliseconds; HOSTNAME, APP-NAME, PROCID and MSGID are
+  PRINTUSASCII, cut to 255/48/128/32 characters, ``-`` when missing.
+* The SD element ``mqtt@32473`` (32473 is the documentation enterprise number of
+  RFC 5612) carries the topic, qos and retain flag. The topic is escaped as in
+  `record` with ``"`` and ``]`` also escaped as ``\\x22``/``\\x5d``, then the
+  backslashes are doubled as RFC 5424 requires for SD-PARAM values. So a value
+  never holds ``"`` or ``]``, which keeps the journal parser a tight split.
+* MSG is the escaped payload (see `record`), truncated with a visible marker
+  beyond ``max_payload`` bytes; no BOM by default (``bom=True`` adds one; the
+  journal parser accepts both). An empty payload gives no MSG (no trailing space).
+
+Legacy (``rfc3164=True``) keeps the old scripts' line shape::
+
+    <134>Nov 26 22:39:49 pi mqtt_logger[4242]: weather/outside/temp 21.5
+
+with local time (or the ``tz`` given), the topic escaped with spaces as ``\\x20``
+so that the first space still separates topic from payload.
+
+Framing: octet counting (RFC 6587 ``LEN SP MSG``) over TCP and TLS (RFC 5425); one
+datagram per record over UDP and unix datagram sockets; over a unix *stream*
+socket (a ``/dev/log`` served by a stream listener) each record ends with NUL, as
+glibc's ``syslog()`` does.
+
+`SyslogWriter` queues records from a synchronous, non-blocking `submit` and sends
+them from its own asyncio task. While the receiver is away it reconnects with
+capped, jittered exponential backoff and keeps records in a bounded spool; the
+oldest are dropped (and counted) when the spool is full; the backlog goes out in
+order once the receiver is back.
+
+What can still be lost (the protocols have no acknowledgement):
+
+* UDP: a datagram sent while nobody listens is dropped by the network without a
+  word. On the same host (or when an ICMP "port unreachable" comes back) the
+  *next* send fails; the writer then keeps that record and the following ones in
+  the spool and reconnects with backoff, so the loss is about one datagram for
+  each attempt while the receiver is down, not the whole outage.
+* TCP/TLS: records that the kernel accepted just before the receiver died are
+  lost with it (the writer hands records to the kernel only as fast as it takes
+  them, and checks for the peer's close before each batch, which keeps that to
+  what is in flight). The batch whose send fails is sent again after the
+  reconnect, so at that edge a record can arrive twice rather than not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Mapping
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+import enum
+import errno
+import logging
+import math
+import os
+import random
+import re
+import socket
+import ssl
+import time
+from typing import Final, Protocol
+
+from .record import DEFAULT_MAX_PAYLOAD, MqttRecord, escape_payload, make_text_escaper
+
+__all__ = [
+    "SD_ID",
+    "ConnectionState",
+    "Facility",
+    "Severity",
+    "SyslogFormatter",
+    "SyslogStats",
+    "SyslogTarget",
+    "SyslogWriter",
+    "Transport",
+    "create_ssl_context",
+    "frame_octet_counting",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+SD_ID: Final = "mqtt@32473"
+"""Our SD-ID; 32473 is the private enterprise number RFC 5612 sets aside for docs."""
+
+MAX_HOSTNAME: Final = 255
+MAX_APP_NAME: Final = 48
+MAX_PROCID: Final = 128
+MAX_MSGID: Final = 32
+MAX_TAG: Final = 32  # RFC 3164 TAG
+
+_MONTHS: Final = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+_TOPIC_CACHE_SIZE: Final = 4096
+
+
+class Facility(enum.IntEnum):
+    """Syslog facilities (RFC 5424 table 1)."""
+
+    KERN = 0
+    USER = 1
+    MAIL = 2
+    DAEMON = 3
+    AUTH = 4
+    SYSLOG = 5
+    LPR = 6
+    NEWS = 7
+    UUCP = 8
+    CRON = 9
+    AUTHPRIV = 10
+    FTP = 11
+    NTP = 12
+    AUDIT = 13
+    ALERT = 14
+    CLOCK = 15
+    LOCAL0 = 16
+    LOCAL1 = 17
+    LOCAL2 = 18
+    LOCAL3 = 19
+    LOCAL4 = 20
+    LOCAL5 = 21
+    LOCAL6 = 22
+    LOCAL7 = 23
+
+
+class Severity(enum.IntEnum):
+    """Syslog severities (RFC 5424 table 2)."""
+
+    EMERG = 0
+    ALERT = 1
+    CRIT = 2
+    ERR = 3
+    WARNING = 4
+    NOTICE = 5
+    INFO = 6
+    DEBUG = 7
+
+
+def _header_field(value: str | None, max_len: int) -> str:
+    """An RFC 5424 header field: PRINTUSASCII only, at most `max_len`, or ``-``."""
+    if not value:
+        return "-"
+    return "".join(ch if "!" <= ch <= "~" else "_" for ch in value[:max_len])
+
+
+_TAG_BAD: Final = re.compile(r"[^A-Za-z0-9_.\-/]")
+
+# Topic escapers: in an SD-PARAM value '"' and ']' must not appear raw; in the
+# legacy line the first space separates topic and payload.
+_escape_sd_topic: Final = make_text_escaper('"]')
+_escape_legacy_topic: Final = make_text_escaper(" ")
+
+
+class SyslogFormatter:
+    """Turn an `MqttRecord` into one syslog message (bytes, without framing).
+
+    Not thread-safe (it keeps small caches); one per writer, used on the loop.
+    """
+
+    __slots__ = (
+        "_header",
+        "_last_record",
+        "_last_result",
+        "_last_second",
+        "_last_stamp",
+        "_middle",
+        "_topics",
+        "bom",
+        "max_payload",
+        "rfc3164",
+        "tz",
+    )
+
+    def __init__(
+        self,
+        *,
+        hostname: str | None = None,
+        app_name: str | None = None,
+        procid: str | int | None = None,
+        msgid: str | None = "mqtt",
+        facility: int = Facility.LOCAL0,
+        severity: int = Severity.INFO,
+        rfc3164: bool = False,
+        max_payload: int = DEFAULT_MAX_PAYLOAD,
+        bom: bool = False,
+        tz: tzinfo | None = None,
+    ) -> None:
+        """Set the constant parts of every line.
+
+        `hostname` defaults to this host's name, `app_name` to ``iotitan``
+        (``mqtt_logger`` in legacy mode), `procid` to this process id; pass ``""``
+        for the nil value ``-``. `tz` is only used by the legacy format (local time
+        when None).
+        """
+        if not 0 <= facility <= 23:
+            raise ValueError(f"facility must be 0..23, not {facility}")
+        if not 0 <= severity <= 7:
+            raise ValueError(f"severity must be 0..7, not {severity}")
+        if max_payload < 0:
+            raise ValueError("max_payload must not be negative")
+        host = socket.gethostname() if hostname is None else hostname
+        pid = str(os.getpid()) if procid is None else str(procid)
+        pri = f"<{facility * 8 + severity}>"
+        self.rfc3164 = rfc3164
+        self.max_payload = max_payload
+        self.bom = bom
+        self.tz = tz
+        self._topics: dict[str, str] = {}
+        self._last_second: int | None = None
+        self._last_stamp = ""
+        self._last_record: MqttRecord | None = None
+        self._last_result = (b"", False)
+        if rfc3164:
+            tag = _TAG_BAD.sub("_", app_name or "mqtt_logger")[:MAX_TAG]
+            self._header = pri
+            self._middle = f" {_header_field(host, MAX_HOSTNAME)} {tag}" + (
+                f"[{_header_field(pid, MAX_PROCID)}]: " if pid else ": "
+            )
+        else:
+            self._header = pri + "1 "
+            self._middle = (
+                f" {_header_field(host, MAX_HOSTNAME)}"
+                f" {_header_field('iotitan' if app_name is None else app_name, MAX_APP_NAME)}"
+                f" {_header_field(pid, MAX_PROCID)}"
+                f" {_header_field(msgid, MAX_MSGID)}"
+                f' [{SD_ID} topic="'
+            )
+
+    def format(self, record: MqttRecord) -> tuple[bytes, bool]:
+        """Return the message bytes and whether the payload was truncated.
+
+        The last result is kept: a formatter shared by the syslog writer and the
+        journal (both RFC 5424) formats each record once.
+        """
+        if record is self._last_record:
+            return self._last_result
+        result = (
+            self._format_3164(record) if self.rfc3164 else self._format_5424(record)
+        )
+        self._last_record = record
+        self._last_result = result
+        return result
+
+    def _format_5424(self, record: MqttRecord) -> tuple[bytes, bool]:
+        millis = math.floor(record.timestamp * 1000)
+        second, millis = divmod(millis, 1000)
+        if second != self._last_second:
+            self._last_stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._last_second = second
+        topic = self._topics.get(record.topic)
+        if topic is None:
+            if len(self._topics) >= _TOPIC_CACHE_SIZE:
+                self._topics.clear()
+            topic = _escape_sd_topic(record.topic).replace("\\", "\\\\")
+            self._topics[record.topic] = topic
+        msg, truncated = escape_payload(record.payload, self.max_payload)
+        line = (
+            f"{self._header}{self._last_stamp}.{millis:03d}Z{self._middle}"
+            f'{topic}" qos="{record.qos:d}" retain="{1 if record.retain else 0}"]'
+        )
+        if msg:
+            line = f"{line} \ufeff{msg}" if self.bom else f"{line} {msg}"
+        return line.encode(), truncated
+
+    def _format_3164(self, record: MqttRecord) -> tuple[bytes, bool]:
+        # naive local time when tz is None, as a local syslog daemon would write
+        stamp = datetime.fromtimestamp(math.floor(record.timestamp), self.tz)
+        msg, truncated = escape_payload(record.payload, self.max_payload)
+        line = (
+            f"{self._header}{_MONTHS[stamp.month - 1]} {stamp.day:2d} "
+            f"{stamp:%H:%M:%S}{self._middle}"
+            f"{_escape_legacy_topic(record.topic)} {msg}"
+        )
+        return line.encode(), truncated
+
+
+def frame_octet_counting(message: bytes) -> bytes:
+    """RFC 6587 octet-counting frame: ``LEN SP MSG``."""
+    return b"%d %b" % (len(message), message)
+
+
+def _frame_nul(message: bytes) -> bytes:
+    return message + b"\0"
+
+
+class Transport(enum.StrEnum):
+    """Where syslog records go."""
+
+    NONE = "none"
+    UNIX = "unix"
+    UDP = "udp"
+    TCP = "tcp"
+    TLS = "tls"
+
+
+_DEFAULT_PORTS: Final = {Transport.UDP: 514, Transport.TCP: 514, Transport.TLS: 6514}
+
+
+@dataclass(frozen=True, slots=True)
+class SyslogTarget:
+    """The receiver: transport and address."""
+
+    transport: Transport
+    host: str = "localhost"
+    port: int | None = None
+    """None: 514 for UDP and TCP, 6514 for TLS."""
+    path: str = "/dev/log"
+    """Unix socket path (datagram; a stream socket there is used as a fallback)."""
+    ca_file: str | None = None
+    """TLS: PEM file of the CA(s) to trust instead of the system's; None = system."""
+
+    @property
+    def effective_port(self) -> int:
+        """The port, with the transport's default filled in."""
+        if self.port is not None:
+            return self.port
+        return _DEFAULT_PORTS.get(self.transport, 514)
+
+    def describe(self) -> str:
+        """A short human description (for logs and diagnostics)."""
+        if self.transport is Transport.UNIX:
+            return f"unix:{self.path}"
+        if self.transport is Transport.NONE:
+            return "none"
+        return f"{self.transport.value}://{self.host}:{self.effective_port}"
+
+
+def create_ssl_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """A client context that verifies the server (blocking: loads CA files)."""
+    return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file)
+
+
+class ConnectionState(enum.StrEnum):
+    """The writer's connection to the receiver."""
+
+    DISABLED = "disabled"
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+
+
+DROP_SPOOL_OVERFLOW: Final = "spool_overflow"
+DROP_OVERSIZE: Final = "oversize"
+DROP_FORMAT_ERROR: Final = "format_error"
+DROP_SHUTDOWN: Final = "shutdown"
+
+
+@dataclass(frozen=True, slots=True)
+class SyslogStats:
+    """A snapshot of a writer's counters."""
+
+    state: ConnectionState
+    submitted: int
+    """Records accepted by `submit` (formatted and spooled)."""
+    sent: int
+    """Records handed to the kernel (see the module doc for what that promises)."""
+    queued: int
+    """Records waiting in the spool right now."""
+    truncated: int
+    """Records whose payload was truncated (they are still sent)."""
+    dropped: Mapping[str, int]
+    """Records not sent, by reason: spool_overflow, oversize, format_error, shutdown."""
+    connects: int
+    """Successful connections so far (1 + reconnects)."""
+    last_error: str | None
+
+
+class _SendError(Exception):
+    """A send failed after `sent` records of the batch went out."""
+
+    def __init__(self, sent: int, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.sent = sent
+        self.cause = cause
+
+
+class _Connection(Protocol):
+    batch_records: int
+    """At most this many records a batch (the writer yields between batches)."""
+
+    async def send(self, batch: list[bytes]) -> int:
+        """Send a batch; return how many were dropped as oversize."""
+
+    async def close(self) -> None:
+        """Close, never raising."""
+
+
+class _StreamConnection:
+    """TCP, TLS or unix stream: frames joined into one write, then drained."""
+
+    batch_records = 1000
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        frame: Callable[[bytes], bytes],
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._frame = frame
+        # drain() then waits until everything is with the kernel, not merely
+        # below asyncio's default 64 KiB high-water mark.
+        writer.transport.set_write_buffer_limits(high=0)
+
+    async def send(self, batch: list[bytes]) -> int:
+        if self._reader.at_eof() or self._writer.is_closing():
+            raise _SendError(0, ConnectionResetError("connection closed by receiver"))
+        frame = self._frame
+        try:
+            self._writer.write(b"".join([frame(message) for message in batch]))
+            await self._writer.drain()
+        except OSError as err:
+            raise _SendError(0, err) from err
+        return 0
+
+    async def close(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                await self._writer.wait_closed()
+
+
+class _DatagramConnection:
+    """UDP or unix datagram: one datagram per record on a connected socket."""
+
+    # A datagram that does not fit the receiver's buffer is dropped, so send in
+    # small bursts and let the loop (and a receiver sharing the CPU) run between.
+    batch_records = 100
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    async def send(self, batch: list[bytes]) -> int:
+        loop = asyncio.get_running_loop()
+        oversize = 0
+        for index, message in enumerate(batch):
+            try:
+                await loop.sock_sendall(self._sock, message)
+            except OSError as err:
+                if err.errno != errno.EMSGSIZE:
+                    raise _SendError(index, err) from err
+                oversize += 1
+        return oversize
+
+    async def close(self) -> None:
+        self._sock.close()
+
+
+async def _connect_datagram(
+    family: int, address: str | tuple[object, ...], proto: int = 0
+) -> _DatagramConnection:
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(family, socket.SOCK_DGRAM, proto)
+    try:
+        sock.setblocking(False)
+        await loop.sock_connect(sock, address)
+    except BaseException:
+        sock.close()
+        raise
+    return _DatagramConnection(sock)
+
+
+_BATCH_BYTES: Final = 256 * 1024
+
+
+class SyslogWriter:
+    """Send records to a syslog receiver from an asyncio task.
+
+    Use it from the event loop thread only: `submit` from any callback, `start`
+    and `stop` from the integration's setup and unload.
+    """
+
+    def __init__(
+        self,
+        target: SyslogTarget,
+        formatter: SyslogFormatter | None = None,
+        *,
+        spool_size: int = 100_000,
+        spool_bytes: int = 64 * 1024 * 1024,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+        connect_timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+        on_state_change: Callable[[ConnectionState], None] | None = None,
+    ) -> None:
+        """Configure; nothing is opened until `start`.
+
+        `spool_size`/`spool_bytes` bound what waits while the receiver is away.
+        `ssl_context` (TLS): None builds a verifying one from ``target.ca_file``
+        (or the system CAs) in the default executor at `start`.
+        `on_state_change` is called (on the loop) when the connection state changes.
+        """
+        if spool_size < 1 or spool_bytes < 1:
+            raise ValueError("the spool must hold at least one record")
+        self.target = target
+        self.formatter = formatter or SyslogFormatter()
+        self._spool_size = spool_size
+        self._spool_bytes_max = spool_bytes
+        self._backoff_initial = backoff_initial
+        self._backoff_max = max(backoff_max, backoff_initial)
+        self._connect_timeout = connect_timeout
+        self._ssl_context = ssl_context
+        self._on_state_change = on_state_change
+
+        self._spool: deque[bytes] = deque()
+        self._spool_bytes = 0
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._conn: _Connection | None = None
+        self._closing = False
+        self._enabled = target.transport is not Transport.NONE
+        self._state = (
+            ConnectionState.DISCONNECTED if self._enabled else ConnectionState.DISABLED
+        )
+
+        self._submitted = 0
+        self._sent = 0
+        self._truncated = 0
+        self._connects = 0
+        self._dropped: dict[str, int] = {}
+        self._last_error: str | None = None
+
+    # -- the hot path -------------------------------------------------------
+
+    def submit(self, record: MqttRecord) -> None:
+        """Queue one record; never blocks, never raises."""
+        if not self._enabled:
+            return
+        if self._closing:
+            self._drop(DROP_SHUTDOWN)
+            return
+        try:
+            message, truncated = self.formatter.format(record)
+        except Exception as err:  # a bad record must not break the caller
+            self._drop(DROP_FORMAT_ERROR)
+            self._last_error = f"format: {err!r}"
+            return
+        self._submitted += 1
+        if truncated:
+            self._truncated += 1
+        spool = self._spool
+        spool.append(message)
+        self._spool_bytes += len(message)
+        if len(spool) > self._spool_size or self._spool_bytes > self._spool_bytes_max:
+            self._trim_spool()
+        if not self._wakeup.is_set():
+            self._wakeup.set()
+
+    def _trim_spool(self) -> None:
+        spool = self._spool
+        while len(spool) > 1 and (
+            len(spool) > self._spool_size or self._spool_bytes > self._spool_bytes_max
+        ):
+            self._spool_bytes -= len(spool.popleft())
+            self._drop(DROP_SPOOL_OVERFLOW)
+
+    def _drop(self, reason: str, count: int = 1) -> None:
+        self._dropped[reason] = self._dropped.get(reason, 0) + count
+
+    # -- lifecycle ------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        """The connection state right now."""
+        return self._state
+
+    @property
+    def stats(self) -> SyslogStats:
+        """A snapshot of the counters."""
+        return SyslogStats(
+            state=self._state,
+            submitted=self._submitted,
+            sent=self._sent,
+            queued=len(self._spool),
+            truncated=self._truncated,
+            dropped=dict(self._dropped),
+            connects=self._connects,
+            last_error=self._last_error,
+        )
+
+    async def start(self) -> None:
+        """Start the writer task (connecting happens there, with retries)."""
+        if not self._enabled or self._task is not None:
+            return
+        self._closing = False
+        if self.target.transport is Transport.TLS and self._ssl_context is None:
+            loop = asyncio.get_running_loop()
+            try:
+                self._ssl_context = await loop.run_in_executor(
+                    None, create_ssl_context, self.target.ca_file
+                )
+            except (OSError, ValueError) as err:
+                # A missing or bad CA file: keep spooling, report the error; the
+                # task retries building the context with its backoff.
+                self._last_error = f"TLS context: {err}"
+                _LOGGER.warning("Syslog TLS setup failed: %s", err)
+        self._task = asyncio.create_task(
+            self._run(), name=f"iotitan syslog {self.target.describe()}"
+        )
+
+    async def stop(self, flush_timeout: float = 5.0) -> None:
+        """Send what can be sent within `flush_timeout` seconds, then close.
+
+        Records still queued after that are dropped and counted as ``shutdown``.
+        """
+        task = self._task
+        if task is None:
+            return
+        self._closing = True
+        self._wakeup.set()
+        _, pending = await asyncio.wait({task}, timeout=flush_timeout)
+        if pending:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        self._task = None
+        await self._disconnect()
+        if self._spool:
+            self._drop(DROP_SHUTDOWN, len(self._spool))
+            self._spool.clear()
+            self._spool_bytes = 0
+
+    # -- the writer task --------------------------------------------------------
+
+    def _set_state(self, state: ConnectionState) -> None:
+        if state is self._state:
+            return
+        self._state = state
+        if self._on_state_change is not None:
+            try:
+                self._on_state_change(state)
+            except Exception:
+                _LOGGER.exception("Error in syslog state listener")
+
+    async def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+        if self._enabled:
+            self._set_state(ConnectionState.DISCONNECTED)
+
+    async def _connect(self) -> _Connection:
+        target = self.target
+        async with asyncio.timeout(self._connect_timeout):
+            if target.transport is Transport.UNIX:
+                try:
+                    return await _connect_datagram(socket.AF_UNIX, target.path)
+                except OSError as err:
+                    if err.errno != errno.EPROTOTYPE:
+                        raise
+                reader, writer = await asyncio.open_unix_connection(target.path)
+                return _StreamConnection(reader, writer, _frame_nul)
+            port = target.effective_port
+            if target.transport is Transport.UDP:
+                loop = asyncio.get_running_loop()
+                infos = await loop.getaddrinfo(
+                    target.host, port, type=socket.SOCK_DGRAM
+                )
+                family, _, proto, _, address = infos[0]
+                return await _connect_datagram(family, address, proto)
+            context: ssl.SSLContext | None = None
+            if target.transport is Transport.TLS:
+                if self._ssl_context is None:
+                    loop = asyncio.get_running_loop()
+                    self._ssl_context = await loop.run_in_executor(
+                        None, create_ssl_context, target.ca_file
+                    )
+                context = self._ssl_context
+            reader, writer = await asyncio.open_connection(
+                target.host,
+                port,
+                ssl=context,
+                server_hostname=target.host if context else None,
+            )
+            return _StreamConnection(reader, writer, frame_octet_counting)
+
+    def _error(self, what: str, err: BaseException) -> None:
+        text = f"{what}: {err}" if str(err) else f"{what}: {type(err).__name__}"
+        if text != self._last_error:
+            _LOGGER.warning("Syslog %s %s", self.target.describe(), text)
+        self._last_error = text
+
+    async def _backoff(self, delay: float) -> float:
+        if self._closing:
+            return delay  # stopping: one immediate reconnect attempt, no waiting
+        await asyncio.sleep(random.uniform(delay / 2, delay))
+        return min(delay * 2, self._backoff_max)
+
+    async def _run(self) -> None:
+        delay = self._backoff_initial
+        spool = self._spool
+        while True:
+            if not spool:
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            if self._conn is None:
+                self._set_state(ConnectionState.CONNECTING)
+                try:
+                    self._conn = await self._connect()
+                except Exception as err:  # any failure: retry later
+                    self._error("connect", err)
+                    self._set_state(ConnectionState.DISCONNECTED)
+                    if self._closing:
+                        return  # stopping: do not wait for a receiver that is away
+                    delay = await self._backoff(delay)
+                    continue
+                self._connects += 1
+                if self._connects > 1:
+                    _LOGGER.info("Syslog %s reconnected", self.target.describe())
+                self._set_state(ConnectionState.CONNECTED)
+            batch = self._take_batch(self._conn.batch_records)
+            try:
+                oversize = await self._conn.send(batch)
+            except _SendError as err:
+                self._sent += err.sent
+                self._requeue(batch[err.sent :])
+                self._error("send", err.cause)
+                await self._disconnect()
+                delay = await self._backoff(delay)
+                continue
+            except Exception as err:  # unexpected: keep the records
+                self._requeue(batch)
+                self._error("send", err)
+                await self._disconnect()
+                delay = await self._backoff(delay)
+                continue
+            if oversize:
+                self._drop(DROP_OVERSIZE, oversize)
+            self._sent += len(batch) - oversize
+            delay = self._backoff_initial
+            await asyncio.sleep(0)  # let the loop breathe between batches
+
+    def _take_batch(self, max_records: int) -> list[bytes]:
+        spool = self._spool
+        batch = [spool.popleft()]
+        size = len(batch[0])
+        while spool and len(batch) < max_records and size < _BATCH_BYTES:
+            message = spool.popleft()
+            batch.append(message)
+            size += len(message)
+        self._spool_bytes -= size
+        return batch
+
+    def _requeue(self, batch: list[bytes]) -> None:
+        self._spool.extendleft(reversed(batch))
+        self._spool_bytes += sum(map(len, batch))
+        self._trim_spool()

@@ -1,0 +1,656 @@
+"""The local journal: batched writes, rotation, retention, replay, import parsing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+import datetime
+import os
+from pathlib import Path
+import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from custom_components.iotitan.engine import journal as journal_module
+from custom_components.iotitan.engine.journal import (
+    ACTIVE_FILE,
+    JournalWriter,
+    journal_files,
+    parse_line,
+    read_since,
+)
+from custom_components.iotitan.engine.record import MqttRecord
+from custom_components.iotitan.engine.syslog import SyslogFormatter
+
+from .test_syslog_format import HOSTILE_PAYLOADS, parse_rfc5424
+
+T0 = 1_795_732_789.0  # 2026-11-26T22:39:49Z
+
+
+def record(
+    index: int, when: float | None = None, payload: bytes | None = None
+) -> MqttRecord:
+    """Record `index`; times are multiples of 1/8 s so they survive ms rounding exactly."""
+    return MqttRecord(
+        T0 + index / 8 if when is None else when,
+        f"sensor/{index % 5}/temp",
+        b"%d" % index if payload is None else payload,
+        index % 3,
+        index % 2 == 1,
+    )
+
+
+def lines_of(path: Path) -> list[bytes]:
+    data = path.read_bytes()
+    assert data.endswith(b"\n")
+    return data.split(b"\n")[:-1]
+
+
+def all_lines(directory: Path) -> list[bytes]:
+    return [
+        line for path in reversed(journal_files(directory)) for line in lines_of(path)
+    ]
+
+
+def make_writer(directory: Path, **kwargs: Any) -> JournalWriter:
+    kwargs.setdefault("keep_seconds", 10 * 365 * 86400)
+    kwargs.setdefault("flush_interval", 3600)  # tests flush explicitly unless they say
+    return JournalWriter(directory, formatter=SyslogFormatter(hostname="pi"), **kwargs)
+
+
+async def wait_until(predicate: Callable[[], bool], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+# -- writing ---------------------------------------------------------------------
+
+
+async def test_batched_writes_on_the_flush_interval(tmp_path: Path) -> None:
+    writer = make_writer(tmp_path / "j", flush_interval=0.05)
+    await writer.start()
+    active = tmp_path / "j" / ACTIVE_FILE
+    for index in range(100):
+        writer.submit(record(index))
+    assert not active.exists() or active.stat().st_size == 0  # nothing written yet
+    assert writer.stats.buffered == 100
+    await wait_until(lambda: writer.stats.records_written == 100)
+    for index in range(100, 150):
+        writer.submit(record(index))
+    await wait_until(lambda: writer.stats.records_written == 150)
+    await writer.stop()
+
+    lines = lines_of(active)
+    assert len(lines) == 150
+    for index, line in enumerate(lines):
+        parts = parse_rfc5424(line)  # every line is a valid RFC 5424 message
+        assert parts["msg"] == b"%d" % index
+    stats = writer.stats
+    assert stats.bytes_written == active.stat().st_size
+    assert (stats.files, stats.write_errors, stats.buffered, stats.dropped) == (
+        1,
+        0,
+        0,
+        {},
+    )
+
+
+async def test_stop_flushes_and_later_submits_are_counted(tmp_path: Path) -> None:
+    writer = make_writer(tmp_path)
+    await writer.start()
+    writer.submit(record(1))
+    await writer.stop()
+    assert len(lines_of(tmp_path / ACTIVE_FILE)) == 1
+    writer.submit(record(2))
+    assert writer.stats.dropped == {"shutdown": 1}
+    await writer.stop()  # a second stop is harmless
+
+
+async def test_rotation_by_size_keeps_order(tmp_path: Path) -> None:
+    writer = make_writer(tmp_path, max_file_bytes=2000)
+    await writer.start()
+    await writer.start()  # idempotent
+    for index in range(100):
+        writer.submit(record(index))
+    await writer.flush()
+    for index in range(100, 130):
+        writer.submit(record(index))
+    await writer.stop()
+
+    files = journal_files(tmp_path)
+    assert files[0].name == ACTIVE_FILE
+    rotated = files[1:]
+    assert len(rotated) >= 5
+    assert [path.name for path in reversed(rotated)] == [
+        f"journal.{number:06d}.log" for number in range(1, len(rotated) + 1)
+    ]
+    longest = max(len(line) + 1 for line in all_lines(tmp_path))
+    for path in rotated:
+        assert 2000 <= path.stat().st_size < 2000 + longest
+    payloads = [parse_rfc5424(line)["msg"] for line in all_lines(tmp_path)]
+    assert payloads == [b"%d" % index for index in range(130)]
+    assert writer.stats.files == len(files)
+    assert writer.stats.rotations == len(rotated)
+
+
+async def test_retention_deletes_only_old_rotated_files(tmp_path: Path) -> None:
+    now = float(int(time.time()))  # whole seconds: exact after ms rounding
+    old = [record(index, when=now - 7200 + index) for index in range(40)]
+    await write_journal(tmp_path, old, max_file_bytes=1000)  # kept: 10-year horizon
+    active = tmp_path / ACTIVE_FILE
+    rotated = [path for path in journal_files(tmp_path) if path != active]
+    assert len(rotated) >= 3
+    left_in_active = len(lines_of(active)) if active.exists() else 0
+
+    writer = make_writer(tmp_path, max_file_bytes=1000, keep_seconds=3600)
+    await writer.start()  # prunes: every rotated file is older than an hour
+    assert all(path == active for path in journal_files(tmp_path))
+    assert writer.stats.files_deleted == len(rotated)
+    new = [record(index, when=now - 10 + index / 8) for index in range(40)]
+    for item in new:
+        writer.submit(item)
+    await writer.stop()
+
+    remaining = [path for path in journal_files(tmp_path) if path != active]
+    assert len(remaining) >= 2
+    for path in remaining:  # rotated after the restart: all have new records
+        assert _newest(path) >= now - 3600
+    assert read_since(tmp_path, now - 3600).records == new
+    assert read_since(tmp_path, 0).records == old[40 - left_in_active :] + new
+
+
+def _newest(path: Path) -> float:
+    last = lines_of(path)[-1]
+    stamp = parse_rfc5424(last)["timestamp"]
+    assert isinstance(stamp, str)
+    return datetime.datetime.fromisoformat(stamp).timestamp()
+
+
+async def test_retention_by_keep_horizon_change(tmp_path: Path) -> None:
+    now = time.time()
+    writer = make_writer(tmp_path, max_file_bytes=500)
+    await writer.start()
+    for index in range(30):
+        writer.submit(record(index, when=now - 1000 + index))
+    await writer.flush()
+    rotated_before = len([p for p in journal_files(tmp_path) if p.name != ACTIVE_FILE])
+    assert rotated_before >= 2
+    writer.set_keep_seconds(10)
+    await writer.flush()  # nothing buffered: prunes because the horizon changed
+    await writer.stop()
+    files = journal_files(tmp_path)
+    assert all(path.name == ACTIVE_FILE for path in files)
+    assert writer.stats.files_deleted == rotated_before
+    assert writer.stats.files == len(files)
+
+
+async def test_retention_uses_mtime_for_unreadable_files(tmp_path: Path) -> None:
+    (tmp_path / "journal.000001.log").write_bytes(b"garbage without timestamps\n")
+    (tmp_path / "journal.000002.log").write_bytes(b"")
+    old = time.time() - 5000
+    os.utime(tmp_path / "journal.000001.log", (old, old))
+    writer = make_writer(tmp_path, keep_seconds=3600)
+    await writer.start()
+    await writer.stop()
+    assert [p.name for p in journal_files(tmp_path)] == ["journal.000002.log"]
+
+
+async def test_executor_and_runner_are_used(tmp_path: Path) -> None:
+    calls: list[str] = []
+    with ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="journal-test"
+    ) as executor:
+        writer = make_writer(tmp_path / "a", executor=executor)
+        await writer.start()
+        writer.submit(record(1))
+        await writer.stop()
+
+        async def runner(func: Callable[[], Any]) -> Any:
+            calls.append("runner")
+            return await asyncio.get_running_loop().run_in_executor(executor, func)
+
+        writer = make_writer(tmp_path / "b", run_blocking=runner)
+        await writer.start()
+        writer.submit(record(2))
+        await writer.stop()
+    assert calls
+    assert len(lines_of(tmp_path / "a" / ACTIVE_FILE)) == 1
+    assert len(lines_of(tmp_path / "b" / ACTIVE_FILE)) == 1
+
+
+def test_bad_settings() -> None:
+    with pytest.raises(ValueError):
+        JournalWriter("x", keep_seconds=1, max_file_bytes=0)
+    with pytest.raises(ValueError):
+        JournalWriter("x", keep_seconds=1, formatter=SyslogFormatter(rfc3164=True))
+
+
+# -- write errors ------------------------------------------------------------------
+
+
+async def test_write_error_is_counted_and_retried(tmp_path: Path) -> None:
+    writer = make_writer(tmp_path)
+    blocker = tmp_path / ACTIVE_FILE
+    blocker.mkdir()  # opening journal.log for append now fails (EISDIR)
+    await writer.start()
+    for index in range(10):
+        writer.submit(record(index))
+    await writer.flush()
+    stats = writer.stats
+    assert (stats.write_errors, stats.buffered, stats.records_written) == (1, 10, 0)
+    assert stats.last_error and "IsADirectoryError" in stats.last_error
+    blocker.rmdir()
+    writer.submit(record(10))
+    await writer.flush()
+    await writer.stop()
+    assert [parse_rfc5424(x)["msg"] for x in lines_of(blocker)] == [
+        b"%d" % i for i in range(11)
+    ]
+    assert writer.stats.records_written == 11
+
+
+async def test_disk_full_keeps_records(tmp_path: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("/dev/full is not available")
+    (tmp_path / ACTIVE_FILE).symlink_to("/dev/full")  # every write: ENOSPC
+    writer = make_writer(tmp_path)
+    await writer.start()
+    for index in range(5):
+        writer.submit(record(index))
+    await writer.flush()
+    assert writer.stats.write_errors == 1
+    assert "No space left" in (writer.stats.last_error or "")
+    assert writer.stats.buffered == 5
+    (tmp_path / ACTIVE_FILE).unlink()
+    await writer.stop()
+    assert len(lines_of(tmp_path / ACTIVE_FILE)) == 5
+
+
+async def test_partial_write_is_cut_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = make_writer(tmp_path)
+    await writer.start()
+    writer.submit(record(0))
+    await writer.flush()
+    real_write_all = journal_module._write_all
+    failures = 1
+
+    def half_then_enospc(fd: int, data: bytes) -> None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            os.write(fd, data[: len(data) // 2])
+            raise OSError(28, "No space left on device")
+        real_write_all(fd, data)
+
+    monkeypatch.setattr(journal_module, "_write_all", half_then_enospc)
+    for index in range(1, 6):
+        writer.submit(record(index))
+    await writer.flush()
+    assert writer.stats.write_errors == 1
+    assert len(lines_of(tmp_path / ACTIVE_FILE)) == 1  # the half batch was removed
+    await writer.stop()
+    msgs = [parse_rfc5424(x)["msg"] for x in lines_of(tmp_path / ACTIVE_FILE)]
+    assert msgs == [b"%d" % i for i in range(6)]  # no duplicate, no torn line
+
+
+async def test_failure_during_rotation_writes_the_rest_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = make_writer(tmp_path, max_file_bytes=300)
+    await writer.start()
+    real_rotate = journal_module._JournalFiles.rotate
+    failures = 1
+
+    def rotate_once_fails(self: Any) -> None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise PermissionError(13, "Permission denied")
+        real_rotate(self)
+
+    monkeypatch.setattr(journal_module._JournalFiles, "rotate", rotate_once_fails)
+    for index in range(10):
+        writer.submit(record(index))
+    await writer.flush()
+    stats = writer.stats
+    assert stats.write_errors == 1
+    assert 0 < stats.records_written < 10
+    assert stats.records_written + stats.buffered == 10
+    await writer.stop()
+    msgs = [parse_rfc5424(x)["msg"] for x in all_lines(tmp_path)]
+    assert msgs == [b"%d" % i for i in range(10)]
+
+
+async def test_buffer_bound_drops_oldest(tmp_path: Path) -> None:
+    writer = make_writer(tmp_path, max_buffered=4)
+    for index in range(6):
+        writer.submit(record(index))
+    assert writer.stats.dropped == {"buffer_overflow": 2}
+    writer2 = make_writer(tmp_path / "bytes", max_buffered_bytes=500)
+    for index in range(10):
+        writer2.submit(record(index))
+    assert writer2.stats.dropped["buffer_overflow"] > 0
+    assert writer2.stats.buffered + writer2.stats.dropped["buffer_overflow"] == 10
+    await writer.start()
+    await writer.stop()
+    assert [parse_rfc5424(x)["msg"] for x in lines_of(tmp_path / ACTIVE_FILE)] == [
+        b"2",
+        b"3",
+        b"4",
+        b"5",
+    ]
+
+
+async def test_bad_record_and_truncation_are_counted(tmp_path: Path) -> None:
+    writer = make_writer(tmp_path)
+    writer.submit(MqttRecord(1.0, "t", b"x", "bad", False))  # type: ignore[arg-type]
+    writer.submit(record(1, payload=b"z" * 10_000))
+    await writer.start()
+    await writer.stop()
+    stats = writer.stats
+    assert stats.dropped == {"format_error": 1}
+    assert stats.truncated == 1
+    assert stats.records_written == 1
+
+
+# -- replay ---------------------------------------------------------------------------
+
+
+async def write_journal(
+    directory: Path, records: list[MqttRecord], **kwargs: Any
+) -> None:
+    writer = make_writer(directory, **kwargs)
+    await writer.start()
+    for item in records:
+        writer.submit(item)
+    await writer.stop()
+
+
+async def test_replay_returns_newest_records_across_files(tmp_path: Path) -> None:
+    records = [record(index) for index in range(400)]
+    await write_journal(tmp_path, records, max_file_bytes=3000)
+    assert len(journal_files(tmp_path)) > 10
+    for start in (0, 1, 17, 199, 398, 399):
+        result = await asyncio.get_running_loop().run_in_executor(
+            None, read_since, tmp_path, records[start].timestamp
+        )
+        assert result.records == records[start:]
+        assert list(result) == records[start:]
+        assert len(result) == 400 - start
+        assert result.skipped == 0
+    assert len(read_since(tmp_path, T0 + 1000)) == 0
+    assert read_since(tmp_path / "missing", 0).records == []
+
+
+async def test_replay_reads_only_as_far_back_as_needed(tmp_path: Path) -> None:
+    records = [record(index) for index in range(300)]
+    await write_journal(tmp_path, records, max_file_bytes=3000)
+    files = journal_files(tmp_path)
+    # Records in the newest two files: the third newest is where `since` falls.
+    needed_from = len(all_lines_of(files[:2]))
+    since_index = 300 - needed_from - 3
+    # Corrupt everything older than the third newest file: never to be opened.
+    for path in files[3:]:
+        path.write_bytes(b"\x00garbage\n" * 10)
+    result = read_since(tmp_path, records[since_index].timestamp)
+    assert result.records == records[since_index:]
+    assert (result.skipped, result.files_read) == (0, 3)
+    # The corruption is noticed when the older files are needed after all.
+    assert read_since(tmp_path, 0).skipped == 10 * len(files[3:])
+
+
+def all_lines_of(paths: list[Path]) -> list[bytes]:
+    return [line for path in paths for line in lines_of(path)]
+
+
+async def test_replay_skips_torn_last_line_and_garbage(tmp_path: Path) -> None:
+    records = [record(index) for index in range(20)]
+    await write_journal(tmp_path, records[:10])
+    active = tmp_path / ACTIVE_FILE
+    with active.open("ab") as file:
+        file.write(b"this is not a syslog line\n")
+        file.write(
+            b'<134>1 2026-11-26T22:39:50.000Z pi iotitan 1 mqtt [mqtt@32473 topic="x" qos'
+        )
+    result = read_since(tmp_path, 0)
+    assert result.records == records[:10]
+    assert result.skipped == 2
+    # Writing again after the "crash" starts on a fresh line: nothing is glued on.
+    await write_journal(tmp_path, records[10:])
+    result = read_since(tmp_path, 0)
+    assert result.records == records
+    assert result.skipped == 2
+
+
+async def test_replay_of_hostile_payloads_and_topics(tmp_path: Path) -> None:
+    topics = ["温度/🌡", 'q"uote]/back\\slash', "new\nline", "sp ace", "\x00"]
+    records = [
+        MqttRecord(
+            T0 + index / 4,
+            topics[index % len(topics)],
+            payload,
+            index % 3,
+            index % 2 == 0,
+        )
+        for index, payload in enumerate(HOSTILE_PAYLOADS * 2)
+    ]
+    await write_journal(tmp_path, records)
+    assert read_since(tmp_path, 0).records == records
+
+
+async def test_replay_of_truncated_and_bom_lines(tmp_path: Path) -> None:
+    big = bytes(range(256)) * 64
+    writer = JournalWriter(
+        tmp_path, keep_seconds=1e9, formatter=SyslogFormatter(bom=True)
+    )
+    await writer.start()
+    writer.submit(record(0, payload=big))
+    writer.submit(record(1, payload=b"plain"))
+    writer.submit(record(2, payload=b""))
+    await writer.stop()
+    replayed = read_since(tmp_path, 0).records
+    assert replayed[0].payload == big[:8192]
+    assert [r.payload for r in replayed[1:]] == [b"plain", b""]
+
+
+async def test_replay_rounds_since_to_the_millisecond(tmp_path: Path) -> None:
+    await write_journal(tmp_path, [record(0, when=T0 + 0.1234)])
+    # stored as ...49.123Z: a `since` within that millisecond still finds it
+    assert len(read_since(tmp_path, T0 + 0.1236)) == 1
+    assert len(read_since(tmp_path, T0 + 0.124)) == 0
+    assert len(read_since(tmp_path, float("-inf"))) == 1
+    assert len(read_since(tmp_path, float("inf"))) == 0
+
+
+async def test_replay_sorts_records_and_reads_foreign_rfc5424(tmp_path: Path) -> None:
+    await write_journal(tmp_path, [record(5), record(3)])
+    with (tmp_path / ACTIVE_FILE).open("ab") as file:
+        # a relayed line: other header values, an extra SD element, an offset
+        file.write(
+            b'<14>1 2026-11-26T23:39:49.5+01:00 other app - - [origin ip="10.0.0.1"]'
+            b'[mqtt@32473 retain="1" topic="relay\\\\x2fed" qos="2"] 7\n'
+        )
+    result = read_since(tmp_path, 0)
+    assert [r.payload for r in result] == [b"3", b"7", b"5"]
+    assert result.records[1] == MqttRecord(T0 + 0.5, "relay/ed", b"7", 2, True)
+
+
+# -- parsing for import -----------------------------------------------------------------
+
+
+def test_parse_our_line() -> None:
+    line, _ = SyslogFormatter(hostname="pi").format(record(3))
+    assert parse_line(line) == record(3)
+    assert parse_line(line.decode() + "\n") == record(3)
+
+
+def test_parse_legacy_lines() -> None:
+    adelaide = ZoneInfo("Australia/Adelaide")
+    parsed = parse_line(
+        "Jan  5 07:09:49 raspberrypi mqtt_logger[812]: /ESP01/BME280/Temperature 23.45",
+        year=2023,
+        tz=adelaide,
+    )
+    expected_time = datetime.datetime(2023, 1, 5, 7, 9, 49, tzinfo=adelaide).timestamp()
+    assert parsed == MqttRecord(
+        expected_time, "/ESP01/BME280/Temperature", b"23.45", 0, False
+    )
+    # in January Adelaide is UTC+10:30
+    assert (
+        expected_time
+        == datetime.datetime(2023, 1, 4, 20, 39, 49, tzinfo=datetime.UTC).timestamp()
+    )
+
+    # with a PRI, without a PID, with our escapes (as our legacy format writes them)
+    parsed = parse_line(
+        b"<134>Dec 31 23:59:59 pi mqtt_logger: a\\x20b 1\\n2",
+        year=2022,
+        tz=datetime.UTC,
+    )
+    assert isinstance(parsed, MqttRecord)
+    assert (parsed.topic, parsed.payload) == ("a b", b"1\n2")
+    assert (
+        parsed.timestamp
+        == datetime.datetime(2022, 12, 31, 23, 59, 59, tzinfo=datetime.UTC).timestamp()
+    )
+
+    # rsyslog's RFC 3339 file format
+    parsed = parse_line("2023-06-01T12:00:00.250+09:30 pi mqtt_logger[1]: t/x ON")
+    assert isinstance(parsed, MqttRecord)
+    assert (
+        parsed.timestamp
+        == datetime.datetime(
+            2023, 6, 1, 2, 30, 0, 250000, tzinfo=datetime.UTC
+        ).timestamp()
+    )
+    assert parsed.payload == b"ON"
+
+    # a topic without payload
+    parsed = parse_line("Feb 28 10:00:00 pi mqtt_logger[1]: t/empty", year=2023)
+    assert isinstance(parsed, MqttRecord)
+    assert (parsed.topic, parsed.payload) == ("t/empty", b"")
+
+
+def test_round_trip_through_our_legacy_format() -> None:
+    fmt = SyslogFormatter(hostname="pi", rfc3164=True, tz=datetime.UTC)
+    for index, payload in enumerate(HOSTILE_PAYLOADS):
+        original = MqttRecord(T0 + index, "odd topic/é", payload, 0, False)
+        line, _ = fmt.format(original)
+        assert parse_line(line, year=2026, tz=datetime.UTC) == original
+
+
+@pytest.mark.parametrize(
+    ("line", "kwargs", "reason"),
+    [
+        ("", {}, journal_module.REASON_EMPTY),
+        ("   \n", {}, journal_module.REASON_EMPTY),
+        ("hello world", {}, journal_module.REASON_NOT_SYSLOG),
+        (
+            "Jan  5 07:09:49 pi sshd[1]: Accepted",
+            {"year": 2023},
+            journal_module.REASON_OTHER_TAG,
+        ),
+        (
+            "Jan  5 07:09:49 pi mqtt_logger[1]: t 1",
+            {},
+            journal_module.REASON_NEEDS_YEAR,
+        ),
+        (
+            "Feb 30 07:09:49 pi mqtt_logger[1]: t 1",
+            {"year": 2023},
+            journal_module.REASON_BAD_TIMESTAMP,
+        ),
+        (
+            "Foo  5 07:09:49 pi mqtt_logger[1]: t 1",
+            {"year": 2023},
+            journal_module.REASON_BAD_TIMESTAMP,
+        ),
+        (
+            "Jan  5 07:09:49 pi mqtt_logger[1]:  1",
+            {"year": 2023},
+            journal_module.REASON_NO_TOPIC,
+        ),
+        (
+            "2023-13-01T00:00:00Z pi mqtt_logger[1]: t 1",
+            {},
+            journal_module.REASON_BAD_TIMESTAMP,
+        ),
+        (
+            "<134>1 - pi app - - - no structured data",
+            {},
+            journal_module.REASON_NO_MQTT_SD,
+        ),
+        (
+            '<134>1 2026-01-01T00:00:00Z pi app - - [other@1 a="b"] x',
+            {},
+            journal_module.REASON_NO_MQTT_SD,
+        ),
+        (
+            '<134>1 - pi app - - [mqtt@32473 topic="t"] x',
+            {},
+            journal_module.REASON_BAD_TIMESTAMP,
+        ),
+        (
+            '<134>1 2026-01-01T00:00:00 pi app - - [mqtt@32473 topic="t"] x',
+            {},
+            journal_module.REASON_BAD_TIMESTAMP,
+        ),
+        ("<134>1 broken", {}, journal_module.REASON_NOT_SYSLOG),
+    ],
+)
+def test_parse_reasons(line: str, kwargs: dict[str, Any], reason: str) -> None:
+    assert parse_line(line, **kwargs) == reason
+
+
+def test_parse_any_tag_and_generic_defaults() -> None:
+    parsed = parse_line("Jan  5 07:09:49 pi other[1]: t 1", year=2023, tag=None)
+    assert isinstance(parsed, MqttRecord)
+    parsed = parse_line(
+        '<134>1 2026-01-01T00:00:00Z pi app - - [mqtt@32473 topic="t" qos="x"]'
+    )
+    assert parsed == MqttRecord(1_767_225_600.0, "t", b"", 0, False)
+
+
+async def test_fsync_option(tmp_path: Path) -> None:
+    await write_journal(tmp_path, [record(1), record(2)], fsync=True)
+    assert read_since(tmp_path, 0).records == [record(1), record(2)]
+
+
+async def test_stop_with_a_failing_disk_counts_the_loss(tmp_path: Path) -> None:
+    (tmp_path / ACTIVE_FILE).mkdir()
+    writer = make_writer(tmp_path)
+    await writer.start()
+    for index in range(3):
+        writer.submit(record(index))
+    await writer.stop()
+    stats = writer.stats
+    assert stats.dropped == {"shutdown": 3}
+    assert stats.write_errors >= 1
+    assert stats.buffered == 0
+
+
+async def test_replay_skips_impossible_timestamps(tmp_path: Path) -> None:
+    await write_journal(tmp_path, [record(1)])
+    good = lines_of(tmp_path / ACTIVE_FILE)[0]
+    bad = good.replace(b"2026-11-26T", b"2026-13-45T")
+    with (tmp_path / ACTIVE_FILE).open("ab") as file:
+        file.write(bad + b"\n" + good.replace(b"] 1", b"] 2") + b"\n")
+    result = read_since(tmp_path, 0)
+    assert [r.payload for r in result] == [b"1", b"2"]
+    assert result.skipped == 1
+    assert parse_line(bad) == journal_module.REASON_BAD_TIMESTAMP
+
+
+async def test_many_topics(tmp_path: Path) -> None:
+    records = [
+        MqttRecord(T0 + i / 8, f"topic/{i}", b"1", 0, False) for i in range(5000)
+    ]
+    await write_journal(tmp_path, records)
+    assert read_since(tmp_path, 0).records == records
