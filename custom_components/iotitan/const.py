@@ -1,0 +1,107 @@
+"""Constants for IoTitan."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from .engine.window import Statistic
+
+DOMAIN: Final = "iotitan"
+LOGGER = logging.getLogger(__package__)
+
+# Subentry types.
+SUBENTRY_SENSOR: Final = "sensor"
+
+# Hub options.
+CONF_UPDATE_INTERVAL: Final = "update_interval"
+DEFAULT_UPDATE_INTERVAL: Final = 10  # seconds
+MIN_UPDATE_INTERVAL: Final = 1
+MAX_UPDATE_INTERVAL: Final = 3600
+
+# Hub options: logging of every message (syslog and the local journal).
+CONF_LOGGING: Final = "logging"
+CONF_LOG_TOPICS: Final = "log_topics"
+CONF_SYSLOG_TRANSPORT: Final = "syslog_transport"
+CONF_SYSLOG_HOST: Final = "syslog_host"
+CONF_SYSLOG_PORT: Final = "syslog_port"
+CONF_SYSLOG_PATH: Final = "syslog_path"
+CONF_SYSLOG_CA_FILE: Final = "syslog_ca_file"
+CONF_SYSLOG_FORMAT: Final = "syslog_format"
+CONF_SYSLOG_FACILITY: Final = "syslog_facility"
+CONF_SYSLOG_APP_NAME: Final = "syslog_app_name"
+CONF_SYSLOG_HOSTNAME: Final = "syslog_hostname"
+CONF_MAX_PAYLOAD_BYTES: Final = "max_payload_bytes"
+CONF_SPOOL_SIZE: Final = "spool_size"
+CONF_JOURNAL: Final = "journal"
+CONF_JOURNAL_RETENTION: Final = "retention"
+CONF_JOURNAL_FILE_MB: Final = "max_file_mb"
+CONF_JOURNAL_FLUSH_INTERVAL: Final = "flush_interval"
+
+SYSLOG_FORMAT_RFC5424: Final = "rfc5424"
+SYSLOG_FORMAT_RFC3164: Final = "rfc3164"
+DEFAULT_LOG_TOPICS: Final = ("#",)
+DEFAULT_SYSLOG_TRANSPORT: Final = "none"
+DEFAULT_SYSLOG_HOST: Final = "localhost"
+DEFAULT_SYSLOG_PATH: Final = "/dev/log"
+DEFAULT_SYSLOG_FACILITY: Final = "local0"
+DEFAULT_SYSLOG_APP_NAME: Final = "iotitan"
+DEFAULT_MAX_PAYLOAD_BYTES: Final = 8192
+DEFAULT_SPOOL_SIZE: Final = 100_000
+DEFAULT_JOURNAL_RETENTION: Final = "7d"
+DEFAULT_JOURNAL_FILE_MB: Final = 16
+DEFAULT_JOURNAL_FLUSH_INTERVAL: Final = 1.0
+
+# Hub options: statistics and alerts republished to MQTT.
+CONF_OUTPUT: Final = "output"
+CONF_OUTPUT_ENABLED: Final = "enabled"
+CONF_OUTPUT_PREFIX: Final = "prefix"
+CONF_OUTPUT_INTERVAL: Final = "publish_interval"
+CONF_OUTPUT_QOS: Final = "qos"
+CONF_OUTPUT_RETAIN: Final = "retain"
+CONF_OUTPUT_LEGACY: Final = "legacy_topics"
+DEFAULT_OUTPUT_PREFIX: Final = "iotitan"
+DEFAULT_OUTPUT_INTERVAL: Final = 60
+
+# Sensor subentry data.
+CONF_TOPIC: Final = "topic"
+CONF_VALUE_PATH: Final = "value_path"
+CONF_UNIT: Final = "unit_of_measurement"
+CONF_DEVICE_CLASS: Final = "device_class"
+CONF_WINDOWS: Final = "windows"
+CONF_STATISTICS: Final = "statistics"
+CONF_ADVANCED: Final = "advanced"
+CONF_PERCENTILE: Final = "percentile"
+CONF_PRECISION: Final = "precision"
+CONF_MAX_SAMPLES: Final = "max_samples"
+CONF_MAX_TOPICS: Final = "max_topics"
+
+DEFAULT_WINDOWS: Final = (3600.0,)
+DEFAULT_STATISTICS: Final = (
+    Statistic.MEAN,
+    Statistic.VALUE_MIN,
+    Statistic.VALUE_MAX,
+)
+DEFAULT_PERCENTILE: Final = 95
+DEFAULT_PRECISION: Final = 2
+DEFAULT_MAX_TOPICS: Final = 500
+MAX_WINDOW_SECONDS: Final = 366 * 86400
+WINDOW_SUGGESTIONS: Final = ("1m", "5m", "10m", "15m", "1h", "6h", "24h", "7d")
+
+# Statistics in the order the UI lists them.
+STATISTICS_ORDER: Final = (
+    Statistic.MEAN,
+    Statistic.MEDIAN,
+    Statistic.VALUE_MIN,
+    Statistic.VALUE_MAX,
+    Statistic.STANDARD_DEVIATION,
+    Statistic.VARIANCE,
+    Statistic.PERCENTILE,
+    Statistic.AVERAGE_STEP,
+    Statistic.AVERAGE_LINEAR,
+    Statistic.CHANGE,
+    Statistic.CHANGE_SECOND,
+    Statistic.SUM,
+    Statistic.COUNT,
+    Statistic.LAST,
+)

@@ -1,0 +1,196 @@
+"""Every logged MQTT message goes to syslog and to the local journal.
+
+The journal (`<config>/iotitan/<entry id>/`) is also the durable record behind
+the windows: at startup the hub replays the newest records that cover its
+longest window before it subscribes, so a restart loses nothing but the last
+flush interval. Both writers queue in memory and do their I/O off the event
+loop (asyncio sockets for syslog, the executor for files).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+import shutil
+import time
+from typing import Any
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+
+from .const import LOGGER
+from .engine.journal import JournalWriter, ReplayResult, journal_files, read_since
+from .engine.record import MqttRecord
+from .engine.syslog import (
+    ConnectionState,
+    Facility,
+    SyslogFormatter,
+    SyslogTarget,
+    SyslogWriter,
+    Transport,
+)
+from .models import HubOptions
+
+JOURNAL_DIRECTORY = "iotitan"
+
+
+def journal_directory(hass: HomeAssistant, entry_id: str) -> Path:
+    """Where a hub keeps its journal."""
+    return Path(hass.config.path(JOURNAL_DIRECTORY, entry_id))
+
+
+def remove_journal(directory: Path) -> None:
+    """Delete a removed hub's journal (blocking: run in the executor)."""
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def _journal_size(directory: Path) -> int:
+    total = 0
+    for path in journal_files(directory):
+        try:
+            total += path.stat().st_size
+        except FileNotFoundError:  # removed by retention meanwhile
+            continue
+    return total
+
+
+class MessageLog:
+    """Syslog and journal writers of one hub."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry_id: str,
+        options: HubOptions,
+        keep_seconds: float,
+    ) -> None:
+        """Configure both writers; nothing is opened until `async_start`."""
+        self.hass = hass
+        self.directory = journal_directory(hass, entry_id)
+        log = options.logging
+        self.target = SyslogTarget(
+            transport=Transport(log.transport),
+            host=log.host,
+            port=log.port,
+            path=log.path,
+            ca_file=log.ca_file,
+        )
+        hostname = log.hostname or hass.config.location_name or None
+        self.syslog = SyslogWriter(
+            self.target,
+            SyslogFormatter(
+                hostname=hostname,
+                app_name=log.app_name,
+                facility=Facility[log.facility.upper()],
+                rfc3164=log.legacy_format,
+                max_payload=log.max_payload_bytes,
+            ),
+            spool_size=log.spool_size,
+            on_state_change=self._syslog_state_changed,
+        )
+        self.journal = JournalWriter(
+            self.directory,
+            keep_seconds=keep_seconds,
+            formatter=SyslogFormatter(
+                hostname=hostname,
+                app_name=log.app_name,
+                facility=Facility[log.facility.upper()],
+                max_payload=log.max_payload_bytes,
+            ),
+            max_file_bytes=options.journal.max_file_bytes,
+            flush_interval=options.journal.flush_interval,
+            run_blocking=hass.async_add_executor_job,
+        )
+        self.journal_size: int | None = None
+        self._listeners: list[CALLBACK_TYPE] = []
+        self._syslog_problem_logged = False
+
+    async def async_replay(self, since: float) -> ReplayResult:
+        """Read the journal's records from `since` on, oldest first."""
+        return await self.hass.async_add_executor_job(read_since, self.directory, since)
+
+    async def async_start(self) -> None:
+        """Start flushing the journal and connecting to the syslog receiver."""
+        await self.journal.start()
+        await self.syslog.start()
+        await self.async_update_journal_size()
+
+    async def async_stop(self) -> None:
+        """Flush and close both writers."""
+        await self.syslog.stop()
+        await self.journal.stop()
+
+    @callback
+    def submit(self, record: MqttRecord, *, to_syslog: bool) -> None:
+        """Queue one record (never blocks, never raises)."""
+        self.journal.submit(record)
+        if to_syslog:
+            self.syslog.submit(record)
+
+    async def async_update_journal_size(self) -> None:
+        """Measure the journal's size on disk (in the executor)."""
+        self.journal_size = await self.hass.async_add_executor_job(
+            _journal_size, self.directory
+        )
+
+    @callback
+    def _syslog_state_changed(self, state: ConnectionState) -> None:
+        # Log once when the receiver goes away and once when it is back.
+        if state is ConnectionState.CONNECTED and self._syslog_problem_logged:
+            self._syslog_problem_logged = False
+            LOGGER.info("Syslog receiver %s is reachable again", self.target.describe())
+        elif state is ConnectionState.DISCONNECTED and not self._syslog_problem_logged:
+            self._syslog_problem_logged = True
+            LOGGER.warning(
+                "Syslog receiver %s is unreachable (%s); records wait in the spool",
+                self.target.describe(),
+                self.syslog.stats.last_error,
+            )
+        for listener in list(self._listeners):
+            listener()
+
+    @callback
+    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call `listener` when the syslog connection state changes."""
+        self._listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            self._listeners.remove(listener)
+
+        return remove
+
+    def as_diagnostics(self) -> dict[str, Any]:
+        """Configuration and counters of both writers."""
+        syslog = asdict(self.syslog.stats)
+        journal = asdict(self.journal.stats)
+        return {
+            "syslog": {"target": self.target.describe(), **syslog},
+            "journal": {
+                "directory": str(self.directory),
+                "keep_seconds": self.journal.keep_seconds,
+                "size_bytes": self.journal_size,
+                **journal,
+            },
+        }
+
+    def dropped(self) -> dict[str, int]:
+        """Records lost by reason, across both writers."""
+        dropped = {
+            f"syslog_{reason}": count
+            for reason, count in self.syslog.stats.dropped.items()
+        }
+        dropped.update(
+            (f"journal_{reason}", count)
+            for reason, count in self.journal.stats.dropped.items()
+        )
+        return dropped
+
+
+def record_now(topic: str, payload: bytes, qos: int, retain: bool) -> MqttRecord:
+    """A record stamped with the current time, to the millisecond.
+
+    Windows use the same millisecond timestamp the journal stores, so a window
+    rebuilt from the journal after a restart is identical to the live one.
+    """
+    second, millis = divmod(int(time.time() * 1000), 1000)
+    return MqttRecord(second + millis / 1000, topic, payload, qos, retain)

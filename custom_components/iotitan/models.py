@@ -1,0 +1,205 @@
+"""Typed views of what the config flows store, parsed once at setup."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .const import (
+    CONF_ADVANCED,
+    CONF_DEVICE_CLASS,
+    CONF_JOURNAL,
+    CONF_JOURNAL_FILE_MB,
+    CONF_JOURNAL_FLUSH_INTERVAL,
+    CONF_JOURNAL_RETENTION,
+    CONF_LOG_TOPICS,
+    CONF_LOGGING,
+    CONF_MAX_PAYLOAD_BYTES,
+    CONF_MAX_SAMPLES,
+    CONF_MAX_TOPICS,
+    CONF_OUTPUT,
+    CONF_OUTPUT_ENABLED,
+    CONF_OUTPUT_INTERVAL,
+    CONF_OUTPUT_LEGACY,
+    CONF_OUTPUT_PREFIX,
+    CONF_OUTPUT_QOS,
+    CONF_OUTPUT_RETAIN,
+    CONF_PERCENTILE,
+    CONF_PRECISION,
+    CONF_SPOOL_SIZE,
+    CONF_STATISTICS,
+    CONF_SYSLOG_APP_NAME,
+    CONF_SYSLOG_CA_FILE,
+    CONF_SYSLOG_FACILITY,
+    CONF_SYSLOG_FORMAT,
+    CONF_SYSLOG_HOST,
+    CONF_SYSLOG_HOSTNAME,
+    CONF_SYSLOG_PATH,
+    CONF_SYSLOG_PORT,
+    CONF_SYSLOG_TRANSPORT,
+    CONF_TOPIC,
+    CONF_UNIT,
+    CONF_UPDATE_INTERVAL,
+    CONF_VALUE_PATH,
+    CONF_WINDOWS,
+    DEFAULT_JOURNAL_FILE_MB,
+    DEFAULT_JOURNAL_FLUSH_INTERVAL,
+    DEFAULT_JOURNAL_RETENTION,
+    DEFAULT_LOG_TOPICS,
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    DEFAULT_MAX_TOPICS,
+    DEFAULT_OUTPUT_INTERVAL,
+    DEFAULT_OUTPUT_PREFIX,
+    DEFAULT_PERCENTILE,
+    DEFAULT_PRECISION,
+    DEFAULT_SPOOL_SIZE,
+    DEFAULT_SYSLOG_APP_NAME,
+    DEFAULT_SYSLOG_FACILITY,
+    DEFAULT_SYSLOG_HOST,
+    DEFAULT_SYSLOG_PATH,
+    DEFAULT_SYSLOG_TRANSPORT,
+    DEFAULT_UPDATE_INTERVAL,
+    SYSLOG_FORMAT_RFC3164,
+)
+from .engine.output import parse_duration
+from .engine.window import Statistic
+
+
+@dataclass(frozen=True, slots=True)
+class SensorSourceConfig:
+    """A sensor subentry's settings."""
+
+    topic: str
+    value_path: str
+    unit: str | None
+    device_class: str | None
+    windows: tuple[float, ...]
+    statistics: tuple[Statistic, ...]
+    percentile: int
+    precision: int
+    max_samples: int | None
+    max_topics: int
+
+    @classmethod
+    def from_subentry_data(cls, data: Mapping[str, Any]) -> SensorSourceConfig:
+        """Build from subentry data as the config flow stores it."""
+        advanced: Mapping[str, Any] = data.get(CONF_ADVANCED, {})
+        max_samples = advanced.get(CONF_MAX_SAMPLES)
+        return cls(
+            topic=data[CONF_TOPIC],
+            value_path=data.get(CONF_VALUE_PATH) or "",
+            unit=data.get(CONF_UNIT) or None,
+            device_class=data.get(CONF_DEVICE_CLASS) or None,
+            windows=tuple(float(seconds) for seconds in data[CONF_WINDOWS]),
+            statistics=tuple(Statistic(name) for name in data[CONF_STATISTICS]),
+            percentile=int(advanced.get(CONF_PERCENTILE, DEFAULT_PERCENTILE)),
+            precision=int(advanced.get(CONF_PRECISION, DEFAULT_PRECISION)),
+            max_samples=int(max_samples) if max_samples else None,
+            max_topics=int(advanced.get(CONF_MAX_TOPICS, DEFAULT_MAX_TOPICS)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingOptions:
+    """Which messages are logged, and where syslog records go."""
+
+    log_topics: tuple[str, ...]
+    transport: str
+    host: str
+    port: int | None
+    path: str
+    ca_file: str | None
+    legacy_format: bool
+    facility: str
+    app_name: str
+    hostname: str | None
+    """None: Home Assistant's location name, filled in by the hub."""
+    max_payload_bytes: int
+    spool_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class JournalOptions:
+    """The local journal that backs the windows."""
+
+    retention: float
+    """Seconds of history kept at least (the longest window may ask for more)."""
+    max_file_bytes: int
+    flush_interval: float
+
+
+@dataclass(frozen=True, slots=True)
+class OutputOptions:
+    """Statistics and alerts republished to MQTT."""
+
+    enabled: bool
+    prefix: str
+    publish_interval: float
+    qos: int
+    retain: bool
+    legacy_topics: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HubOptions:
+    """Every hub option, defaults filled in."""
+
+    update_interval: float
+    logging: LoggingOptions
+    journal: JournalOptions
+    output: OutputOptions
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> HubOptions:
+        """Build from config entry options as the options flow stores them."""
+        log: Mapping[str, Any] = options.get(CONF_LOGGING, {})
+        journal: Mapping[str, Any] = options.get(CONF_JOURNAL, {})
+        output: Mapping[str, Any] = options.get(CONF_OUTPUT, {})
+        port = log.get(CONF_SYSLOG_PORT)
+        return cls(
+            update_interval=float(
+                options.get(CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL)
+            ),
+            logging=LoggingOptions(
+                log_topics=tuple(log.get(CONF_LOG_TOPICS, DEFAULT_LOG_TOPICS)),
+                transport=log.get(CONF_SYSLOG_TRANSPORT, DEFAULT_SYSLOG_TRANSPORT),
+                host=log.get(CONF_SYSLOG_HOST) or DEFAULT_SYSLOG_HOST,
+                port=int(port) if port else None,
+                path=log.get(CONF_SYSLOG_PATH) or DEFAULT_SYSLOG_PATH,
+                ca_file=log.get(CONF_SYSLOG_CA_FILE) or None,
+                legacy_format=log.get(CONF_SYSLOG_FORMAT) == SYSLOG_FORMAT_RFC3164,
+                facility=log.get(CONF_SYSLOG_FACILITY, DEFAULT_SYSLOG_FACILITY),
+                app_name=log.get(CONF_SYSLOG_APP_NAME) or DEFAULT_SYSLOG_APP_NAME,
+                hostname=log.get(CONF_SYSLOG_HOSTNAME) or None,
+                max_payload_bytes=int(
+                    log.get(CONF_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PAYLOAD_BYTES)
+                ),
+                spool_size=int(log.get(CONF_SPOOL_SIZE, DEFAULT_SPOOL_SIZE)),
+            ),
+            journal=JournalOptions(
+                retention=parse_duration(
+                    str(journal.get(CONF_JOURNAL_RETENTION, DEFAULT_JOURNAL_RETENTION))
+                ),
+                max_file_bytes=int(
+                    journal.get(CONF_JOURNAL_FILE_MB, DEFAULT_JOURNAL_FILE_MB)
+                )
+                * 1024
+                * 1024,
+                flush_interval=float(
+                    journal.get(
+                        CONF_JOURNAL_FLUSH_INTERVAL, DEFAULT_JOURNAL_FLUSH_INTERVAL
+                    )
+                ),
+            ),
+            output=OutputOptions(
+                enabled=bool(output.get(CONF_OUTPUT_ENABLED, True)),
+                prefix=output.get(CONF_OUTPUT_PREFIX) or DEFAULT_OUTPUT_PREFIX,
+                publish_interval=float(
+                    output.get(CONF_OUTPUT_INTERVAL, DEFAULT_OUTPUT_INTERVAL)
+                ),
+                qos=int(output.get(CONF_OUTPUT_QOS, 0)),
+                retain=bool(output.get(CONF_OUTPUT_RETAIN, False)),
+                legacy_topics=bool(output.get(CONF_OUTPUT_LEGACY, False)),
+            ),
+        )

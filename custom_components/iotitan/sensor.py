@@ -1,0 +1,260 @@
+"""Statistic sensors per topic and window, and the hub's counters."""
+
+from __future__ import annotations
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorStateClass,
+)
+from homeassistant.components.sensor.const import (
+    DEVICE_CLASS_STATE_CLASSES,
+    DEVICE_CLASS_UNITS,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util.enum import try_parse_enum
+
+from .engine.output import format_duration
+from .engine.window import Statistic
+from .entity import IoTitanHubEntity, IoTitanTopicEntity
+from .hub import (
+    IoTitanConfigEntry,
+    IoTitanHub,
+    SensorSource,
+    TopicState,
+    signal_new_topic,
+    topic_device_identifier,
+)
+
+# Entities only write state when the hub's timer says so; nothing to throttle.
+PARALLEL_UPDATES = 0
+
+# As core's statistics sensor: these keep the source's unit (and device class).
+STATISTICS_KEEPING_UNIT = frozenset(
+    {
+        Statistic.MEAN,
+        Statistic.MEDIAN,
+        Statistic.VALUE_MIN,
+        Statistic.VALUE_MAX,
+        Statistic.STANDARD_DEVIATION,
+        Statistic.PERCENTILE,
+        Statistic.AVERAGE_STEP,
+        Statistic.AVERAGE_LINEAR,
+        Statistic.CHANGE,
+        Statistic.SUM,
+        Statistic.LAST,
+    }
+)
+# Differences of temperatures must not be converted with the scale's offset
+# (a 2 °C spread is 3.6 °F, not 35.6 °F), so these lose the temperature class.
+STATISTICS_OF_DIFFERENCES = frozenset({Statistic.STANDARD_DEVIATION, Statistic.CHANGE})
+REJECTED_KEY = "rejected_payloads"
+
+
+def statistic_unit(statistic: Statistic, unit: str | None) -> str | None:
+    """Unit of a statistic of values measured in `unit` (as core computes it)."""
+    if not unit:
+        return None
+    if statistic in STATISTICS_KEEPING_UNIT:
+        return unit
+    if statistic is Statistic.VARIANCE:
+        return f"{unit}²"
+    if statistic is Statistic.CHANGE_SECOND:
+        return f"{unit}/s"
+    return None  # count
+
+
+def statistic_device_class(
+    statistic: Statistic, device_class: str | None, unit: str | None
+) -> SensorDeviceClass | None:
+    """Device class of a statistic, kept only where it stays meaningful."""
+    if statistic not in STATISTICS_KEEPING_UNIT or device_class is None:
+        return None
+    parsed = try_parse_enum(SensorDeviceClass, device_class)
+    if parsed is None:
+        return None
+    if (
+        parsed is SensorDeviceClass.TEMPERATURE
+        and statistic in STATISTICS_OF_DIFFERENCES
+    ):
+        return None
+    state_classes = DEVICE_CLASS_STATE_CLASSES.get(parsed)
+    if state_classes is not None and SensorStateClass.MEASUREMENT not in state_classes:
+        return None
+    if parsed not in DEVICE_CLASS_UNITS or unit not in DEVICE_CLASS_UNITS[parsed]:
+        return None
+    return parsed
+
+
+def statistic_key(statistic: Statistic, window: float, percentile: int) -> str:
+    """The part of a statistic sensor's unique id after the topic."""
+    name = f"p{percentile}" if statistic is Statistic.PERCENTILE else str(statistic)
+    return f"{window:g}/{name}"
+
+
+def topic_entities(source: SensorSource, topic: TopicState) -> list[SensorEntity]:
+    """Every entity of one topic: its statistics and its rejected-payload counter."""
+    entities: list[SensorEntity] = [
+        IoTitanStatisticSensor(source, topic, window, statistic)
+        for window in source.config.windows
+        for statistic in source.config.statistics
+    ]
+    entities.append(IoTitanRejectedPayloadsSensor(source, topic))
+    return entities
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: IoTitanConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the hub's sensors, then every topic's as topics appear."""
+    hub = entry.runtime_data
+    async_add_entities(
+        [
+            IoTitanMessagesReceivedSensor(hub),
+            IoTitanPayloadsRejectedSensor(hub),
+        ]
+    )
+
+    @callback
+    def add_topic(source: SensorSource, topic: TopicState) -> None:
+        entities = topic_entities(source, topic)
+        _remove_entities_no_longer_configured(
+            hass,
+            source,
+            topic,
+            {entity.unique_id for entity in entities if entity.unique_id},
+        )
+        async_add_entities(entities, config_subentry_id=source.subentry_id)
+
+    for source in hub.sources.values():
+        for topic in source.topics.values():
+            add_topic(source, topic)
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, signal_new_topic(entry.entry_id), add_topic)
+    )
+
+
+@callback
+def _remove_entities_no_longer_configured(
+    hass: HomeAssistant, source: SensorSource, topic: TopicState, wanted: set[str]
+) -> None:
+    """Drop a topic's registry entries for windows or statistics removed since."""
+    device = dr.async_get(hass).async_get_device(
+        identifiers={topic_device_identifier(source.subentry_id, topic.topic)}
+    )
+    if device is None:
+        return
+    registry = er.async_get(hass)
+    for registry_entry in er.async_entries_for_device(
+        registry, device.id, include_disabled_entities=True
+    ):
+        if registry_entry.unique_id not in wanted:
+            registry.async_remove(registry_entry.entity_id)
+
+
+class IoTitanStatisticSensor(IoTitanTopicEntity, SensorEntity):
+    """One statistic of one window of one topic, e.g. the 1 h mean."""
+
+    _attr_state_class = SensorStateClass.MEASUREMENT
+
+    def __init__(
+        self,
+        source: SensorSource,
+        topic: TopicState,
+        window: float,
+        statistic: Statistic,
+    ) -> None:
+        """Describe the statistic; values come from the topic's window."""
+        config = source.config
+        super().__init__(
+            source, topic, statistic_key(statistic, window, config.percentile)
+        )
+        self._window = topic.windows[window]
+        self._statistic = statistic
+        self._percentile = config.percentile
+        self._attr_translation_key = str(statistic)
+        self._attr_translation_placeholders = {
+            "window": format_duration(window),
+            "percentile": str(config.percentile),
+        }
+        self._attr_native_unit_of_measurement = statistic_unit(statistic, config.unit)
+        self._attr_device_class = statistic_device_class(
+            statistic, config.device_class, self._attr_native_unit_of_measurement
+        )
+        self._attr_suggested_display_precision = (
+            0 if statistic is Statistic.COUNT else config.precision
+        )
+
+    @property
+    def native_value(self) -> float | None:
+        """The statistic over the samples now in the window (None if undefined)."""
+        return self._window.value(self._statistic, self._percentile)
+
+
+class IoTitanRejectedPayloadsSensor(IoTitanTopicEntity, SensorEntity):
+    """How many payloads on this topic carried no usable reading."""
+
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_state_class = SensorStateClass.TOTAL_INCREASING
+    _attr_translation_key = REJECTED_KEY
+
+    def __init__(self, source: SensorSource, topic: TopicState) -> None:
+        """Count the topic's rejections."""
+        super().__init__(source, topic, REJECTED_KEY)
+
+    @property
+    def native_value(self) -> int:
+        """Rejected payloads since the hub started."""
+        return self.topic.rejected.total()
+
+    @property
+    def extra_state_attributes(self) -> dict[str, int]:
+        """Rejections by reason, so users see why without opening diagnostics."""
+        return {str(reason): count for reason, count in self.topic.rejected.items()}
+
+
+class IoTitanMessagesReceivedSensor(IoTitanHubEntity, SensorEntity):
+    """Messages the hub received on all its sources."""
+
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_state_class = SensorStateClass.TOTAL_INCREASING
+    _attr_translation_key = "messages_received"
+
+    def __init__(self, hub: IoTitanHub) -> None:
+        """Attach to the hub device."""
+        super().__init__(hub, "messages_received")
+
+    @property
+    def native_value(self) -> int:
+        """Messages since the hub started."""
+        return self.hub.messages_received
+
+
+class IoTitanPayloadsRejectedSensor(IoTitanHubEntity, SensorEntity):
+    """Payloads the hub could not read, on all its sources."""
+
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_state_class = SensorStateClass.TOTAL_INCREASING
+    _attr_translation_key = "payloads_rejected"
+
+    def __init__(self, hub: IoTitanHub) -> None:
+        """Attach to the hub device."""
+        super().__init__(hub, "payloads_rejected")
+
+    @property
+    def native_value(self) -> int:
+        """Rejected payloads since the hub started."""
+        return self.hub.payloads_rejected.total()
+
+    @property
+    def extra_state_attributes(self) -> dict[str, int]:
+        """Rejections by reason."""
+        return {
+            str(reason): count for reason, count in self.hub.payloads_rejected.items()
+        }

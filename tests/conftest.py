@@ -1,0 +1,117 @@
+"""Shared fixtures.
+
+`custom_components.iotitan` is imported before the `hass` fixture runs so that the
+test harness resolves our package rather than its own `custom_components` stub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+import custom_components.iotitan  # noqa: F401
+from custom_components.iotitan.const import (
+    CONF_ADVANCED,
+    CONF_DEVICE_CLASS,
+    CONF_MAX_SAMPLES,
+    CONF_MAX_TOPICS,
+    CONF_PERCENTILE,
+    CONF_PRECISION,
+    CONF_STATISTICS,
+    CONF_TOPIC,
+    CONF_UNIT,
+    CONF_UPDATE_INTERVAL,
+    CONF_VALUE_PATH,
+    CONF_WINDOWS,
+    DOMAIN,
+    SUBENTRY_SENSOR,
+)
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/iotitan."""
+
+
+@pytest.fixture(autouse=True)
+def config_dir_in_tmp(hass: HomeAssistant, tmp_path: Path) -> None:
+    """Keep each test's journal in its own directory."""
+    hass.config.config_dir = str(tmp_path)
+
+
+def sensor_subentry(
+    topic: str = "home/+/temperature",
+    *,
+    title: str | None = None,
+    windows: list[float] | None = None,
+    statistics: list[str] | None = None,
+    value_path: str = "",
+    unit: str | None = "°C",
+    device_class: str | None = "temperature",
+    percentile: int = 95,
+    precision: int = 2,
+    max_samples: int | None = None,
+    max_topics: int = 500,
+) -> ConfigSubentryData:
+    """Subentry data as the sensor subentry flow stores it."""
+    return ConfigSubentryData(
+        subentry_type=SUBENTRY_SENSOR,
+        title=title or topic,
+        unique_id=None,
+        data={
+            CONF_TOPIC: topic,
+            CONF_VALUE_PATH: value_path,
+            CONF_UNIT: unit,
+            CONF_DEVICE_CLASS: device_class,
+            CONF_WINDOWS: windows or [3600.0],
+            CONF_STATISTICS: statistics or ["mean", "value_min", "value_max"],
+            CONF_ADVANCED: {
+                CONF_PERCENTILE: percentile,
+                CONF_PRECISION: precision,
+                CONF_MAX_SAMPLES: max_samples,
+                CONF_MAX_TOPICS: max_topics,
+            },
+        },
+    )
+
+
+def hub_entry(
+    *subentries: ConfigSubentryData,
+    name: str = "IoTitan",
+    update_interval: int = 10,
+) -> MockConfigEntry:
+    """A hub config entry with the given subentries."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=name,
+        data={CONF_NAME: name},
+        options={CONF_UPDATE_INTERVAL: update_interval},
+        subentries_data=subentries,
+    )
+
+
+@pytest.fixture
+async def setup_hub(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> Callable[..., Awaitable[MockConfigEntry]]:
+    """Return a function that adds a hub entry and sets it up with MQTT mocked."""
+
+    async def setup(entry: MockConfigEntry) -> MockConfigEntry:
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        return entry
+
+    return setup
+
+
+def subentry_id(entry: MockConfigEntry, index: int = 0) -> str:
+    """Id of the entry's `index`-th subentry."""
+    return list(entry.subentries)[index]

@@ -1,0 +1,410 @@
+"""Config flow, options flow and sensor subentry flow: every branch."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from custom_components.iotitan.const import DOMAIN, SUBENTRY_SENSOR
+
+from .conftest import hub_entry, sensor_subentry, subentry_id
+
+SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
+
+
+def sensor_form(**overrides: Any) -> dict[str, Any]:
+    """What a user submits in the sensor form, with sensible values."""
+    form: dict[str, Any] = {
+        "topic": "home/+/temperature",
+        "unit_of_measurement": "°C",
+        "device_class": "temperature",
+        "windows": ["10m", "1h"],
+        "statistics": ["value_max", "mean"],
+        "advanced": {"percentile": 90, "precision": 1, "max_topics": 50},
+    }
+    form.update(overrides)
+    return form
+
+
+def suggested_values(schema: dict[Any, Any]) -> dict[str, Any]:
+    """The values a form shows pre-filled."""
+    return {
+        str(key): key.description["suggested_value"]
+        for key in schema
+        if key.description and "suggested_value" in key.description
+    }
+
+
+async def test_user_flow_creates_hub(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The user names the hub and gets an entry with default options."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "  Weather station  "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Weather station"
+    assert result["data"] == {CONF_NAME: "Weather station"}
+    options = result["result"].options
+    assert options["update_interval"] == 10
+    assert options["logging"]["log_topics"] == ["#"]
+    assert options["logging"]["syslog_transport"] == "none"
+    assert options["journal"]["retention"] == "7d"
+    assert options["output"]["prefix"] == "iotitan"
+
+
+async def test_user_flow_empty_name(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """A blank name is a field error, and the user can correct it."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "   "}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_NAME: "name_required"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Hub"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_user_flow_duplicate_name(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Hub names are unique, ignoring case."""
+    hub_entry(name="Garden").add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "garden"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_user_flow_needs_mqtt(hass: HomeAssistant) -> None:
+    """Without an MQTT entry, the flow says to set up MQTT first."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "mqtt_not_configured"
+
+
+async def test_reconfigure_renames_hub(
+    hass: HomeAssistant, setup_hub: SetupHub
+) -> None:
+    """Reconfigure renames; blank and taken names are field errors."""
+    hub_entry(name="Other").add_to_hass(hass)
+    entry = await setup_hub(hub_entry(name="Main"))
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: ""}
+    )
+    assert result["errors"] == {CONF_NAME: "name_required"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "other"}
+    )
+    assert result["errors"] == {CONF_NAME: "name_in_use"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Main house"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.title == "Main house"
+    assert entry.data[CONF_NAME] == "Main house"
+
+
+def options_form(**sections: dict[str, Any]) -> dict[str, Any]:
+    """A complete options form, with some section fields overridden."""
+    form: dict[str, Any] = {
+        "update_interval": 30,
+        "logging": {
+            "log_topics": ["sensors/#", " "],
+            "syslog_transport": "udp",
+            "syslog_host": "syslog.lan",
+            "syslog_port": 5514.0,
+            "syslog_format": "rfc5424",
+            "syslog_facility": "local3",
+            "syslog_app_name": "iotitan",
+            "max_payload_bytes": 4096.0,
+            "spool_size": 1000.0,
+        },
+        "journal": {"retention": "2d", "max_file_mb": 4.0, "flush_interval": 0.5},
+        "output": {
+            "enabled": True,
+            "prefix": "house",
+            "publish_interval": 30,
+            "qos": 1.0,
+            "retain": True,
+            "legacy_topics": False,
+        },
+    }
+    for name, fields in sections.items():
+        form[name] = {**form[name], **fields}
+    return form
+
+
+async def test_options_flow(hass: HomeAssistant, setup_hub: SetupHub) -> None:
+    """Options are stored in sections, numbers as integers; the hub reloads."""
+    entry = await setup_hub(hub_entry())
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options_form()
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options["update_interval"] == 30
+    assert entry.options["logging"]["log_topics"] == ["sensors/#"]
+    assert entry.options["logging"]["syslog_port"] == 5514
+    assert entry.options["output"]["qos"] == 1
+    hub = entry.runtime_data
+    assert hub.update_interval.total_seconds() == 30
+    assert hub.message_log.target.describe() == "udp://syslog.lan:5514"
+    assert hub.options.journal.retention == 2 * 86400
+    assert hub.options.journal.max_file_bytes == 4 * 1024 * 1024
+    assert hub.options.output.prefix == "house"
+
+
+@pytest.mark.parametrize(
+    ("sections", "errors"),
+    [
+        ({"logging": {"log_topics": ["a/#/b"]}}, {"log_topics": "invalid_topic"}),
+        ({"logging": {"syslog_host": " "}}, {"syslog_host": "host_required"}),
+        (
+            {"logging": {"syslog_transport": "unix", "syslog_path": ""}},
+            {"syslog_path": "path_required"},
+        ),
+        (
+            {
+                "logging": {
+                    "syslog_transport": "tls",
+                    "syslog_ca_file": "/nonexistent.pem",
+                }
+            },
+            {"syslog_ca_file": "ca_file_not_found"},
+        ),
+        ({"journal": {"retention": "forever"}}, {"retention": "invalid_duration"}),
+        ({"output": {"prefix": "a/+/b"}}, {"prefix": "invalid_prefix"}),
+        ({"output": {"prefix": "$SYS"}}, {"prefix": "invalid_prefix"}),
+    ],
+)
+async def test_options_flow_errors(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    sections: dict[str, dict[str, Any]],
+    errors: dict[str, str],
+) -> None:
+    """Invalid options are field errors; nothing is saved until they are fixed."""
+    entry = await setup_hub(hub_entry())
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options_form(**sections)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options_form()
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_options_flow_shows_stored_values(
+    hass: HomeAssistant, setup_hub: SetupHub
+) -> None:
+    """The form is pre-filled with stored options over the defaults."""
+    entry = hub_entry()
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, options={"update_interval": 20, "output": {"prefix": "x"}}
+    )
+    await setup_hub(entry)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    schema = result["data_schema"].schema
+    assert suggested_values(schema)["update_interval"] == 20
+    output = next(value for key, value in schema.items() if key == "output")
+    suggested = suggested_values(output.schema.schema)
+    assert suggested["prefix"] == "x"
+    assert suggested["publish_interval"] == 60  # default kept
+
+
+async def test_sensor_subentry_created_with_canonical_data(
+    hass: HomeAssistant, setup_hub: SetupHub
+) -> None:
+    """Durations are stored in seconds, statistics in display order."""
+    entry = await setup_hub(hub_entry())
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], sensor_form(value_path=" DS18B20.Temperature ")
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "home/+/temperature"
+    await hass.async_block_till_done()
+    subentry = entry.subentries[subentry_id(entry)]
+    assert subentry.data == {
+        "topic": "home/+/temperature",
+        "value_path": "DS18B20.Temperature",
+        "unit_of_measurement": "°C",
+        "device_class": "temperature",
+        "windows": [600.0, 3600.0],
+        "statistics": ["mean", "value_max"],
+        "advanced": {
+            "percentile": 90,
+            "precision": 1,
+            "max_samples": None,
+            "max_topics": 50,
+        },
+    }
+    # The hub reloaded and now has the source.
+    assert subentry_id(entry) in entry.runtime_data.sources
+
+
+async def test_sensor_subentry_named(hass: HomeAssistant, setup_hub: SetupHub) -> None:
+    """A name, when given, is the subentry's title."""
+    entry = await setup_hub(hub_entry())
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        sensor_form(
+            name="Room temperatures",
+            advanced={
+                "percentile": 95,
+                "precision": 2,
+                "max_topics": 5,
+                "max_samples": 100,
+            },
+        ),
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Room temperatures"
+    assert result["data"]["advanced"]["max_samples"] == 100
+
+
+@pytest.mark.parametrize(
+    ("overrides", "errors"),
+    [
+        ({"topic": "home/#/temperature"}, {"topic": "invalid_topic"}),
+        ({"topic": "home/te+mp"}, {"topic": "invalid_topic"}),
+        ({"topic": ""}, {"topic": "invalid_topic"}),
+        ({"value_path": "a..b"}, {"value_path": "invalid_value_path"}),
+        ({"windows": ["soon"]}, {"windows": "invalid_window"}),
+        ({"windows": ["-5m"]}, {"windows": "invalid_window"}),
+        ({"windows": ["400d"]}, {"windows": "window_too_long"}),
+        ({"windows": []}, {"windows": "windows_required"}),
+        ({"statistics": []}, {"statistics": "statistics_required"}),
+        (
+            {"unit_of_measurement": "kg", "device_class": "temperature"},
+            {"unit_of_measurement": "unit_invalid_for_device_class"},
+        ),
+        (
+            {"unit_of_measurement": "", "device_class": "temperature"},
+            {"unit_of_measurement": "unit_invalid_for_device_class"},
+        ),
+    ],
+)
+async def test_sensor_subentry_field_errors(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    overrides: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    """Bad input is shown on its field, and the form can then be corrected."""
+    entry = await setup_hub(hub_entry())
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], sensor_form(**overrides)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], sensor_form()
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_sensor_subentry_topic_in_use(
+    hass: HomeAssistant, setup_hub: SetupHub
+) -> None:
+    """Two sources of one hub cannot share a topic filter."""
+    entry = await setup_hub(hub_entry(sensor_subentry("home/+/temperature")))
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], sensor_form(topic="home/+/temperature")
+    )
+    assert result["errors"] == {"topic": "topic_in_use"}
+
+
+async def test_sensor_subentry_reconfigure(
+    hass: HomeAssistant, setup_hub: SetupHub
+) -> None:
+    """Reconfigure shows the stored values and saves the changes."""
+    entry = await setup_hub(
+        hub_entry(
+            sensor_subentry("a/+/t", value_path="x.y", max_samples=10),
+            sensor_subentry("b/+/t", unit=None, device_class=None),
+        )
+    )
+    first = subentry_id(entry, 0)
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_SENSOR),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": first},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    schema = result["data_schema"].schema
+    suggested = suggested_values(schema)
+    assert suggested["topic"] == "a/+/t"
+    assert suggested["value_path"] == "x.y"
+    assert suggested["windows"] == ["1h"]
+    advanced = next(value for key, value in schema.items() if key == "advanced")
+    assert suggested_values(advanced.schema.schema)["max_samples"] == 10
+
+    # Taking the other source's topic is refused; keeping its own is fine.
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], sensor_form(topic="b/+/t")
+    )
+    assert result["errors"] == {"topic": "topic_in_use"}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], sensor_form(topic="a/+/t", windows=["1d"], name="A")
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    subentry = entry.subentries[first]
+    assert subentry.title == "A"
+    assert subentry.data["windows"] == [86400.0]
+    assert entry.runtime_data.sources[first].config.windows == (86400.0,)
