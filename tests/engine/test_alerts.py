@@ -852,9 +852,8 @@ def test_stale_missed_timers_are_replayed_in_order() -> None:
     assert m.next_deadline() == 3
     # Nobody ticks at 3 either: fresh for the off-delay (2..3), stale again at 3.
     assert m.update(4) == tr(False, 3, 1.0, 1, STALE)
-    assert m.state is False
-    assert m.next_deadline() == 3
+    assert (m.state, m.next_deadline()) == (False, 3)
     assert m.tick(4) == tr(True, 3, 1.0, 1, STALE)
-    assert m.state is True
-    assert m.next_deadline() == 5  # the message at 4 started a new off-delay
+    # The message at 4 started a new off-delay.
+    assert (m.state, m.next_deadline()) == (True, 5)
     assert m.tick(5) == tr(False, 5, 1.0, 1, STALE)
