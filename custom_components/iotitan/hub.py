@@ -254,6 +254,8 @@ class IoTitanHub:
             self.options,
             keep_seconds=max(self.options.journal.retention, self.longest_window),
         )
+        # The syslog connection state shows at once, not on the next tick.
+        self.message_log.async_add_listener(self._notify_diagnostics)
         # Subscriptions in a fixed order: sources first, then log filters. A
         # message is handled by the first one whose filter matches its topic.
         self._filters = list(
@@ -430,7 +432,7 @@ class IoTitanHub:
             tick_listener(timestamp)
         if time.monotonic() >= self._next_journal_size:
             self._next_journal_size = time.monotonic() + JOURNAL_SIZE_INTERVAL
-            self.entry.async_create_background_task(
+            self.entry.async_create_task(
                 self.hass,
                 self._async_refresh_journal_size(),
                 f"{DOMAIN} journal size {self.entry.title}",

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
+    SensorEntityDescription,
     SensorStateClass,
 )
 from homeassistant.components.sensor.const import (
     DEVICE_CLASS_STATE_CLASSES,
     DEVICE_CLASS_UNITS,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, UnitOfInformation
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
 from homeassistant.util.enum import try_parse_enum
 
 from .engine.output import format_duration
+from .engine.syslog import ConnectionState
 from .engine.window import Statistic
 from .entity import IoTitanHubEntity, IoTitanTopicEntity
 from .hub import (
@@ -115,10 +121,7 @@ async def async_setup_entry(
     """Add the hub's sensors, then every topic's as topics appear."""
     hub = entry.runtime_data
     async_add_entities(
-        [
-            IoTitanMessagesReceivedSensor(hub),
-            IoTitanPayloadsRejectedSensor(hub),
-        ]
+        IoTitanHubSensor(hub, description) for description in HUB_SENSORS
     )
 
     @callback
@@ -219,42 +222,89 @@ class IoTitanRejectedPayloadsSensor(IoTitanTopicEntity, SensorEntity):
         return {str(reason): count for reason, count in self.topic.rejected.items()}
 
 
-class IoTitanMessagesReceivedSensor(IoTitanHubEntity, SensorEntity):
-    """Messages the hub received on all its sources."""
+@dataclass(frozen=True, kw_only=True)
+class IoTitanHubSensorEntityDescription(SensorEntityDescription):
+    """A counter or state of the hub itself."""
 
-    _attr_entity_category = EntityCategory.DIAGNOSTIC
-    _attr_state_class = SensorStateClass.TOTAL_INCREASING
-    _attr_translation_key = "messages_received"
+    value_fn: Callable[[IoTitanHub], StateType]
+    attributes_fn: Callable[[IoTitanHub], dict[str, int]] | None = None
 
-    def __init__(self, hub: IoTitanHub) -> None:
+
+HUB_SENSORS: tuple[IoTitanHubSensorEntityDescription, ...] = (
+    IoTitanHubSensorEntityDescription(
+        key="messages_received",
+        translation_key="messages_received",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda hub: hub.messages_received,
+    ),
+    IoTitanHubSensorEntityDescription(
+        key="payloads_rejected",
+        translation_key="payloads_rejected",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda hub: hub.payloads_rejected.total(),
+        attributes_fn=lambda hub: {
+            str(reason): count for reason, count in hub.payloads_rejected.items()
+        },
+    ),
+    IoTitanHubSensorEntityDescription(
+        key="records_logged",
+        translation_key="records_logged",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda hub: hub.message_log.journal.stats.records_written,
+    ),
+    IoTitanHubSensorEntityDescription(
+        key="records_dropped",
+        translation_key="records_dropped",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda hub: sum(hub.message_log.dropped().values()),
+        attributes_fn=lambda hub: hub.message_log.dropped(),
+    ),
+    IoTitanHubSensorEntityDescription(
+        key="syslog_connection",
+        translation_key="syslog_connection",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        device_class=SensorDeviceClass.ENUM,
+        options=[str(state) for state in ConnectionState],
+        value_fn=lambda hub: str(hub.message_log.syslog.state),
+    ),
+    IoTitanHubSensorEntityDescription(
+        key="journal_size",
+        translation_key="journal_size",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        device_class=SensorDeviceClass.DATA_SIZE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.MEBIBYTES,
+        suggested_display_precision=1,
+        value_fn=lambda hub: hub.message_log.journal_size,
+    ),
+)
+
+
+class IoTitanHubSensor(IoTitanHubEntity, SensorEntity):
+    """A counter or state of the hub, written on the update tick."""
+
+    entity_description: IoTitanHubSensorEntityDescription
+
+    def __init__(
+        self, hub: IoTitanHub, description: IoTitanHubSensorEntityDescription
+    ) -> None:
         """Attach to the hub device."""
-        super().__init__(hub, "messages_received")
+        super().__init__(hub, description.key)
+        self.entity_description = description
 
     @property
-    def native_value(self) -> int:
-        """Messages since the hub started."""
-        return self.hub.messages_received
-
-
-class IoTitanPayloadsRejectedSensor(IoTitanHubEntity, SensorEntity):
-    """Payloads the hub could not read, on all its sources."""
-
-    _attr_entity_category = EntityCategory.DIAGNOSTIC
-    _attr_state_class = SensorStateClass.TOTAL_INCREASING
-    _attr_translation_key = "payloads_rejected"
-
-    def __init__(self, hub: IoTitanHub) -> None:
-        """Attach to the hub device."""
-        super().__init__(hub, "payloads_rejected")
+    def native_value(self) -> StateType:
+        """The value right now."""
+        return self.entity_description.value_fn(self.hub)
 
     @property
-    def native_value(self) -> int:
-        """Rejected payloads since the hub started."""
-        return self.hub.payloads_rejected.total()
-
-    @property
-    def extra_state_attributes(self) -> dict[str, int]:
-        """Rejections by reason."""
-        return {
-            str(reason): count for reason, count in self.hub.payloads_rejected.items()
-        }
+    def extra_state_attributes(self) -> dict[str, int] | None:
+        """Counts by reason, where the sensor has them."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.hub)

@@ -2,9 +2,109 @@
 
 from __future__ import annotations
 
-from homeassistant.core import HomeAssistant, callback
+from pathlib import Path
+import time
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .const import DOMAIN
+from .hub import IoTitanConfigEntry
+from .import_syslog import IMPORT_CHUNK, read_syslog_file
+
+ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+ATTR_PATH = "path"
+ATTR_YEAR = "year"
+SERVICE_IMPORT_SYSLOG = "import_syslog"
+
+IMPORT_SYSLOG_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_PATH): cv.string,
+        vol.Optional(ATTR_YEAR): vol.All(
+            vol.Coerce(int), vol.Range(min=1970, max=9999)
+        ),
+    }
+)
+
+
+def _loaded_hub_entry(hass: HomeAssistant, entry_id: str) -> IoTitanConfigEntry:
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="hub_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="hub_not_loaded",
+            translation_placeholders={"title": entry.title},
+        )
+    hub_entry: IoTitanConfigEntry = entry
+    return hub_entry
+
+
+async def _async_import_syslog(call: ServiceCall) -> ServiceResponse:
+    """Append a legacy or RFC 5424 syslog file to a hub's journal."""
+    hass = call.hass
+    entry = _loaded_hub_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    path = Path(call.data[ATTR_PATH])
+    if not hass.config.is_allowed_path(str(path)):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="path_not_allowed",
+            translation_placeholders={"path": str(path)},
+        )
+    hub = entry.runtime_data
+    journal = hub.message_log.journal
+    since = time.time() - journal.keep_seconds
+    year = call.data.get(ATTR_YEAR, dt_util.now().year)
+    try:
+        result = await hass.async_add_executor_job(
+            lambda: read_syslog_file(
+                path, year=year, tz=dt_util.get_default_time_zone(), since=since
+            )
+        )
+    except OSError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="import_failed",
+            translation_placeholders={"path": str(path), "error": str(err)},
+        ) from err
+    for start in range(0, len(result.records), IMPORT_CHUNK):
+        for record in result.records[start : start + IMPORT_CHUNK]:
+            journal.submit(record)
+        await journal.flush()
+    # The windows are rebuilt from the journal, now with the imported history.
+    hass.config_entries.async_schedule_reload(entry.entry_id)
+    return {
+        "lines": result.lines,
+        "imported": len(result.records),
+        "too_old": result.too_old,
+        "unparsed": result.unparsed.total(),
+        "unparsed_by_reason": dict(result.unparsed),
+    }
 
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register IoTitan's service actions."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_IMPORT_SYSLOG,
+        _async_import_syslog,
+        schema=IMPORT_SYSLOG_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
