@@ -466,6 +466,16 @@ async def test_replay_rounds_since_to_the_millisecond(tmp_path: Path) -> None:
     assert len(read_since(tmp_path, T0 + 0.1236)) == 1
     assert len(read_since(tmp_path, T0 + 0.124)) == 0
     assert len(read_since(tmp_path, float("-inf"))) == 1
+
+
+async def test_replay_of_decimal_millisecond_times(tmp_path: Path) -> None:
+    records = [record(index, when=T0 + index / 1000) for index in range(1, 1000, 7)]
+    await write_journal(tmp_path, records)
+    for index, item in enumerate(records):
+        assert read_since(tmp_path, item.timestamp).records == records[index:]
+    assert [r.timestamp for r in read_since(tmp_path, 0)] == [
+        r.timestamp for r in records
+    ]
     assert len(read_since(tmp_path, float("inf"))) == 0
 
 
@@ -654,3 +664,31 @@ async def test_many_topics(tmp_path: Path) -> None:
     ]
     await write_journal(tmp_path, records)
     assert read_since(tmp_path, 0).records == records
+
+
+async def test_retention_failure_does_not_rewrite_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(path: Path) -> float:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(journal_module, "_newest_stamp", unreadable)
+    writer = make_writer(tmp_path, max_file_bytes=300)
+    await writer.start()
+    for index in range(10):
+        writer.submit(record(index))
+    await writer.flush()
+    stats = writer.stats
+    assert stats.last_error and stats.last_error.startswith("retention")
+    assert (stats.records_written, stats.buffered, stats.write_errors) == (10, 0, 0)
+    await writer.stop()
+    msgs = [parse_rfc5424(x)["msg"] for x in all_lines(tmp_path)]
+    assert msgs == [b"%d" % i for i in range(10)]
+
+
+def test_replay_with_extreme_since(tmp_path: Path) -> None:
+    line, _ = SyslogFormatter(hostname="pi").format(record(1))
+    (tmp_path / ACTIVE_FILE).write_bytes(line + b"\n")
+    assert len(read_since(tmp_path, 1e300)) == 0
+    assert len(read_since(tmp_path, float("nan"))) == 1
+    assert len(read_since(tmp_path, -1.0)) == 1

@@ -10,6 +10,7 @@ import datetime
 import os
 import re
 import time
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from hypothesis import example, given, settings, strategies as st
@@ -79,7 +80,20 @@ def sd_unescape(value: bytes) -> bytes:
     return re.sub(rb'\\(["\\\]])', rb"\1", value)
 
 
-def parse_rfc5424(line: bytes) -> dict[str, object]:
+class Parsed(TypedDict):
+    """The parts of an RFC 5424 message, as the test-side parser reads them."""
+
+    pri: int
+    timestamp: str
+    hostname: str
+    app: str
+    procid: str
+    msgid: str
+    sd: dict[str, dict[str, bytes]]
+    msg: bytes | None
+
+
+def parse_rfc5424(line: bytes) -> Parsed:
     """Check `line` against the grammar and return its parts (test-side parser)."""
     match = RFC5424_RE.match(line)
     assert match is not None, f"not RFC 5424: {line[:300]!r}"
@@ -115,7 +129,7 @@ def parse_rfc5424(line: bytes) -> dict[str, object]:
 def decoded_record(line: bytes) -> tuple[str, bytes, str, str]:
     """(topic, payload, qos, retain) recovered from a line by the test's parser."""
     parts = parse_rfc5424(line)
-    params = parts["sd"][SD_ID]  # type: ignore[index]
+    params = parts["sd"][SD_ID]
     topic = unescape(params["topic"]).decode("utf-8", "surrogateescape")
     msg = parts["msg"] or b""
     assert isinstance(msg, bytes)
@@ -182,6 +196,9 @@ def test_timestamp_is_utc_with_milliseconds_rounded_down(
             (1_795_732_789.5, "2026-11-26T22:39:49.500Z"),
             (1_795_732_789.0004, "2026-11-26T22:39:49.000Z"),
             (951_825_600.25, "2000-02-29T12:00:00.250Z"),
+            # 1.001 * 1000 is 1000.9999999999999 in binary: still .001
+            (1.001, "1970-01-01T00:00:01.001Z"),
+            (1.005, "1970-01-01T00:00:01.005Z"),
         ]:
             line, _ = fmt.format(MqttRecord(when, "t", b"1", 0, False))
             assert parse_rfc5424(line)["timestamp"] == expected
@@ -250,7 +267,7 @@ def test_hostile_topic_round_trips(topic: str) -> None:
     assert recovered == topic
     assert (payload, qos) == (b"1", "2")
     # exactly one SD element: nothing in the topic could close it or start another
-    assert list(parse_rfc5424(line)["sd"]) == [SD_ID]  # type: ignore[arg-type]
+    assert list(parse_rfc5424(line)["sd"]) == [SD_ID]
 
 
 def test_sd_id_is_private_enterprise_form() -> None:
@@ -308,7 +325,12 @@ def test_header_field_limits_and_printusascii() -> None:
 def test_nil_values() -> None:
     fmt = SyslogFormatter(hostname="", app_name="", procid="", msgid=None)
     parts = parse_rfc5424(fmt.format(RECORD)[0])
-    assert [parts[key] for key in ("hostname", "app", "procid", "msgid")] == ["-"] * 4
+    assert (parts["hostname"], parts["app"], parts["procid"], parts["msgid"]) == (
+        "-",
+        "-",
+        "-",
+        "-",
+    )
 
 
 def test_defaults_are_this_host_and_process() -> None:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 import contextlib
-import errno
 import logging
-import os
 from pathlib import Path
 import re
 import socket
@@ -23,7 +21,7 @@ import time
 from typing import Any
 
 import pytest
-import pytest_socket
+import pytest_socket  # type: ignore[import-untyped]
 
 from custom_components.iotitan.engine import syslog
 from custom_components.iotitan.engine.record import MqttRecord
@@ -67,7 +65,7 @@ def allow_unix_connect(monkeypatch: pytest.MonkeyPatch) -> None:
     def connect(sock: socket.socket, address: Any) -> None:
         if sock.family == socket.AF_UNIX:
             return pytest_socket._true_connect(sock, address)  # type: ignore[no-any-return]
-        return guarded(sock, address)  # type: ignore[no-any-return]
+        return guarded(sock, address)
 
     monkeypatch.setattr(socket.socket, "connect", connect)
 
@@ -347,7 +345,6 @@ async def test_udp_receiver_restart_loss_is_bounded(
         writer.submit(seq_record(seq))
         await asyncio.sleep(0.002)
     await asyncio.sleep(0.2)
-    connects_while_down = writer.stats.connects
     await blocking(rsyslog.start)
     await wait_until(lambda: writer.stats.queued == 0)
     for seq in range(200, 300):
@@ -364,13 +361,14 @@ async def test_udp_receiver_restart_loss_is_bounded(
         record_property,
         "udp_restart",
         f"udp: receiver down for 100 records: {len(lost)} lost ({lost}), "
-        f"{connects_while_down - 1} reconnect attempts while it was down",
+        f"{writer.stats.connects} connections in all (UDP 'connects' even to nobody)",
         lost=len(lost),
     )
     assert seqs == sorted(set(seqs))  # in order, no duplicates
     assert set(range(100)) | set(range(200, 300)) <= set(seqs)
-    # about one datagram per reconnect attempt reveals the refusal and is lost
-    assert len(lost) <= connects_while_down + 1
+    # The first datagram to the stopped receiver, then at most one per reconnect
+    # attempt while it is down, reveals the refusal and is lost.
+    assert len(lost) <= writer.stats.connects
 
 
 @needs_rsyslog
@@ -452,7 +450,9 @@ class TcpSink:
     ) -> None:
         self.connections += 1
         if self.pause:
-            writer.transport.pause_reading()
+            transport = writer.transport
+            assert isinstance(transport, asyncio.Transport)
+            transport.pause_reading()
         with contextlib.suppress(OSError):
             while chunk := await reader.read(65536):
                 self.data += chunk
@@ -577,8 +577,8 @@ async def test_stop_gives_up_on_a_stuck_receiver(socket_enabled: None) -> None:
     await sink.start()
     writer = SyslogWriter(tcp_target(sink.port), SyslogFormatter(max_payload=65536))
     await writer.start()
-    for seq in range(2000):
-        writer.submit(seq_record(seq, os.urandom(30000)))
+    for seq in range(500):  # 30 MB: more than the kernel buffers on both ends
+        writer.submit(seq_record(seq, b"a" * 60_000))
     await asyncio.sleep(0.3)
     assert writer.stats.queued > 0
     started = time.monotonic()
@@ -586,7 +586,10 @@ async def test_stop_gives_up_on_a_stuck_receiver(socket_enabled: None) -> None:
     assert time.monotonic() - started < 3
     stats = writer.stats
     assert stats.dropped["shutdown"] > 0
-    assert stats.sent + stats.dropped["shutdown"] <= 2000
+    # every record is accounted for: sent, or dropped (including the batch
+    # whose send was cut short)
+    assert stats.sent + sum(stats.dropped.values()) == 500
+    assert stats.queued == 0
     await sink.close()
 
 
@@ -776,7 +779,3 @@ async def test_tls_to_local_server_with_context_and_bad_ca_file(
     await wait_until(lambda: len(deframe_octet_counting(sink.data)) == 5)
     await sink.close()
     assert received_seqs_from_frames(sink.data) == [0, 1, 2, 3, 4]
-
-
-def test_oserror_numbers_used_exist() -> None:
-    assert errno.EPROTOTYPE and errno.EMSGSIZE

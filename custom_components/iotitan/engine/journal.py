@@ -34,7 +34,13 @@ import re
 import time
 from typing import Final, Protocol
 
-from .record import MqttRecord, fast_record, split_truncation_marker, unescape
+from .record import (
+    MqttRecord,
+    fast_record,
+    split_truncation_marker,
+    to_millis,
+    unescape,
+)
 from .syslog import SD_ID, SyslogFormatter
 
 __all__ = [
@@ -94,11 +100,16 @@ _SD_UNESCAPE_RE: Final = re.compile(rb'\\([\\"\]])')
 _STAMP_LEN: Final = 24  # 2026-11-26T22:39:49.123Z
 
 
+_YEAR_10000: Final = 253_402_300_800.0
+
+
 def _stamp_key(when: float) -> bytes:
     """`when` as our line's timestamp (ms, rounded down): compares like the time."""
-    if not math.isfinite(when) or when < 0:
-        return b"" if when < 0 or math.isnan(when) else b"\xff"
-    second, millis = divmod(math.floor(when * 1000), 1000)
+    if math.isnan(when) or when < 0:
+        return b""
+    if when >= _YEAR_10000:  # also +inf
+        return b"\xff"
+    second, millis = divmod(to_millis(when), 1000)
     return (
         time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)) + f".{millis:03d}Z"
     ).encode()
@@ -414,11 +425,12 @@ def read_since(directory: str | os.PathLike[str], since: float) -> ReplayResult:
     generically; the rest are skipped and counted.
     """
     since_key = _stamp_key(since)
-    since_ms = (
-        math.floor(since * 1000)
-        if math.isfinite(since)
-        else (-(2**63) if since < 0 else 2**63)
-    )
+    if math.isnan(since) or since < 0:
+        since_ms = -(2**63)
+    elif since >= _YEAR_10000:
+        since_ms = 2**63
+    else:
+        since_ms = to_millis(since)
     parser = _Parser()
     chunks: list[list[MqttRecord]] = []
     skipped = 0
@@ -493,6 +505,8 @@ class _FlushResult:
     rotations: int = 0
     deleted: int = 0
     files: int = 0
+    error: str | None = None
+    """Retention or counting failed (the lines themselves were written)."""
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -594,9 +608,13 @@ class _JournalFiles:
                 except OSError as err:
                     raise _PartialWrite(start, err) from err
                 result.rotations += 1
-        if prune or result.rotations:
-            result.deleted = self.prune(horizon)
-        result.files = self.count()
+        # The lines are on disk now: a failure below must not make them be retried.
+        try:
+            if prune or result.rotations:
+                result.deleted = self.prune(horizon)
+            result.files = self.count()
+        except OSError as err:
+            result.error = f"retention: {type(err).__name__}: {err}"
         return result
 
 
@@ -766,8 +784,7 @@ class JournalWriter:
         if task is not None:
             self._closing = True
             self._wakeup.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task})  # it ends after its current flush
             self._task = None
         self._closing = True
         await self.flush()
@@ -820,7 +837,12 @@ class JournalWriter:
             self._bytes_written += result.bytes_written
             self._rotations += result.rotations
             self._deleted += result.deleted
-            self._file_count = result.files
+            if result.error is None:
+                self._file_count = result.files
+            else:  # retried at the next retention interval
+                if result.error != self._last_error:
+                    _LOGGER.warning("Journal %s: %s", self.directory, result.error)
+                self._last_error = result.error
 
     def set_keep_seconds(self, keep_seconds: float) -> None:
         """Change the keep-horizon (options changed); applied at the next flush."""

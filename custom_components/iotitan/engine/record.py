@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+import math
 import re
 from typing import Final
 
@@ -47,6 +48,7 @@ __all__ = [
     "fast_record",
     "make_text_escaper",
     "split_truncation_marker",
+    "to_millis",
     "truncate_payload",
     "unescape",
 ]
@@ -65,6 +67,16 @@ class MqttRecord:
     payload: bytes
     qos: int
     retain: bool
+
+
+def to_millis(timestamp: float) -> int:
+    """POSIX seconds to whole milliseconds, as the log lines store them.
+
+    Rounded down, except that a value within a microsecond below a millisecond
+    counts as that millisecond: ``1.001 * 1000`` is ``1000.9999999999999`` in
+    binary floating point, and must not be logged as ``.000``.
+    """
+    return math.floor(timestamp * 1000 + 1e-3)
 
 
 _new_object: Final = object.__new__

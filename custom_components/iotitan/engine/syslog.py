@@ -65,7 +65,6 @@ from datetime import datetime, tzinfo
 import enum
 import errno
 import logging
-import math
 import os
 import random
 import re
@@ -74,7 +73,13 @@ import ssl
 import time
 from typing import Final, Protocol
 
-from .record import DEFAULT_MAX_PAYLOAD, MqttRecord, escape_payload, make_text_escaper
+from .record import (
+    DEFAULT_MAX_PAYLOAD,
+    MqttRecord,
+    escape_payload,
+    make_text_escaper,
+    to_millis,
+)
 
 __all__ = [
     "SD_ID",
@@ -266,7 +271,7 @@ class SyslogFormatter:
         return result
 
     def _format_5424(self, record: MqttRecord) -> tuple[bytes, bool]:
-        millis = math.floor(record.timestamp * 1000)
+        millis = to_millis(record.timestamp)
         second, millis = divmod(millis, 1000)
         if second != self._last_second:
             self._last_stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
@@ -288,7 +293,7 @@ class SyslogFormatter:
 
     def _format_3164(self, record: MqttRecord) -> tuple[bytes, bool]:
         # naive local time when tz is None, as a local syslog daemon would write
-        stamp = datetime.fromtimestamp(math.floor(record.timestamp), self.tz)
+        stamp = datetime.fromtimestamp(to_millis(record.timestamp) // 1000, self.tz)
         msg, truncated = escape_payload(record.payload, self.max_payload)
         line = (
             f"{self._header}{_MONTHS[stamp.month - 1]} {stamp.day:2d} "
@@ -401,6 +406,8 @@ class _SendError(Exception):
 class _Connection(Protocol):
     batch_records: int
     """At most this many records a batch (the writer yields between batches)."""
+    proven_by_connect: bool
+    """Whether a successful connect shows the receiver is there (not for UDP)."""
 
     async def send(self, batch: list[bytes]) -> int:
         """Send a batch; return how many were dropped as oversize."""
@@ -413,6 +420,7 @@ class _StreamConnection:
     """TCP, TLS or unix stream: frames joined into one write, then drained."""
 
     batch_records = 1000
+    proven_by_connect = True
 
     def __init__(
         self,
@@ -451,6 +459,8 @@ class _DatagramConnection:
     # A datagram that does not fit the receiver's buffer is dropped, so send in
     # small bursts and let the loop (and a receiver sharing the CPU) run between.
     batch_records = 100
+    # connect() on a datagram socket succeeds whether or not anyone listens
+    proven_by_connect = False
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
@@ -529,6 +539,7 @@ class SyslogWriter:
 
         self._spool: deque[bytes] = deque()
         self._spool_bytes = 0
+        self._in_flight: list[bytes] = []  # taken from the spool, being sent
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._conn: _Connection | None = None
@@ -636,20 +647,26 @@ class SyslogWriter:
         _, pending = await asyncio.wait({task}, timeout=flush_timeout)
         if pending:
             task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+            # wait() does not raise the task's CancelledError, but does raise ours
+            # if whoever called stop() is cancelled meanwhile.
+            await asyncio.wait(pending)
         self._task = None
         await self._disconnect()
-        if self._spool:
-            self._drop(DROP_SHUTDOWN, len(self._spool))
-            self._spool.clear()
-            self._spool_bytes = 0
+        # what is still queued, and a batch whose send was cut short
+        unsent = len(self._spool) + len(self._in_flight)
+        if unsent:
+            self._drop(DROP_SHUTDOWN, unsent)
+        self._spool.clear()
+        self._spool_bytes = 0
+        self._in_flight = []
 
     # -- the writer task --------------------------------------------------------
 
     def _set_state(self, state: ConnectionState) -> None:
         if state is self._state:
             return
+        if state is ConnectionState.CONNECTED and self._last_error is not None:
+            _LOGGER.info("Syslog %s is reachable again", self.target.describe())
         self._state = state
         if self._on_state_change is not None:
             try:
@@ -733,10 +750,9 @@ class SyslogWriter:
                     delay = await self._backoff(delay)
                     continue
                 self._connects += 1
-                if self._connects > 1:
-                    _LOGGER.info("Syslog %s reconnected", self.target.describe())
-                self._set_state(ConnectionState.CONNECTED)
-            batch = self._take_batch(self._conn.batch_records)
+                if self._conn.proven_by_connect:
+                    self._set_state(ConnectionState.CONNECTED)
+            batch = self._in_flight = self._take_batch(self._conn.batch_records)
             try:
                 oversize = await self._conn.send(batch)
             except _SendError as err:
@@ -752,9 +768,11 @@ class SyslogWriter:
                 await self._disconnect()
                 delay = await self._backoff(delay)
                 continue
+            self._in_flight = []
             if oversize:
                 self._drop(DROP_OVERSIZE, oversize)
             self._sent += len(batch) - oversize
+            self._set_state(ConnectionState.CONNECTED)
             delay = self._backoff_initial
             await asyncio.sleep(0)  # let the loop breathe between batches
 
@@ -770,6 +788,7 @@ class SyslogWriter:
         return batch
 
     def _requeue(self, batch: list[bytes]) -> None:
+        self._in_flight = []
         self._spool.extendleft(reversed(batch))
         self._spool_bytes += sum(map(len, batch))
         self._trim_spool()
