@@ -17,7 +17,6 @@ from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 
-from .const import LOGGER
 from .engine.journal import JournalWriter, ReplayResult, journal_files, read_since
 from .engine.record import MqttRecord
 from .engine.syslog import (
@@ -75,34 +74,41 @@ class MessageLog:
             ca_file=log.ca_file,
         )
         hostname = log.hostname or hass.config.location_name or None
-        self.syslog = SyslogWriter(
-            self.target,
+        journal_formatter = SyslogFormatter(
+            hostname=hostname,
+            app_name=log.app_name,
+            facility=Facility[log.facility.upper()],
+            max_payload=log.max_payload_bytes,
+        )
+        # With RFC 5424 syslog, both writers share one formatter, which keeps
+        # its last line: each record is formatted once.
+        syslog_formatter = (
             SyslogFormatter(
                 hostname=hostname,
                 app_name=log.app_name,
                 facility=Facility[log.facility.upper()],
-                rfc3164=log.legacy_format,
+                rfc3164=True,
                 max_payload=log.max_payload_bytes,
-            ),
+            )
+            if log.legacy_format
+            else journal_formatter
+        )
+        self.syslog = SyslogWriter(
+            self.target,
+            syslog_formatter,
             spool_size=log.spool_size,
             on_state_change=self._syslog_state_changed,
         )
         self.journal = JournalWriter(
             self.directory,
             keep_seconds=keep_seconds,
-            formatter=SyslogFormatter(
-                hostname=hostname,
-                app_name=log.app_name,
-                facility=Facility[log.facility.upper()],
-                max_payload=log.max_payload_bytes,
-            ),
+            formatter=journal_formatter,
             max_file_bytes=options.journal.max_file_bytes,
             flush_interval=options.journal.flush_interval,
             run_blocking=hass.async_add_executor_job,
         )
         self.journal_size: int | None = None
         self._listeners: list[CALLBACK_TYPE] = []
-        self._syslog_problem_logged = False
 
     async def async_replay(self, since: float) -> ReplayResult:
         """Read the journal's records from `since` on, oldest first."""
@@ -134,17 +140,8 @@ class MessageLog:
 
     @callback
     def _syslog_state_changed(self, state: ConnectionState) -> None:
-        # Log once when the receiver goes away and once when it is back.
-        if state is ConnectionState.CONNECTED and self._syslog_problem_logged:
-            self._syslog_problem_logged = False
-            LOGGER.info("Syslog receiver %s is reachable again", self.target.describe())
-        elif state is ConnectionState.DISCONNECTED and not self._syslog_problem_logged:
-            self._syslog_problem_logged = True
-            LOGGER.warning(
-                "Syslog receiver %s is unreachable (%s); records wait in the spool",
-                self.target.describe(),
-                self.syslog.stats.last_error,
-            )
+        # The writer itself logs once when the receiver goes away and once
+        # when it is back; the hub only updates its connection sensor.
         for listener in list(self._listeners):
             listener()
 
