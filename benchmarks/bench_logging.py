@@ -41,6 +41,7 @@ from custom_components.iotitan.engine.journal import (
     journal_files,
     read_since,
 )
+from custom_components.iotitan.engine.payload import PayloadParser, Rejection
 from custom_components.iotitan.engine.record import MqttRecord
 from custom_components.iotitan.engine.syslog import (
     SyslogFormatter,
@@ -48,6 +49,7 @@ from custom_components.iotitan.engine.syslog import (
     SyslogWriter,
     Transport,
 )
+from custom_components.iotitan.engine.window import SlidingWindow
 
 SYSLOG_RECORDS = 200_000
 BURST = 500
@@ -208,6 +210,19 @@ def bench_journal(directory: Path) -> dict[str, float]:
     replay_cpu = time.process_time() - began_cpu
     assert len(result) == JOURNAL_RECORDS == lines, (len(result), lines)
     assert result.records[-1] == records[-1]
+    # What the hub does next at startup: parse every payload and rebuild a
+    # 1-hour window per topic (SensorSource.replay's work).
+    began, began_cpu = time.perf_counter(), time.process_time()
+    parser = PayloadParser()
+    windows = {topic: SlidingWindow(3600.0) for topic in TOPICS}
+    for record in result:
+        reading = parser.parse(record.payload)
+        if not isinstance(reading, Rejection):
+            windows[record.topic].add(record.timestamp, reading)
+    rebuild = time.perf_counter() - began
+    rebuild_cpu = time.process_time() - began_cpu
+    # 100 records/s over the last hour, plus each topic's sample exactly 1 h old
+    assert 360_000 <= sum(map(len, windows.values())) <= 360_000 + len(TOPICS)
     # the last hour only: reads just the newest file(s)
     began = time.perf_counter()
     recent = read_since(directory, records[-1].timestamp - 3600)
@@ -220,6 +235,8 @@ def bench_journal(directory: Path) -> dict[str, float]:
         "bare_cpu": bare_cpu,
         "replay": replay,
         "replay_cpu": replay_cpu,
+        "rebuild": rebuild,
+        "rebuild_cpu": rebuild_cpu,
         "recent": recent_time,
         "recent_records": len(recent),
         "recent_files": recent.files_read,
@@ -269,6 +286,14 @@ def main() -> None:
         f" ({journal['replay_cpu']:.3f} s CPU), {m / journal['replay']:,.0f} records/s;"
         f" x{journal['replay'] / journal['bare']:.1f} read + split"
         f" (x{journal['replay_cpu'] / journal['bare_cpu']:.1f} in CPU time)"
+    )
+    total = journal["replay"] + journal["rebuild"]
+    total_cpu = journal["replay_cpu"] + journal["rebuild_cpu"]
+    print(
+        f"  + rebuild 1 h windows   : {journal['rebuild']:.3f} s"
+        f" ({journal['rebuild_cpu']:.3f} s CPU); replay and rebuild together"
+        f" x{total / journal['bare']:.1f} read + split"
+        f" (x{total_cpu / journal['bare_cpu']:.1f} in CPU time)"
     )
     print(
         f"  read_since (last hour)  : {journal['recent']:.3f} s for"
