@@ -1,0 +1,472 @@
+"""Alert rules at run time: one state machine per alert and concrete topic.
+
+Each alert subentry watches one sensor source. With a wildcard source every
+concrete topic gets its own :class:`AlertTracker`, which owns an
+:class:`~.engine.alerts.AlertMachine` and feeds it:
+
+- on every reading of its topic (the hub's sample listeners), with the raw
+  value, one statistic of one window, or the window's change per minute;
+- on the hub's update tick, for statistics and rates, whose value also changes
+  when old samples leave the window;
+- from an exact timer at the machine's ``next_deadline`` (on/off delays and the
+  stale rule, which needs no message to fire).
+
+The machine returns at most one transition per call; the tracker handles each
+one (entity state, ``iotitan_alert`` event, MQTT output) and drains any that
+are already due before scheduling its timer again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+import time
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import ATTR_ENTITY_ID, CONF_NAME, STATE_OFF, STATE_ON
+from homeassistant.core import CALLBACK_TYPE, callback
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_DEADBAND,
+    CONF_HIGH,
+    CONF_LOW,
+    CONF_OFF_DELAY,
+    CONF_ON_DELAY,
+    CONF_RATE_LIMIT,
+    CONF_RULE,
+    CONF_SEVERITY,
+    CONF_SOURCE,
+    CONF_STALE_AFTER,
+    CONF_WATCH,
+    EVENT_ALERT,
+    LOGGER,
+    SUBENTRY_ALERT,
+    WATCH_VALUE,
+)
+from .engine.alerts import (
+    AlertConfig,
+    AlertMachine,
+    AlertRule,
+    Severity,
+    Transition,
+    validate_alert_config,
+)
+from .engine.output import format_number
+from .engine.window import SlidingWindow, Statistic
+
+if TYPE_CHECKING:
+    from .hub import IoTitanHub, SensorSource, TopicState
+    from .models import SensorSourceConfig
+
+ATTR_STATE = "state"
+ATTR_VALUE = "value"
+ATTR_LIMIT = "limit"
+ATTR_RULE = "rule"
+ATTR_SEVERITY = "severity"
+ATTR_SINCE = "since"
+ATTR_TOPIC = "topic"
+ATTR_WATCH = "watch"
+
+# A call yields at most one transition; a few more can be due at once (a late
+# update resolving a delay and changing state again). Bounded for safety.
+MAX_TRANSITIONS_PER_CALL = 16
+
+
+def watch_key(window: float, statistic: Statistic) -> str:
+    """How a watched statistic is stored: `<window seconds>/<statistic>`."""
+    return f"{format_number(window)}/{statistic}"
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """What an alert compares with its limits: the raw value or a statistic."""
+
+    window: float | None = None
+    statistic: Statistic | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Watch:
+        """Parse `value` or `<window seconds>/<statistic>` (ValueError if neither)."""
+        if text == WATCH_VALUE:
+            return cls()
+        window, _, statistic = text.partition("/")
+        return cls(float(window), Statistic(statistic))
+
+    def __str__(self) -> str:
+        """The stored form."""
+        if self.window is None or self.statistic is None:
+            return WATCH_VALUE
+        return watch_key(self.window, self.statistic)
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """An alert subentry's settings, parsed and checked."""
+
+    subentry_id: str
+    title: str
+    name: str
+    """The user's name for the alert; empty for a translated default."""
+    source_id: str
+    watch: Watch
+    config: AlertConfig
+
+    @classmethod
+    def from_subentry(cls, subentry: ConfigSubentry) -> AlertSettings:
+        """Build from what the alert flow stores; ValueError if unusable."""
+        data: Mapping[str, Any] = subentry.data
+        config = AlertConfig(
+            rule=AlertRule(data[CONF_RULE]),
+            high=_optional_float(data.get(CONF_HIGH)),
+            low=_optional_float(data.get(CONF_LOW)),
+            deadband=float(data.get(CONF_DEADBAND) or 0.0),
+            stale_after=_optional_float(data.get(CONF_STALE_AFTER)),
+            rate_limit=_optional_float(data.get(CONF_RATE_LIMIT)),
+            on_delay=float(data.get(CONF_ON_DELAY) or 0.0),
+            off_delay=float(data.get(CONF_OFF_DELAY) or 0.0),
+            severity=Severity(data.get(CONF_SEVERITY, Severity.WARNING)),
+        )
+        if errors := validate_alert_config(config):
+            raise ValueError(f"invalid rule settings {errors}")
+        return cls(
+            subentry_id=subentry.subentry_id,
+            title=subentry.title,
+            name=(data.get(CONF_NAME) or "").strip(),
+            source_id=data[CONF_SOURCE],
+            watch=Watch.parse(data.get(CONF_WATCH, WATCH_VALUE)),
+            config=config,
+        )
+
+    @property
+    def output_name(self) -> str:
+        """The alert's last topic level in the MQTT output."""
+        return self.name or str(self.config.rule)
+
+    def rate_window(self, source: SensorSourceConfig) -> float | None:
+        """The window whose change per minute a rate rule watches.
+
+        The watched statistic's window; for the raw value, the shortest one.
+        """
+        if self.watch.window is not None:
+            return self.watch.window
+        return min(source.windows, default=None)
+
+    def problem_with(self, source: SensorSourceConfig) -> str | None:
+        """Why the alert cannot run on this source, or None."""
+        if self.watch.window is not None and self.watch.window not in source.windows:
+            return "it watches a window the source no longer has"
+        if self.config.rule is AlertRule.RATE and self.rate_window(source) is None:
+            return "a rate rule needs a window and the source has none"
+        return None
+
+
+class AlertTracker:
+    """One alert rule on one concrete topic."""
+
+    def __init__(
+        self,
+        runtime: AlertRuntime,
+        settings: AlertSettings,
+        source: SensorSource,
+        topic: TopicState,
+    ) -> None:
+        """Create the machine; it stays unknown until the topic reports."""
+        self.runtime = runtime
+        self.settings = settings
+        self.source = source
+        self.topic = topic
+        self.machine = AlertMachine(settings.config)
+        self.value: float | None = None
+        """The watched value at the last transition."""
+        self.entity_id: str | None = None
+        self.restored_last_seen: float | None = None
+        self._state: bool | None = None
+        self._primed = False
+        self._write_state: CALLBACK_TYPE | None = None
+        self._unannounced: Transition | None = None
+        self._cancel_timer: CALLBACK_TYPE | None = None
+        self._timer_at: float | None = None
+        rule = settings.config.rule
+        self._follows_windows = rule is AlertRule.RATE or (
+            rule is not AlertRule.STALE and settings.watch.window is not None
+        )
+        self._window: SlidingWindow | None = None
+        if rule is AlertRule.RATE:
+            window = settings.rate_window(source.config)
+            self._window = None if window is None else topic.windows[window]
+        elif settings.watch.window is not None:
+            self._window = topic.windows[settings.watch.window]
+
+    @property
+    def forgotten(self) -> bool:
+        """Whether the user removed the topic's device since (see the hub)."""
+        return self.source.topics.get(self.topic.topic) is not self.topic
+
+    @property
+    def last_seen(self) -> float | None:
+        """When the topic last had a reading (restored if not seen since)."""
+        if self.topic.last_received is not None:
+            return self.topic.last_received
+        return self.restored_last_seen
+
+    def watched(self) -> float | None:
+        """The quantity the rule compares now: value, statistic or rate."""
+        config = self.settings.config
+        if config.rule is AlertRule.RATE:
+            assert self._window is not None
+            rate = self._window.value(Statistic.CHANGE_SECOND)
+            return None if rate is None else rate * 60
+        if self._window is None:
+            return self.topic.last_value
+        statistic = self.settings.watch.statistic
+        assert statistic is not None
+        return self._window.value(statistic, self.source.config.percentile)
+
+    # -- inputs -----------------------------------------------------------------
+
+    @callback
+    def async_restore(
+        self,
+        state: bool,
+        since: float | None,
+        *,
+        value: float | None,
+        limit: float | None,
+        last_seen: float | None,
+    ) -> None:
+        """Restore the state saved before a restart (before any evaluation)."""
+        self.restored_last_seen = last_seen
+        self.machine.restore(state, since, limit=limit, last_seen=self.last_seen)
+        self._state = state
+        self.value = value
+
+    @callback
+    def async_prime(self, now: float) -> None:
+        """Evaluate once from the windows the journal rebuilt (at startup)."""
+        if self._primed:
+            return
+        self._primed = True
+        if self.settings.config.rule is AlertRule.STALE:
+            last_seen = self.last_seen
+            if self.machine.state is None and last_seen is not None:
+                self._process(self.machine.update(last_seen), now)
+            self._process(self.machine.tick(now), now)
+        else:
+            self._process(self.machine.update(now, self.watched()), now)
+
+    @callback
+    def async_sample(self, timestamp: float) -> None:
+        """A reading arrived on the topic (the windows already have it)."""
+        self._primed = True
+        if self.settings.config.rule is AlertRule.STALE:
+            transition = self.machine.update(timestamp)
+        else:
+            transition = self.machine.update(timestamp, self.watched())
+        self._process(transition, timestamp)
+
+    @callback
+    def async_tick(self, now: float) -> None:
+        """The hub's update tick: statistics and rates change as samples expire."""
+        if self._follows_windows:
+            self._process(self.machine.update(now, self.watched()), now)
+
+    @callback
+    def _async_timer(self, _point: datetime) -> None:
+        deadline, self._timer_at = self._timer_at, None
+        self._cancel_timer = None
+        if self.forgotten:
+            return
+        # The exact deadline, not the timer's rounded datetime: a call a hair
+        # before it would resolve nothing and re-arm the same instant forever.
+        now = time.time() if deadline is None else max(time.time(), deadline)
+        self._process(self.machine.tick(now), now)
+
+    # -- outputs ----------------------------------------------------------------
+
+    def _process(self, transition: Transition | None, now: float) -> None:
+        """Handle a transition and every further one already due, then re-arm."""
+        for _ in range(MAX_TRANSITIONS_PER_CALL):
+            if transition is not None:
+                self._emit(transition)
+            deadline = self.machine.next_deadline()
+            if deadline is None or deadline > now:
+                break
+            transition = self.machine.tick(now)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        deadline = self.machine.next_deadline()
+        if deadline == self._timer_at:
+            return
+        self.async_cancel_timer()
+        if deadline is not None:
+            self._timer_at = deadline
+            self._cancel_timer = async_track_point_in_utc_time(
+                self.runtime.hub.hass,
+                self._async_timer,
+                dt_util.utc_from_timestamp(deadline),
+            )
+
+    @callback
+    def async_cancel_timer(self) -> None:
+        """Stop the timer (unload)."""
+        if self._cancel_timer is not None:
+            self._cancel_timer()
+            self._cancel_timer = None
+        self._timer_at = None
+
+    def _emit(self, transition: Transition) -> None:
+        previous, self._state = self._state, transition.state
+        self.value = transition.value
+        if self._write_state is not None:
+            self._write_state()
+        # Becoming known as "off" is no change for anyone watching the alert.
+        if previous is not None or transition.state:
+            if self.entity_id is None:
+                # A new topic's entity is added right after its first reading:
+                # the event waits for it.
+                self._unannounced = transition
+            else:
+                self._fire_event(transition)
+        self.runtime.hub.output.async_publish_alert(self, transition)
+
+    def _fire_event(self, transition: Transition) -> None:
+        self._unannounced = None
+        self.runtime.hub.hass.bus.async_fire(EVENT_ALERT, self.event_data(transition))
+
+    def event_data(self, transition: Transition) -> dict[str, Any]:
+        """The `iotitan_alert` event's data for a transition."""
+        return {
+            ATTR_ENTITY_ID: self.entity_id,
+            ATTR_STATE: STATE_ON if transition.state else STATE_OFF,
+            ATTR_VALUE: transition.value,
+            ATTR_LIMIT: transition.limit,
+            ATTR_RULE: str(transition.rule),
+            ATTR_SEVERITY: str(transition.severity),
+            ATTR_TOPIC: self.topic.topic,
+            ATTR_SINCE: dt_util.utc_from_timestamp(transition.at).isoformat(),
+        }
+
+    @callback
+    def async_attach(
+        self, entity_id: str, write_state: Callable[[], None]
+    ) -> CALLBACK_TYPE:
+        """Let an entity show the alert; returns the function that detaches it."""
+        self.entity_id = entity_id
+        self._write_state = write_state
+        if self._unannounced is not None:
+            self._fire_event(self._unannounced)
+
+        @callback
+        def detach() -> None:
+            if self._write_state is write_state:
+                self.entity_id = None
+                self._write_state = None
+
+        return detach
+
+    def as_diagnostics(self) -> dict[str, Any]:
+        """The machine's state and the entity showing it."""
+        return {"entity_id": self.entity_id, **self.machine.as_dict()}
+
+
+class AlertRuntime:
+    """Every alert of one hub."""
+
+    def __init__(self, hub: IoTitanHub) -> None:
+        """Parse the hub's alert subentries and hook into its message path."""
+        self.hub = hub
+        self.alerts: dict[str, AlertSettings] = {}
+        self.trackers: dict[tuple[str, str], AlertTracker] = {}
+        self._by_source: dict[str, list[AlertSettings]] = {}
+        self._unsubscribers: list[CALLBACK_TYPE] = []
+        for subentry in hub.entry.subentries.values():
+            if subentry.subentry_type != SUBENTRY_ALERT:
+                continue
+            try:
+                settings = AlertSettings.from_subentry(subentry)
+            except (KeyError, TypeError, ValueError) as err:
+                LOGGER.error("Alert %s is skipped: %s", subentry.title, err)
+                continue
+            if (source := hub.sources.get(settings.source_id)) is None:
+                LOGGER.warning(
+                    "Alert %s is skipped: its sensor source no longer exists",
+                    subentry.title,
+                )
+                continue
+            if (problem := settings.problem_with(source.config)) is not None:
+                LOGGER.warning("Alert %s is skipped: %s", subentry.title, problem)
+                continue
+            self.alerts[subentry.subentry_id] = settings
+            self._by_source.setdefault(settings.source_id, []).append(settings)
+        if self.alerts:
+            hub.sample_listeners.append(self._async_sample)
+            self._unsubscribers.append(hub.async_add_tick_listener(self._async_tick))
+
+    def alerts_for(self, source_id: str) -> list[AlertSettings]:
+        """The alerts watching a source."""
+        return self._by_source.get(source_id, [])
+
+    @callback
+    def tracker(
+        self, settings: AlertSettings, source: SensorSource, topic: TopicState
+    ) -> AlertTracker:
+        """The tracker of an alert on a topic, created when first needed."""
+        key = (settings.subentry_id, topic.topic)
+        tracker = self.trackers.get(key)
+        if tracker is None or tracker.topic is not topic:
+            # New, or the topic was forgotten and came back with new windows.
+            if tracker is not None:
+                tracker.async_cancel_timer()
+            tracker = self.trackers[key] = AlertTracker(self, settings, source, topic)
+        return tracker
+
+    @callback
+    def _async_sample(
+        self, source: SensorSource, topic: TopicState, timestamp: float, value: float
+    ) -> None:
+        for settings in self._by_source.get(source.subentry_id, ()):
+            self.tracker(settings, source, topic).async_sample(timestamp)
+
+    @callback
+    def _async_tick(self, now: float) -> None:
+        for key, tracker in list(self.trackers.items()):
+            if tracker.forgotten:
+                tracker.async_cancel_timer()
+                del self.trackers[key]
+            else:
+                tracker.async_tick(now)
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop every timer and listener."""
+        if self._async_sample in self.hub.sample_listeners:
+            self.hub.sample_listeners.remove(self._async_sample)
+        while self._unsubscribers:
+            self._unsubscribers.pop()()
+        for tracker in self.trackers.values():
+            tracker.async_cancel_timer()
+
+    def as_diagnostics(self) -> dict[str, Any]:
+        """Every alert's settings and the machine of each of its topics."""
+        return {
+            subentry_id: {
+                "title": settings.title,
+                "source": settings.source_id,
+                "watch": str(settings.watch),
+                "topics": {
+                    topic: tracker.as_diagnostics()
+                    for (alert_id, topic), tracker in self.trackers.items()
+                    if alert_id == subentry_id
+                },
+            }
+            for subentry_id, settings in self.alerts.items()
+        }
