@@ -1,0 +1,763 @@
+"""ThingSpeak channels of a hub: the Home Assistant side of the bridge.
+
+Each "channel" subentry becomes a `ThingSpeakChannel` in the hub's `channels`:
+
+* the row schedule: at every multiple of the upload interval (UTC, so a 300 s
+  interval writes at :00, :05, ...) one `Row` with every mapped field's current
+  statistic, stamped with that exact instant;
+* an `Outbox` persisted in a `Store` (``iotitan.<entry id>.<subentry id>``),
+  written by the engine's ``save`` callback before every upload call, after
+  every answer and whenever rows were added, so a restart loses no row and the
+  high-water mark keeps a row from being uploaded twice;
+* a `ChannelSender` that uploads it (oldest first, within the plan's batch size
+  and spacing, with backoff) through Home Assistant's aiohttp session;
+* what needs a person: a refused write key starts a reauthentication flow on the
+  hub entry (the subentry id goes in the flow data); a used-up message quota or
+  an unknown channel raises a repair issue, deleted once uploads succeed again.
+
+The write key stays inside `ChannelConfig` (which never shows it) and the
+subentry data; nothing here logs it, and diagnostics redact it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+import math
+import re
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigSubentry
+from homeassistant.const import (
+    CONF_LATITUDE,
+    CONF_LONGITUDE,
+    EVENT_HOMEASSISTANT_STOP,
+)
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    HassJob,
+    HomeAssistant,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import (
+    device_registry as dr,
+    issue_registry as ir,
+)
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.selector import SelectOptionDict
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+from yarl import URL
+
+from .const import (
+    CONF_ADVANCED,
+    CONF_BASE_URL,
+    CONF_CHANNEL_ID,
+    CONF_FIELDS,
+    CONF_MAX_ROWS,
+    CONF_PLAN,
+    CONF_SEND_STATUS,
+    CONF_SUBENTRY_ID,
+    CONF_UPLOAD_INTERVAL,
+    CONF_WRITE_KEY,
+    DEFAULT_UPLOAD_INTERVAL,
+    DOMAIN,
+    LOGGER,
+    SUBENTRY_CHANNEL,
+    SUBENTRY_SENSOR,
+)
+from .engine.output import format_duration
+from .engine.thingspeak import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_ROWS,
+    ChannelConfig,
+    ChannelSender,
+    FieldValue,
+    Outbox,
+    Plan,
+    Problem,
+    ResultKind,
+    Row,
+    ThingSpeakClient,
+    UploadResult,
+    parse_created_at,
+)
+from .engine.window import Statistic
+from .models import SensorSourceConfig
+
+if TYPE_CHECKING:
+    from .hub import IoTitanHub
+
+STORAGE_VERSION: Final = 1
+FIELD_NUMBERS: Final = tuple(range(1, 9))
+WRITE_KEY_PATTERN: Final = re.compile(r"[A-Z0-9]{16}")
+CHANNEL_ID_PATTERN: Final = re.compile(r"[0-9]{1,12}")
+TEST_ROW_STATUS: Final = "IoTitan test row"
+TEST_ROW_TIMEOUT: Final = 10.0
+MAX_STATUS_LENGTH: Final = 255
+MODEL: Final = "ThingSpeak channel"
+ISSUE_TRANSLATION_KEYS: Final = {
+    Problem.QUOTA: "thingspeak_quota",
+    Problem.NOT_FOUND: "thingspeak_not_found",
+}
+# Short labels of statistics in the field selector (its options are built at
+# run time from the hub's sources, so they cannot use translation keys).
+STATISTIC_LABELS: Final = {
+    Statistic.MEAN: "mean",
+    Statistic.MEDIAN: "median",
+    Statistic.VALUE_MIN: "min",
+    Statistic.VALUE_MAX: "max",
+    Statistic.STANDARD_DEVIATION: "std dev",
+    Statistic.VARIANCE: "variance",
+    Statistic.AVERAGE_STEP: "avg (step)",
+    Statistic.AVERAGE_LINEAR: "avg (linear)",
+    Statistic.CHANGE: "change",
+    Statistic.CHANGE_SECOND: "change/s",
+    Statistic.SUM: "sum",
+    Statistic.COUNT: "count",
+    Statistic.LAST: "last",
+}
+TEST_ROW_ERRORS: Final = {
+    ResultKind.AUTH: "invalid_auth",
+    ResultKind.NOT_FOUND: "channel_not_found",
+    ResultKind.QUOTA: "quota_exceeded",
+    ResultKind.BAD_REQUEST: "test_row_refused",
+}
+TO_REDACT: Final = {CONF_WRITE_KEY, CONF_LATITUDE, CONF_LONGITUDE, "write_key"}
+
+
+def storage_key(entry_id: str, subentry_id: str) -> str:
+    """Key of a channel's outbox in `.storage`."""
+    return f"{DOMAIN}.{entry_id}.{subentry_id}"
+
+
+def channel_device_identifier(subentry_id: str) -> tuple[str, str]:
+    """Device registry identifier of a channel (no `/`, unlike topic devices)."""
+    return (DOMAIN, subentry_id)
+
+
+def is_wildcard(topic_filter: str) -> bool:
+    """Whether an MQTT topic filter has a `+` or `#` level."""
+    return any(level in ("+", "#") for level in topic_filter.split("/"))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSource:
+    """Where one ThingSpeak field's value comes from: a statistic of a topic."""
+
+    source_id: str
+    """The sensor subentry."""
+    topic: str
+    """A concrete topic of that source."""
+    window: float
+    statistic: Statistic
+
+    @property
+    def option(self) -> str:
+        """The value of this choice in the flow's field selectors."""
+        return f"{self.source_id}|{self.topic}|{self.window!r}|{self.statistic}"
+
+    @classmethod
+    def from_option(cls, value: str) -> FieldSource:
+        """Parse `option`; raise ValueError when it is not one.
+
+        Subentry ids, windows and statistics hold no `|`; a topic may.
+        """
+        source_id, _, rest = value.partition("|")
+        topic, window, statistic = rest.rsplit("|", 2)
+        if not source_id or not topic:
+            raise ValueError(f"not a field choice: {value!r}")
+        return cls(source_id, topic, float(window), Statistic(statistic))
+
+    def to_data(self) -> dict[str, Any]:
+        """Subentry data form."""
+        return {
+            "source": self.source_id,
+            "topic": self.topic,
+            "window": self.window,
+            "statistic": str(self.statistic),
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> FieldSource:
+        """Rebuild from `to_data`'s form."""
+        return cls(
+            str(data["source"]),
+            str(data["topic"]),
+            float(data["window"]),
+            Statistic(data["statistic"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSettings:
+    """A channel subentry's settings, parsed once at setup."""
+
+    channel_id: int
+    write_key: str = field(repr=False)
+    plan: Plan
+    upload_interval: float
+    fields: Mapping[int, FieldSource]
+    send_status: bool
+    latitude: float | None
+    longitude: float | None
+    base_url: str
+    max_rows: int
+
+    @classmethod
+    def from_subentry_data(cls, data: Mapping[str, Any]) -> ChannelSettings:
+        """Build from subentry data as the config flow stores it."""
+        advanced: Mapping[str, Any] = data.get(CONF_ADVANCED) or {}
+        latitude = data.get(CONF_LATITUDE)
+        longitude = data.get(CONF_LONGITUDE)
+        return cls(
+            channel_id=int(data[CONF_CHANNEL_ID]),
+            write_key=str(data[CONF_WRITE_KEY]),
+            plan=Plan(data.get(CONF_PLAN, Plan.FREE)),
+            upload_interval=float(
+                data.get(CONF_UPLOAD_INTERVAL, DEFAULT_UPLOAD_INTERVAL)
+            ),
+            fields={
+                int(number): FieldSource.from_data(source)
+                for number, source in (data.get(CONF_FIELDS) or {}).items()
+            },
+            send_status=bool(data.get(CONF_SEND_STATUS, False)),
+            latitude=None if latitude is None else float(latitude),
+            longitude=None if longitude is None else float(longitude),
+            base_url=str(advanced.get(CONF_BASE_URL) or DEFAULT_BASE_URL),
+            max_rows=int(advanced.get(CONF_MAX_ROWS, DEFAULT_MAX_ROWS)),
+        )
+
+    def channel_config(self) -> ChannelConfig:
+        """The engine's view of the channel."""
+        return ChannelConfig(self.channel_id, self.write_key, self.plan, self.base_url)
+
+    def as_diagnostics(self) -> dict[str, Any]:
+        """Settings without the key (and without the location)."""
+        return {
+            "channel_id": self.channel_id,
+            "plan": str(self.plan),
+            "upload_interval": self.upload_interval,
+            "fields": {
+                f"field{number}": source.to_data()
+                for number, source in sorted(self.fields.items())
+            },
+            "send_status": self.send_status,
+            "location_set": self.latitude is not None or self.longitude is not None,
+            "base_url": self.base_url,
+            "max_rows": self.max_rows,
+        }
+
+
+def alerts_on(hub: IoTitanHub) -> list[str]:
+    """Names of the hub's alerts that are on now, for a channel's status.
+
+    An alert on a wildcard source names the topic too: ``High (home/den/t)``.
+    """
+    names: set[str] = set()
+    for tracker in hub.alerts.trackers.values():
+        if tracker.machine.state:
+            title = tracker.settings.title
+            if is_wildcard(tracker.source.config.topic):
+                title = f"{title} ({tracker.topic.topic})"
+            names.add(title)
+    return sorted(names)
+
+
+# -- the config flow's helpers ---------------------------------------------------------
+
+
+def valid_write_key(key: str) -> bool:
+    """ThingSpeak write keys are 16 upper-case letters and digits."""
+    return WRITE_KEY_PATTERN.fullmatch(key) is not None
+
+
+def valid_base_url(url: str) -> bool:
+    """An http(s) URL with a host and no query: where the API lives."""
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return False
+    return (
+        parsed.scheme in ("http", "https")
+        and bool(parsed.host)
+        and not parsed.query_string
+        and not parsed.fragment
+    )
+
+
+def parse_channel_id(text: str) -> int | None:
+    """A positive channel id, or None."""
+    text = text.strip()
+    if CHANNEL_ID_PATTERN.fullmatch(text) is None or int(text) <= 0:
+        return None
+    return int(text)
+
+
+def statistic_label(statistic: Statistic, percentile: int) -> str:
+    """Short label of a statistic in the field selector."""
+    if statistic is Statistic.PERCENTILE:
+        return f"p{percentile}"
+    return STATISTIC_LABELS[statistic]
+
+
+@callback
+def field_options(hass: HomeAssistant, entry: ConfigEntry) -> list[SelectOptionDict]:
+    """Every statistic a field can carry: source topic x window x statistic.
+
+    A source without wildcards offers its topic; a wildcard source offers the
+    topics it has seen (from the device registry, and from the running hub).
+    """
+    seen: dict[str, set[str]] = {}
+    for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id):
+        for domain, identifier in device.identifiers:
+            if domain == DOMAIN and "/" in identifier:
+                subentry_id, topic = identifier.split("/", 1)
+                seen.setdefault(subentry_id, set()).add(topic)
+    if entry.state is ConfigEntryState.LOADED:
+        hub: IoTitanHub = entry.runtime_data
+        for subentry_id, source in hub.sources.items():
+            seen.setdefault(subentry_id, set()).update(source.topics)
+    options: list[SelectOptionDict] = []
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type != SUBENTRY_SENSOR:
+            continue
+        config = SensorSourceConfig.from_subentry_data(subentry.data)
+        topics = set(seen.get(subentry_id, ()))
+        if not is_wildcard(config.topic):
+            topics.add(config.topic)
+        for topic in sorted(topics):
+            for window in config.windows:
+                for statistic in config.statistics:
+                    choice = FieldSource(subentry_id, topic, window, statistic)
+                    label = (
+                        f"{topic} · {statistic_label(statistic, config.percentile)}"
+                        f" · {format_duration(window)}"
+                    )
+                    options.append(SelectOptionDict(value=choice.option, label=label))
+    return options
+
+
+def channel_in_use(
+    entry: ConfigEntry, channel_id: int, base_url: str, except_subentry_id: str | None
+) -> bool:
+    """Whether another channel subentry of the hub writes to the same channel."""
+    wanted = base_url.rstrip("/")
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type != SUBENTRY_CHANNEL:
+            continue
+        if subentry_id == except_subentry_id:
+            continue
+        other = ChannelSettings.from_subentry_data(subentry.data)
+        if other.channel_id == channel_id and other.base_url.rstrip("/") == wanted:
+            return True
+    return False
+
+
+async def async_send_test_row(hass: HomeAssistant, config: ChannelConfig) -> str | None:
+    """Write one row (a status only) to check the key; None or a flow error key."""
+    client = ThingSpeakClient(
+        async_get_clientsession(hass),
+        ChannelConfig(
+            config.channel_id,
+            config.write_key,
+            config.plan,
+            config.base_url,
+            timeout=TEST_ROW_TIMEOUT,
+        ),
+    )
+    result = await client.bulk_update([Row(dt_util.utcnow(), status=TEST_ROW_STATUS)])
+    if result.ok:
+        return None
+    LOGGER.debug(
+        "ThingSpeak channel %s did not take the test row: %s",
+        config.channel_id,
+        result.detail,
+    )
+    if result.kind in TEST_ROW_ERRORS:
+        return TEST_ROW_ERRORS[result.kind]
+    return "rate_limited" if result.status == 429 else "cannot_connect"
+
+
+@callback
+def async_update_write_key(
+    hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry, write_key: str
+) -> None:
+    """Use a new write key: the running sender resumes, the subentry keeps it."""
+    if entry.state is ConfigEntryState.LOADED:
+        hub: IoTitanHub = entry.runtime_data
+        if (channel := hub.channels.get(subentry.subentry_id)) is not None:
+            channel.sender.set_write_key(write_key)
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, CONF_WRITE_KEY: write_key}
+    )
+
+
+# -- the runtime --------------------------------------------------------------------------
+
+
+class ThingSpeakChannel:
+    """Runtime of one channel subentry: its schedule, outbox and sender."""
+
+    def __init__(
+        self, hass: HomeAssistant, hub: IoTitanHub, subentry: ConfigSubentry
+    ) -> None:
+        """Parse the settings; `async_load` reads the outbox."""
+        self.hass = hass
+        self.hub = hub
+        self.entry = hub.entry
+        self.subentry_id = subentry.subentry_id
+        self.title = subentry.title
+        self.settings = ChannelSettings.from_subentry_data(subentry.data)
+        self.store: Store[dict[str, Any]] = Store(
+            hass,
+            STORAGE_VERSION,
+            storage_key(self.entry.entry_id, self.subentry_id),
+            atomic_writes=True,
+        )
+        self._sender: ChannelSender | None = None
+        self.restored_last_success: datetime | None = None
+        self.next_row_at: datetime | None = None
+        self.rows_skipped = 0
+        """Rows not made because no mapped statistic had a value."""
+        self._listeners: list[CALLBACK_TYPE] = []
+        self._unsub_timer: CALLBACK_TYPE | None = None
+        self._stop_listener: CALLBACK_TYPE | None = None
+        self._stopped = False
+
+    def __repr__(self) -> str:
+        """Describe the channel without its key."""
+        return f"ThingSpeakChannel({self.title!r}, {self.settings.channel_id})"
+
+    @property
+    def sender(self) -> ChannelSender:
+        """The engine's sender (after `async_load`)."""
+        if self._sender is None:
+            raise RuntimeError("channel not loaded")
+        return self._sender
+
+    @property
+    def last_success(self) -> datetime | None:
+        """When rows were last uploaded, also from before a restart."""
+        return self.sender.last_success or self.restored_last_success
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        """The channel's device, below the hub's."""
+        info = DeviceInfo(
+            identifiers={channel_device_identifier(self.subentry_id)},
+            name=self.title,
+            manufacturer="IoTitan",
+            model=MODEL,
+            entry_type=DeviceEntryType.SERVICE,
+            via_device=(DOMAIN, self.entry.entry_id),
+        )
+        if self.settings.base_url == DEFAULT_BASE_URL:
+            info["configuration_url"] = (
+                f"https://thingspeak.mathworks.com/channels/{self.settings.channel_id}"
+            )
+        return info
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def async_load(self) -> None:
+        """Read the saved outbox and build the sender."""
+        outbox = Outbox(max_rows=self.settings.max_rows)
+        data = await self.store.async_load()
+        if data is not None:
+            try:
+                outbox = Outbox.from_dict(
+                    data["outbox"], max_rows=self.settings.max_rows
+                )
+                last_success = data.get("last_success")
+                if last_success is not None:
+                    self.restored_last_success = parse_created_at(last_success)
+            except (AttributeError, KeyError, TypeError, ValueError) as err:
+                LOGGER.error(
+                    "ThingSpeak channel %s: the saved outbox cannot be read (%s); "
+                    "starting with an empty one",
+                    self.title,
+                    err,
+                )
+        self._sender = ChannelSender(
+            async_get_clientsession(self.hass),
+            self.settings.channel_config(),
+            outbox,
+            save=self._async_save,
+            on_problem=self._on_problem,
+            on_problem_cleared=self._on_problem_cleared,
+            clock=self.hass.loop.time,
+            utcnow=dt_util.utcnow,
+        )
+
+    async def async_start(self) -> None:
+        """Start uploading and the row schedule."""
+        # Issues of a previous run: still true, they come back at the next call.
+        self._delete_issues()
+        await self.sender.start(create_task=self._create_task)
+        self._schedule_next_row(dt_util.utcnow())
+        self._stop_listener = self.hass.bus.async_listen_once(
+            EVENT_HOMEASSISTANT_STOP, self._async_home_assistant_stop
+        )
+
+    def _create_task(
+        self, coro: Coroutine[Any, Any, None], name: str
+    ) -> asyncio.Task[None]:
+        return self.entry.async_create_background_task(self.hass, coro, name)
+
+    async def async_stop(self) -> None:
+        """Stop the schedule and the sender (which saves the outbox)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._stop_listener is not None:
+            self._stop_listener()
+            self._stop_listener = None
+        if self._unsub_timer is not None:
+            self._unsub_timer()
+            self._unsub_timer = None
+        if self._sender is not None:
+            await self._sender.stop()
+        self._delete_issues()
+        if self.subentry_id not in self.entry.subentries:
+            # The user removed the channel: its rows go with it.
+            await self.store.async_remove()
+
+    async def _async_home_assistant_stop(self, event: Event) -> None:
+        """Save the outbox when Home Assistant stops (entries are not unloaded)."""
+        self._stop_listener = None  # fired, hence already removed
+        await self.async_stop()
+
+    # -- rows ------------------------------------------------------------------------------
+
+    @callback
+    def _schedule_next_row(self, after: datetime) -> None:
+        """Schedule the next row at the first multiple of the interval after `after`."""
+        interval = self.settings.upload_interval
+        base = max(after.timestamp(), dt_util.utcnow().timestamp())
+        self.next_row_at = dt_util.utc_from_timestamp(
+            (math.floor(base / interval) + 1) * interval
+        )
+        self._unsub_timer = async_track_point_in_utc_time(
+            self.hass,
+            HassJob(
+                self._async_row_due,
+                f"{DOMAIN} thingspeak row {self.title}",
+                cancel_on_shutdown=True,
+            ),
+            self.next_row_at,
+        )
+
+    @callback
+    def _async_row_due(self, when: datetime) -> None:
+        """Make the row of `when` (an exact multiple of the interval)."""
+        self._schedule_next_row(when)
+        row = self.build_row(when)
+        if row is None:
+            self.rows_skipped += 1
+        else:
+            self.sender.add(row)
+        self.async_notify()
+
+    def build_row(self, when: datetime) -> Row | None:
+        """The row for `when`: every mapped statistic that has a value now."""
+        timestamp = when.timestamp()
+        values: dict[int, FieldValue] = {}
+        for number, source in self.settings.fields.items():
+            value = self._field_value(source, timestamp)
+            if value is not None:
+                values[number] = value
+        status: str | None = None
+        if self.settings.send_status:
+            status = ", ".join(alerts_on(self.hub))[:MAX_STATUS_LENGTH] or None
+        if not values and status is None:
+            return None
+        return Row.with_fields(
+            when,
+            values,
+            status=status,
+            latitude=self.settings.latitude,
+            longitude=self.settings.longitude,
+        )
+
+    def _field_value(self, field_source: FieldSource, timestamp: float) -> FieldValue:
+        source = self.hub.sources.get(field_source.source_id)
+        if source is None:
+            return None
+        state = source.topics.get(field_source.topic)
+        if state is None:
+            return None
+        window = state.windows.get(field_source.window)
+        if window is None:
+            return None
+        state.expire(timestamp)
+        value = window.value(field_source.statistic, source.config.percentile)
+        if value is None or not math.isfinite(value):
+            return None
+        if field_source.statistic is Statistic.COUNT or source.config.precision == 0:
+            return round(value)
+        return round(value, source.config.precision)
+
+    # -- control ---------------------------------------------------------------------------
+
+    @callback
+    def async_push_now(self) -> None:
+        """Upload the rows waiting now, skipping any backoff (spacing still holds)."""
+        if self.sender.auth_blocked:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="channel_key_refused",
+                translation_placeholders={"channel": self.title},
+            )
+        self.sender.push_now()
+
+    # -- callbacks from the sender ---------------------------------------------------------
+
+    async def _async_save(self, outbox: dict[str, Any]) -> None:
+        last_success = self.last_success
+        await self.store.async_save(
+            {
+                "outbox": outbox,
+                "last_success": None
+                if last_success is None
+                else last_success.isoformat(),
+            }
+        )
+        self.async_notify()
+
+    @callback
+    def _on_problem(self, problem: Problem, result: UploadResult) -> None:
+        if problem is Problem.AUTH:
+            self.entry.async_start_reauth(
+                self.hass, data={CONF_SUBENTRY_ID: self.subentry_id}
+            )
+        else:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self._issue_id(problem),
+                is_fixable=False,
+                is_persistent=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=ISSUE_TRANSLATION_KEYS[problem],
+                translation_placeholders={
+                    "channel": self.title,
+                    "channel_id": str(self.settings.channel_id),
+                },
+            )
+        self.async_notify()
+
+    @callback
+    def _on_problem_cleared(self, problem: Problem) -> None:
+        if problem in ISSUE_TRANSLATION_KEYS:
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(problem))
+        self.async_notify()
+
+    def _issue_id(self, problem: Problem) -> str:
+        return f"thingspeak_{problem}_{self.subentry_id}"
+
+    @callback
+    def _delete_issues(self) -> None:
+        for problem in ISSUE_TRANSLATION_KEYS:
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(problem))
+
+    # -- entities and diagnostics ------------------------------------------------------------
+
+    @callback
+    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call `listener` when the channel's state may have changed."""
+        self._listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            self._listeners.remove(listener)
+
+        return remove
+
+    @callback
+    def async_notify(self) -> None:
+        """Let the channel's entities write their state."""
+        for listener in list(self._listeners):
+            listener()
+
+    def as_diagnostics(self) -> dict[str, Any]:
+        """Settings, schedule, sender state and dead letters; no key, no location."""
+        sender = self.sender
+        return async_redact_data(
+            {
+                "title": self.title,
+                "settings": self.settings.as_diagnostics(),
+                "next_row_at": None
+                if self.next_row_at is None
+                else self.next_row_at.isoformat(),
+                "rows_skipped_no_value": self.rows_skipped,
+                "sender": sender.diagnostics(),
+                "dead_letters": [
+                    letter.to_dict() for letter in sender.outbox.dead_letters
+                ],
+            },
+            TO_REDACT,
+        )
+
+
+# -- setup from the hub entry -------------------------------------------------------------
+
+
+async def async_setup_channels(hass: HomeAssistant, hub: IoTitanHub) -> None:
+    """Load and start every channel subentry of the hub; stop them on unload."""
+    entry = hub.entry
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type != SUBENTRY_CHANNEL:
+            continue
+        channel = ThingSpeakChannel(hass, hub, subentry)
+        await channel.async_load()
+        hub.channels[subentry.subentry_id] = channel
+        entry.async_on_unload(channel.async_stop)
+        await channel.async_start()
+
+
+async def async_remove_channel_stores(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Delete the outboxes of a hub the user removed."""
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type == SUBENTRY_CHANNEL:
+            await Store[dict[str, Any]](
+                hass, STORAGE_VERSION, storage_key(entry.entry_id, subentry_id)
+            ).async_remove()
+
+
+@callback
+def async_get_channel(hass: HomeAssistant, device_id: str) -> ThingSpeakChannel:
+    """The running channel of a device; ServiceValidationError otherwise."""
+    device = dr.async_get(hass).async_get(device_id)
+    if device is not None:
+        for domain, identifier in device.identifiers:
+            if domain != DOMAIN:
+                continue
+            for entry_id in device.config_entries:
+                entry = hass.config_entries.async_get_entry(entry_id)
+                if entry is None or entry.domain != DOMAIN:
+                    continue
+                subentry = entry.subentries.get(identifier)
+                if subentry is None or subentry.subentry_type != SUBENTRY_CHANNEL:
+                    continue
+                if entry.state is ConfigEntryState.LOADED:
+                    hub: IoTitanHub = entry.runtime_data
+                    if (channel := hub.channels.get(identifier)) is not None:
+                        return channel
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="channel_not_loaded",
+                    translation_placeholders={"channel": subentry.title},
+                )
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="not_a_channel_device",
+        translation_placeholders={"device_id": device_id},
+    )
