@@ -6,12 +6,14 @@ test harness resolves our package rather than its own `custom_components` stub.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
@@ -31,8 +33,11 @@ from custom_components.iotitan.const import (
     CONF_VALUE_PATH,
     CONF_WINDOWS,
     DOMAIN,
+    SUBENTRY_CHANNEL,
     SUBENTRY_SENSOR,
 )
+
+from .fake_thingspeak import FakeThingSpeak, start_fake_thingspeak
 
 
 @pytest.fixture(autouse=True)
@@ -115,3 +120,61 @@ async def setup_hub(
 def subentry_id(entry: MockConfigEntry, index: int = 0) -> str:
     """Id of the entry's `index`-th subentry."""
     return list(entry.subentries)[index]
+
+
+# -- ThingSpeak channels -------------------------------------------------------------
+
+CHANNEL_ID = 1001
+WRITE_KEY = "WRITEKEY0SECRET1"
+
+
+def channel_subentry(
+    fields: dict[str, dict[str, Any]],
+    *,
+    channel_id: int = CHANNEL_ID,
+    write_key: str = WRITE_KEY,
+    base_url: str = "https://api.thingspeak.com",
+    plan: str = "free",
+    upload_interval: int = 300,
+    send_status: bool = False,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    max_rows: int = 20_000,
+    title: str | None = None,
+) -> ConfigSubentryData:
+    """Subentry data as the channel subentry flow stores it.
+
+    `fields` maps "1".."8" to {"source": subentry id, "topic", "window",
+    "statistic"}; give the sensor subentry a fixed "subentry_id" to refer to it.
+    """
+    return ConfigSubentryData(
+        subentry_type=SUBENTRY_CHANNEL,
+        title=title or f"ThingSpeak {channel_id}",
+        unique_id=None,
+        data={
+            "channel_id": channel_id,
+            "write_api_key": write_key,
+            "plan": plan,
+            "upload_interval": upload_interval,
+            "latitude": latitude,
+            "longitude": longitude,
+            "fields": fields,
+            "send_status": send_status,
+            "advanced": {"base_url": base_url, "max_rows": max_rows},
+        },
+    )
+
+
+@pytest.fixture
+async def fake_thingspeak(
+    hass: HomeAssistant, socket_enabled: None
+) -> AsyncIterator[FakeThingSpeak]:
+    """A fake ThingSpeak on 127.0.0.1 with one free channel, on HA's clocks.
+
+    Its clock is the event loop's, so `freezer` moves both it and the sender.
+    """
+    fake = await start_fake_thingspeak(
+        (CHANNEL_ID, WRITE_KEY), clock=hass.loop.time, wall=dt_util.utcnow
+    )
+    yield fake
+    await fake.close()

@@ -430,3 +430,22 @@ async def test_user_can_remove_a_topic_device(
         "home/old/temperature"
         not in entry.runtime_data.sources[subentry_id(entry)].topics
     )
+
+
+async def test_overflowing_statistic_is_unknown(
+    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+) -> None:
+    """A variance beyond float range shows as unknown rather than failing."""
+    entry = await setup_hub(
+        hub_entry(
+            sensor_subentry(
+                "huge/t", unit=None, device_class=None, statistics=["variance", "mean"]
+            )
+        )
+    )
+    for payload in ("1e300", "-1e300"):
+        async_fire_mqtt_message(hass, "huge/t", payload)
+        await hass.async_block_till_done()
+    await tick(hass, freezer)
+    assert state_of(hass, entry, "huge/t/3600/variance") == STATE_UNKNOWN
+    assert float(state_of(hass, entry, "huge/t/3600/mean")) == 0.0

@@ -9,12 +9,13 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
+from .channel import async_remove_channel_stores, async_setup_channels
 from .const import DOMAIN
 from .hub import IoTitanConfigEntry, IoTitanHub
 from .message_log import journal_directory, remove_journal
 from .services import async_setup_services
 
-PLATFORMS: list[Platform] = [Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -30,17 +31,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> b
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="mqtt_not_available"
         )
+    # Subentries and options change what the hub subscribes to: rebuild it.
+    # Registered before the hub reads them, so a change made while the setup
+    # below is awaiting still reloads the entry.
+    entry.async_on_unload(entry.add_update_listener(_async_reload_entry))
     hub = IoTitanHub(hass, entry)
     hub.async_restore_topics()
     await hub.async_replay_journal()
     entry.runtime_data = hub
+    # ThingSpeak channels: outboxes loaded before their entities are added.
+    await async_setup_channels(hass, hub)
     # Platforms first, so that the entities of a topic first seen by the
     # subscription have a platform to be added to.
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(hub.async_stop)
     await hub.async_start()
-    # Subentries and options change what the hub subscribes to: rebuild it.
-    entry.async_on_unload(entry.add_update_listener(_async_reload_entry))
     return True
 
 
@@ -54,6 +59,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> 
     await hass.async_add_executor_job(
         remove_journal, journal_directory(hass, entry.entry_id)
     )
+    await async_remove_channel_stores(hass, entry)
 
 
 async def _async_reload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> None:

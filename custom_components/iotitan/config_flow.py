@@ -20,7 +20,7 @@ from homeassistant.config_entries import (
     OptionsFlow,
     SubentryFlowResult,
 )
-from homeassistant.const import CONF_NAME
+from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE, CONF_NAME
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
@@ -28,26 +28,51 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
+    TextSelectorType,
 )
+from homeassistant.helpers.translation import async_get_translations
 import voluptuous as vol
 
+from .alert_runtime import watch_key
+from .channel import (
+    FIELD_NUMBERS,
+    ChannelSettings,
+    FieldSource,
+    async_send_test_row,
+    async_update_write_key,
+    channel_in_use,
+    field_options,
+    parse_channel_id,
+    valid_base_url,
+    valid_write_key,
+)
 from .const import (
     CONF_ADVANCED,
+    CONF_BASE_URL,
+    CONF_CHANNEL_ID,
+    CONF_DEADBAND,
     CONF_DEVICE_CLASS,
+    CONF_FIELDS,
+    CONF_HIGH,
     CONF_JOURNAL,
     CONF_JOURNAL_FILE_MB,
     CONF_JOURNAL_FLUSH_INTERVAL,
     CONF_JOURNAL_RETENTION,
     CONF_LOG_TOPICS,
     CONF_LOGGING,
+    CONF_LOW,
     CONF_MAX_PAYLOAD_BYTES,
+    CONF_MAX_ROWS,
     CONF_MAX_SAMPLES,
     CONF_MAX_TOPICS,
+    CONF_OFF_DELAY,
+    CONF_ON_DELAY,
     CONF_OUTPUT,
     CONF_OUTPUT_ENABLED,
     CONF_OUTPUT_INTERVAL,
@@ -56,9 +81,18 @@ from .const import (
     CONF_OUTPUT_QOS,
     CONF_OUTPUT_RETAIN,
     CONF_PERCENTILE,
+    CONF_PLAN,
     CONF_PRECISION,
+    CONF_RATE_LIMIT,
+    CONF_RULE,
+    CONF_SEND_STATUS,
+    CONF_SEND_TEST_ROW,
+    CONF_SEVERITY,
+    CONF_SOURCE,
     CONF_SPOOL_SIZE,
+    CONF_STALE_AFTER,
     CONF_STATISTICS,
+    CONF_SUBENTRY_ID,
     CONF_SYSLOG_APP_NAME,
     CONF_SYSLOG_CA_FILE,
     CONF_SYSLOG_FACILITY,
@@ -71,8 +105,11 @@ from .const import (
     CONF_TOPIC,
     CONF_UNIT,
     CONF_UPDATE_INTERVAL,
+    CONF_UPLOAD_INTERVAL,
     CONF_VALUE_PATH,
+    CONF_WATCH,
     CONF_WINDOWS,
+    CONF_WRITE_KEY,
     DEFAULT_JOURNAL_FILE_MB,
     DEFAULT_JOURNAL_FLUSH_INTERVAL,
     DEFAULT_JOURNAL_RETENTION,
@@ -91,20 +128,35 @@ from .const import (
     DEFAULT_SYSLOG_PATH,
     DEFAULT_SYSLOG_TRANSPORT,
     DEFAULT_UPDATE_INTERVAL,
+    DEFAULT_UPLOAD_INTERVAL,
     DEFAULT_WINDOWS,
     DOMAIN,
+    MAX_OUTBOX_ROWS,
     MAX_UPDATE_INTERVAL,
+    MAX_UPLOAD_INTERVAL,
     MAX_WINDOW_SECONDS,
+    MIN_OUTBOX_ROWS,
     MIN_UPDATE_INTERVAL,
     STATISTICS_ORDER,
+    SUBENTRY_ALERT,
+    SUBENTRY_CHANNEL,
     SUBENTRY_SENSOR,
     SYSLOG_FORMAT_RFC3164,
     SYSLOG_FORMAT_RFC5424,
+    WATCH_VALUE,
     WINDOW_SUGGESTIONS,
 )
-from .engine.output import format_duration, parse_duration, validate_output_prefix
+from .engine.alerts import AlertConfig, AlertRule, Severity, validate_alert_config
+from .engine.output import (
+    format_duration,
+    format_number,
+    parse_duration,
+    validate_output_prefix,
+)
 from .engine.payload import parse_value_path
 from .engine.syslog import Facility, Transport
+from .engine.thingspeak import DEFAULT_BASE_URL, DEFAULT_MAX_ROWS, Plan
+from .models import SensorSourceConfig
 
 DEFAULT_HUB_NAME = "IoTitan"
 
@@ -367,6 +419,46 @@ class IoTitanConfigFlow(ConfigFlow, domain=DOMAIN):
             if entry.entry_id != except_entry_id
         )
 
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """ThingSpeak refused a channel's write key (the channel is in the data)."""
+        self._reauth_subentry_id: str = entry_data[CONF_SUBENTRY_ID]
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the channel's new write key; uploads resume with it."""
+        entry = self._get_reauth_entry()
+        subentry = entry.subentries.get(self._reauth_subentry_id)
+        if subentry is None or subentry.subentry_type != SUBENTRY_CHANNEL:
+            return self.async_abort(reason="channel_removed")
+        settings = ChannelSettings.from_subentry_data(subentry.data)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            write_key = user_input[CONF_WRITE_KEY].strip()
+            if not valid_write_key(write_key):
+                errors[CONF_WRITE_KEY] = "invalid_write_key"
+            elif user_input[CONF_SEND_TEST_ROW] and (
+                error := await async_send_test_row(
+                    self.hass, settings.channel_config().with_write_key(write_key)
+                )
+            ):
+                errors[CONF_WRITE_KEY if error == "invalid_auth" else "base"] = error
+            else:
+                async_update_write_key(self.hass, entry, subentry, write_key)
+                return self.async_abort(reason="reauth_successful")
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=REAUTH_SCHEMA,
+            errors=errors,
+            description_placeholders={
+                "channel": subentry.title,
+                "channel_id": str(settings.channel_id),
+            },
+        )
+
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> IoTitanOptionsFlow:
@@ -379,7 +471,11 @@ class IoTitanConfigFlow(ConfigFlow, domain=DOMAIN):
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Sources are added to a hub as subentries."""
-        return {SUBENTRY_SENSOR: SensorSubentryFlowHandler}
+        return {
+            SUBENTRY_SENSOR: SensorSubentryFlowHandler,
+            SUBENTRY_ALERT: AlertSubentryFlowHandler,
+            SUBENTRY_CHANNEL: ChannelSubentryFlowHandler,
+        }
 
 
 class IoTitanOptionsFlow(OptionsFlow):
@@ -602,3 +698,539 @@ def _form_values(title: str, data: Mapping[str, Any]) -> dict[str, Any]:
         if data.get(key):
             values[key] = data[key]
     return values
+
+
+# -- alert subentries ----------------------------------------------------------------
+
+ALERT_DEFAULTS: dict[str, Any] = {
+    CONF_WATCH: WATCH_VALUE,
+    CONF_RULE: AlertRule.HIGH,
+    CONF_DEADBAND: 0,
+    CONF_SEVERITY: Severity.WARNING,
+}
+
+
+def _any_number(unit: str | None) -> NumberSelector:
+    """Any number: the alert engine checks limits, with errors users understand."""
+    config = NumberSelectorConfig(step="any", mode=NumberSelectorMode.BOX)
+    if unit:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+def _alert_schema(
+    watch_options: list[SelectOptionDict], unit: str | None
+) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Optional(CONF_NAME): TextSelector(),
+            vol.Required(CONF_WATCH): SelectSelector(
+                SelectSelectorConfig(
+                    options=watch_options,
+                    translation_key=CONF_WATCH,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            vol.Required(CONF_RULE): SelectSelector(
+                SelectSelectorConfig(
+                    options=[str(rule) for rule in AlertRule],
+                    translation_key=CONF_RULE,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            vol.Optional(CONF_HIGH): _any_number(unit),
+            vol.Optional(CONF_LOW): _any_number(unit),
+            vol.Optional(CONF_DEADBAND): _any_number(unit),
+            vol.Optional(CONF_STALE_AFTER): TextSelector(),
+            vol.Optional(CONF_RATE_LIMIT): _any_number(f"{unit or ''}/min"),
+            vol.Optional(CONF_ON_DELAY): TextSelector(),
+            vol.Optional(CONF_OFF_DELAY): TextSelector(),
+            vol.Required(CONF_SEVERITY): SelectSelector(
+                SelectSelectorConfig(
+                    options=[str(severity) for severity in Severity],
+                    translation_key=CONF_SEVERITY,
+                    mode=SelectSelectorMode.LIST,
+                )
+            ),
+        }
+    )
+
+
+class AlertSubentryFlowHandler(ConfigSubentryFlow):
+    """Add or change an alert: a sensor source, what it watches, and one rule."""
+
+    _source_id: str
+    _reconfiguring = False
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Choose the sensor source to watch."""
+        return await self._async_step_source("user", user_input, None)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change an alert: its source first, then the rule."""
+        self._reconfiguring = True
+        subentry = self._get_reconfigure_subentry()
+        return await self._async_step_source(
+            "reconfigure", user_input, subentry.data.get(CONF_SOURCE)
+        )
+
+    async def _async_step_source(
+        self, step_id: str, user_input: dict[str, Any] | None, current: str | None
+    ) -> SubentryFlowResult:
+        sources = {
+            subentry_id: subentry
+            for subentry_id, subentry in self._get_entry().subentries.items()
+            if subentry.subentry_type == SUBENTRY_SENSOR
+        }
+        if not sources:
+            return self.async_abort(reason="no_sources")
+        if user_input is not None:
+            self._source_id = user_input[CONF_SOURCE]
+            return await self.async_step_rule()
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_SOURCE): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[
+                            SelectOptionDict(value=subentry_id, label=subentry.title)
+                            for subentry_id, subentry in sources.items()
+                        ],
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                )
+            }
+        )
+        if current not in sources:
+            current = next(iter(sources))
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {CONF_SOURCE: current}
+            ),
+        )
+
+    async def async_step_rule(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """What the alert watches, its rule and limits, delays and severity."""
+        source = self._get_entry().subentries[self._source_id]
+        source_config = SensorSourceConfig.from_subentry_data(source.data)
+        watch_options = await self._async_watch_options(source_config)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            config, errors = _alert_config(user_input)
+            if config.rule is AlertRule.RATE and not source_config.windows:
+                errors[CONF_RULE] = "rate_needs_window"
+            if not errors:
+                name = (user_input.get(CONF_NAME) or "").strip()
+                data = _alert_data(
+                    config, name, self._source_id, user_input[CONF_WATCH]
+                )
+                title = name or f"{source.title}: {_rule_summary(config)}"
+                if self._reconfiguring:
+                    return self.async_update_and_abort(
+                        self._get_entry(),
+                        self._get_reconfigure_subentry(),
+                        title=title,
+                        data=data,
+                    )
+                return self.async_create_entry(title=title, data=data)
+            suggested = user_input
+        elif self._reconfiguring:
+            suggested = _alert_form_values(self._get_reconfigure_subentry().data)
+        else:
+            suggested = ALERT_DEFAULTS
+        if suggested[CONF_WATCH] not in {option["value"] for option in watch_options}:
+            # Reconfigured to a source without the watched statistic.
+            suggested = {**suggested, CONF_WATCH: WATCH_VALUE}
+        return self.async_show_form(
+            step_id="rule",
+            data_schema=self.add_suggested_values_to_schema(
+                _alert_schema(watch_options, source_config.unit), suggested
+            ),
+            errors=errors,
+            description_placeholders={"source": source.title},
+        )
+
+    async def _async_watch_options(
+        self, config: SensorSourceConfig
+    ) -> list[SelectOptionDict]:
+        """The raw value, then every statistic of every window, translated."""
+        translations = await async_get_translations(
+            self.hass, self.hass.config.language, "selector", {DOMAIN}
+        )
+        prefix = f"component.{DOMAIN}.selector"
+        options = [
+            SelectOptionDict(
+                value=WATCH_VALUE,
+                label=translations.get(
+                    f"{prefix}.{CONF_WATCH}.options.{WATCH_VALUE}", WATCH_VALUE
+                ),
+            )
+        ]
+        for window in config.windows:
+            for statistic in config.statistics:
+                name = translations.get(
+                    f"{prefix}.{CONF_STATISTICS}.options.{statistic}", str(statistic)
+                )
+                options.append(
+                    SelectOptionDict(
+                        value=watch_key(window, statistic),
+                        label=f"{name} {format_duration(window)}",
+                    )
+                )
+        return options
+
+
+def _delay(text: str | None) -> float:
+    """An on/off delay: empty or 0 for none, else a duration (ValueError)."""
+    text = (text or "").strip()
+    if text in ("", "0"):
+        return 0.0
+    return parse_duration(text)
+
+
+def _limit(user_input: Mapping[str, Any], key: str, needed: bool) -> float | None:
+    """A limit the rule uses (None when missing); the others are not stored."""
+    value = user_input.get(key)
+    return float(value) if needed and value is not None else None
+
+
+def _alert_config(
+    user_input: Mapping[str, Any],
+) -> tuple[AlertConfig, dict[str, str]]:
+    """The rule the form describes, and the field errors."""
+    errors: dict[str, str] = {}
+    rule = AlertRule(user_input[CONF_RULE])
+    stale_after: float | None = None
+    if rule is AlertRule.STALE and (
+        text := (user_input.get(CONF_STALE_AFTER) or "").strip()
+    ):
+        try:
+            stale_after = parse_duration(text)
+        except ValueError:
+            errors[CONF_STALE_AFTER] = "invalid_duration"
+    delays: dict[str, float] = {}
+    for key in (CONF_ON_DELAY, CONF_OFF_DELAY):
+        try:
+            delays[key] = _delay(user_input.get(key))
+        except ValueError:
+            errors[key] = "invalid_duration"
+            delays[key] = 0.0
+    config = AlertConfig(
+        rule=rule,
+        high=_limit(user_input, CONF_HIGH, rule in (AlertRule.HIGH, AlertRule.RANGE)),
+        low=_limit(user_input, CONF_LOW, rule in (AlertRule.LOW, AlertRule.RANGE)),
+        deadband=0.0
+        if rule is AlertRule.STALE
+        else float(user_input.get(CONF_DEADBAND) or 0.0),
+        stale_after=stale_after,
+        rate_limit=_limit(user_input, CONF_RATE_LIMIT, rule is AlertRule.RATE),
+        on_delay=delays[CONF_ON_DELAY],
+        off_delay=delays[CONF_OFF_DELAY],
+        severity=Severity(user_input[CONF_SEVERITY]),
+    )
+    for field, error in validate_alert_config(config).items():
+        errors.setdefault(field, error)
+    return config, errors
+
+
+def _alert_data(
+    config: AlertConfig, name: str, source_id: str, watch: str
+) -> dict[str, Any]:
+    """Plain JSON to store: durations in seconds, unused limits None."""
+    return {
+        CONF_NAME: name,
+        CONF_SOURCE: source_id,
+        CONF_WATCH: watch,
+        CONF_RULE: str(config.rule),
+        CONF_HIGH: config.high,
+        CONF_LOW: config.low,
+        CONF_DEADBAND: config.deadband,
+        CONF_STALE_AFTER: config.stale_after,
+        CONF_RATE_LIMIT: config.rate_limit,
+        CONF_ON_DELAY: config.on_delay,
+        CONF_OFF_DELAY: config.off_delay,
+        CONF_SEVERITY: str(config.severity),
+    }
+
+
+def _rule_summary(config: AlertConfig) -> str:
+    """A default title for an unnamed alert, such as `above 30`."""
+
+    def number(value: float | None) -> str:
+        return "?" if value is None else format_number(value)
+
+    match config.rule:
+        case AlertRule.HIGH:
+            return f"above {number(config.high)}"
+        case AlertRule.LOW:
+            return f"below {number(config.low)}"
+        case AlertRule.RANGE:
+            return f"outside {number(config.low)} to {number(config.high)}"
+        case AlertRule.STALE:
+            assert config.stale_after is not None
+            return f"no reading for {format_duration(config.stale_after)}"
+        case _:
+            return f"changing faster than {number(config.rate_limit)}/min"
+
+
+def _alert_form_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored alert data as the form shows it."""
+    values: dict[str, Any] = {
+        key: data[key] for key in (CONF_WATCH, CONF_RULE, CONF_DEADBAND, CONF_SEVERITY)
+    }
+    if data.get(CONF_NAME):
+        values[CONF_NAME] = data[CONF_NAME]
+    for key in (CONF_HIGH, CONF_LOW, CONF_RATE_LIMIT):
+        if data.get(key) is not None:
+            values[key] = data[key]
+    for key in (CONF_STALE_AFTER, CONF_ON_DELAY, CONF_OFF_DELAY):
+        if data.get(key):
+            values[key] = format_duration(data[key])
+    return values
+
+
+# -- ThingSpeak channel subentries ---------------------------------------------------
+
+_WRITE_KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+
+
+CHANNEL_SCHEMA = vol.Schema(
+    {
+        vol.Optional(CONF_NAME): TextSelector(),
+        vol.Required(CONF_CHANNEL_ID): TextSelector(),
+        vol.Required(CONF_WRITE_KEY): _WRITE_KEY_SELECTOR,
+        vol.Required(CONF_PLAN): SelectSelector(
+            SelectSelectorConfig(
+                options=[str(plan) for plan in Plan],
+                translation_key=CONF_PLAN,
+                mode=SelectSelectorMode.LIST,
+            )
+        ),
+        vol.Required(CONF_UPLOAD_INTERVAL): _box(1, MAX_UPLOAD_INTERVAL, unit="s"),
+        vol.Optional(CONF_LATITUDE): NumberSelector(
+            NumberSelectorConfig(
+                min=-90, max=90, step="any", mode=NumberSelectorMode.BOX
+            )
+        ),
+        vol.Optional(CONF_LONGITUDE): NumberSelector(
+            NumberSelectorConfig(
+                min=-180, max=180, step="any", mode=NumberSelectorMode.BOX
+            )
+        ),
+        vol.Required(CONF_SEND_TEST_ROW, default=True): BooleanSelector(),
+        vol.Required(CONF_ADVANCED): section(
+            vol.Schema(
+                {
+                    vol.Required(CONF_BASE_URL): TextSelector(
+                        TextSelectorConfig(type=TextSelectorType.URL)
+                    ),
+                    vol.Required(CONF_MAX_ROWS): _box(
+                        MIN_OUTBOX_ROWS, MAX_OUTBOX_ROWS, unit="rows"
+                    ),
+                }
+            ),
+            {"collapsed": True},
+        ),
+    }
+)
+
+CHANNEL_DEFAULTS: dict[str, Any] = {
+    CONF_PLAN: str(Plan.FREE),
+    CONF_UPLOAD_INTERVAL: DEFAULT_UPLOAD_INTERVAL,
+    CONF_SEND_TEST_ROW: True,
+    CONF_ADVANCED: {CONF_BASE_URL: DEFAULT_BASE_URL, CONF_MAX_ROWS: DEFAULT_MAX_ROWS},
+}
+
+REAUTH_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_WRITE_KEY): _WRITE_KEY_SELECTOR,
+        vol.Required(CONF_SEND_TEST_ROW, default=True): BooleanSelector(),
+    }
+)
+
+# Test-row errors shown on the field they are about; the others on the form.
+TEST_ROW_ERROR_FIELDS = {
+    "invalid_auth": CONF_WRITE_KEY,
+    "channel_not_found": CONF_CHANNEL_ID,
+}
+
+
+def _fields_schema(options: list[SelectOptionDict]) -> vol.Schema:
+    """field1..field8, each a choice of the hub's statistics, and the status."""
+    choice = SelectSelector(
+        SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
+    )
+    schema: dict[vol.Marker, Any] = {
+        vol.Optional(f"field{number}"): choice for number in FIELD_NUMBERS
+    }
+    schema[vol.Required(CONF_SEND_STATUS, default=False)] = BooleanSelector()
+    return vol.Schema(schema)
+
+
+class ChannelSubentryFlowHandler(ConfigSubentryFlow):
+    """Add or change a ThingSpeak channel: its settings, then what each field carries."""
+
+    def __init__(self) -> None:
+        """Nothing chosen yet."""
+        self._title = ""
+        self._settings: dict[str, Any] = {}
+        self._fields_suggested: dict[str, Any] = {}
+        self._reconfiguring = False
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Settings of a new channel."""
+        if not field_options(self.hass, self._get_entry()):
+            return self.async_abort(reason="no_statistics")
+        return await self._async_settings_step(
+            "user", user_input, None, CHANNEL_DEFAULTS
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a channel's settings; the hub reloads with them, rows kept."""
+        subentry = self._get_reconfigure_subentry()
+        if not field_options(self.hass, self._get_entry()):
+            return self.async_abort(reason="no_statistics")
+        self._reconfiguring = True
+        data = subentry.data
+        self._fields_suggested = {
+            f"field{number}": FieldSource.from_data(source).option
+            for number, source in data[CONF_FIELDS].items()
+        }
+        self._fields_suggested[CONF_SEND_STATUS] = data[CONF_SEND_STATUS]
+        suggested = {
+            CONF_NAME: subentry.title,
+            CONF_CHANNEL_ID: str(data[CONF_CHANNEL_ID]),
+            CONF_WRITE_KEY: data[CONF_WRITE_KEY],
+            CONF_PLAN: data[CONF_PLAN],
+            CONF_UPLOAD_INTERVAL: data[CONF_UPLOAD_INTERVAL],
+            CONF_SEND_TEST_ROW: False,
+            CONF_ADVANCED: dict(data[CONF_ADVANCED]),
+        }
+        for key in (CONF_LATITUDE, CONF_LONGITUDE):
+            if data.get(key) is not None:
+                suggested[key] = data[key]
+        return await self._async_settings_step(
+            "reconfigure", user_input, subentry.subentry_id, suggested
+        )
+
+    async def _async_settings_step(
+        self,
+        step_id: str,
+        user_input: dict[str, Any] | None,
+        subentry_id: str | None,
+        suggested: Mapping[str, Any],
+    ) -> SubentryFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = await self._async_validate_settings(user_input, subentry_id)
+            if not errors:
+                return await self.async_step_fields()
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                CHANNEL_SCHEMA, user_input or suggested
+            ),
+            errors=errors,
+        )
+
+    async def _async_validate_settings(
+        self, user_input: dict[str, Any], subentry_id: str | None
+    ) -> dict[str, str]:
+        """Check the settings (and send the test row); keep them if they are fine."""
+        errors: dict[str, str] = {}
+        channel_id = parse_channel_id(str(user_input[CONF_CHANNEL_ID]))
+        if channel_id is None:
+            errors[CONF_CHANNEL_ID] = "invalid_channel_id"
+        write_key = user_input[CONF_WRITE_KEY].strip()
+        if not valid_write_key(write_key):
+            errors[CONF_WRITE_KEY] = "invalid_write_key"
+        plan = Plan(user_input[CONF_PLAN])
+        interval = int(user_input[CONF_UPLOAD_INTERVAL])
+        if interval < plan.min_interval:
+            errors[CONF_UPLOAD_INTERVAL] = "interval_too_short"
+        advanced = user_input[CONF_ADVANCED]
+        base_url = advanced[CONF_BASE_URL].strip().rstrip("/")
+        if not valid_base_url(base_url):
+            errors[CONF_BASE_URL] = "invalid_url"
+        elif channel_id is not None and channel_in_use(
+            self._get_entry(), channel_id, base_url, subentry_id
+        ):
+            errors[CONF_CHANNEL_ID] = "channel_in_use"
+        if errors or channel_id is None:
+            return errors
+        if user_input[CONF_SEND_TEST_ROW]:
+            error = await async_send_test_row(
+                self.hass,
+                ChannelSettings.from_subentry_data(
+                    {
+                        CONF_CHANNEL_ID: channel_id,
+                        CONF_WRITE_KEY: write_key,
+                        CONF_PLAN: plan,
+                        CONF_ADVANCED: {CONF_BASE_URL: base_url},
+                    }
+                ).channel_config(),
+            )
+            if error is not None:
+                return {TEST_ROW_ERROR_FIELDS.get(error, "base"): error}
+        self._title = (
+            user_input.get(CONF_NAME) or ""
+        ).strip() or f"ThingSpeak {channel_id}"
+        self._settings = {
+            CONF_CHANNEL_ID: channel_id,
+            CONF_WRITE_KEY: write_key,
+            CONF_PLAN: str(plan),
+            CONF_UPLOAD_INTERVAL: interval,
+            CONF_LATITUDE: user_input.get(CONF_LATITUDE),
+            CONF_LONGITUDE: user_input.get(CONF_LONGITUDE),
+            CONF_ADVANCED: {
+                CONF_BASE_URL: base_url,
+                CONF_MAX_ROWS: int(advanced[CONF_MAX_ROWS]),
+            },
+        }
+        return {}
+
+    async def async_step_fields(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Map field1..field8 to statistics of the hub's sensor sources."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            fields = {
+                str(number): FieldSource.from_option(choice).to_data()
+                for number in FIELD_NUMBERS
+                if (choice := user_input.get(f"field{number}"))
+            }
+            if not fields:
+                errors["base"] = "fields_required"
+            else:
+                data = {
+                    **self._settings,
+                    CONF_FIELDS: fields,
+                    CONF_SEND_STATUS: user_input[CONF_SEND_STATUS],
+                }
+                if self._reconfiguring:
+                    return self.async_update_and_abort(
+                        self._get_entry(),
+                        self._get_reconfigure_subentry(),
+                        title=self._title,
+                        data=data,
+                    )
+                return self.async_create_entry(title=self._title, data=data)
+        return self.async_show_form(
+            step_id="fields",
+            data_schema=self.add_suggested_values_to_schema(
+                _fields_schema(field_options(self.hass, self._get_entry())),
+                user_input or self._fields_suggested,
+            ),
+            errors=errors,
+        )

@@ -12,6 +12,8 @@ LOGGER = logging.getLogger(__package__)
 
 # Subentry types.
 SUBENTRY_SENSOR: Final = "sensor"
+SUBENTRY_ALERT: Final = "alert"
+SUBENTRY_CHANNEL: Final = "channel"
 
 # Hub options.
 CONF_UPDATE_INTERVAL: Final = "update_interval"
@@ -76,6 +78,22 @@ CONF_PRECISION: Final = "precision"
 CONF_MAX_SAMPLES: Final = "max_samples"
 CONF_MAX_TOPICS: Final = "max_topics"
 
+# Alert subentry data (field names match engine.alerts.AlertConfig).
+CONF_SOURCE: Final = "source"
+CONF_WATCH: Final = "watch"
+CONF_RULE: Final = "rule"
+CONF_HIGH: Final = "high"
+CONF_LOW: Final = "low"
+CONF_DEADBAND: Final = "deadband"
+CONF_STALE_AFTER: Final = "stale_after"
+CONF_RATE_LIMIT: Final = "rate_limit"
+CONF_ON_DELAY: Final = "on_delay"
+CONF_OFF_DELAY: Final = "off_delay"
+CONF_SEVERITY: Final = "severity"
+WATCH_VALUE: Final = "value"
+"""Watch the raw reading; otherwise `<window seconds>/<statistic>`."""
+EVENT_ALERT: Final = f"{DOMAIN}_alert"
+
 DEFAULT_WINDOWS: Final = (3600.0,)
 DEFAULT_STATISTICS: Final = (
     Statistic.MEAN,
@@ -105,3 +123,20 @@ STATISTICS_ORDER: Final = (
     Statistic.COUNT,
     Statistic.LAST,
 )
+
+# ThingSpeak channel subentry data.
+CONF_CHANNEL_ID: Final = "channel_id"
+CONF_WRITE_KEY: Final = "write_api_key"
+CONF_PLAN: Final = "plan"
+CONF_UPLOAD_INTERVAL: Final = "upload_interval"
+CONF_FIELDS: Final = "fields"
+CONF_SEND_STATUS: Final = "send_status"
+CONF_SEND_TEST_ROW: Final = "send_test_row"
+CONF_BASE_URL: Final = "base_url"
+CONF_MAX_ROWS: Final = "max_rows"
+CONF_SUBENTRY_ID: Final = "subentry_id"
+"""Reauthentication: which channel's write key was refused."""
+DEFAULT_UPLOAD_INTERVAL: Final = 300  # seconds
+MAX_UPLOAD_INTERVAL: Final = 86400
+MIN_OUTBOX_ROWS: Final = 100
+MAX_OUTBOX_ROWS: Final = 1_000_000

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
+from .channel import TO_REDACT
 from .hub import IoTitanConfigEntry
 
 
@@ -22,10 +24,17 @@ async def async_get_config_entry_diagnostics(
                 subentry_id: {
                     "type": subentry.subentry_type,
                     "title": subentry.title,
-                    "data": dict(subentry.data),
+                    # ThingSpeak channels: no write key, no location.
+                    "data": async_redact_data(dict(subentry.data), TO_REDACT),
                 }
                 for subentry_id, subentry in entry.subentries.items()
             },
         },
         "hub": entry.runtime_data.as_diagnostics(),
+        "alerts": entry.runtime_data.alerts.as_diagnostics(),
+        "mqtt_output": entry.runtime_data.output.as_diagnostics(),
+        "thingspeak": {
+            subentry_id: channel.as_diagnostics()
+            for subentry_id, channel in entry.runtime_data.channels.items()
+        },
     }

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
@@ -28,6 +28,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 
+from .alert_runtime import AlertRuntime
 from .const import DOMAIN, LOGGER, SUBENTRY_SENSOR
 from .engine.output import OutputGuard, topic_matches
 from .engine.payload import PayloadParser, Rejection, parse_value_path
@@ -35,6 +36,10 @@ from .engine.record import MqttRecord
 from .engine.window import SlidingWindow
 from .message_log import MessageLog, record_now
 from .models import HubOptions, SensorSourceConfig
+from .mqtt_output import MqttOutput
+
+if TYPE_CHECKING:
+    from .channel import ThingSpeakChannel
 
 type IoTitanConfigEntry = ConfigEntry[IoTitanHub]
 
@@ -271,12 +276,16 @@ class IoTitanHub:
         self.records_replayed = 0
         self.mqtt_connected = True
         self.sample_listeners: list[SampleListener] = []
+        # ThingSpeak channel subentries, filled by channel.async_setup_channels.
+        self.channels: dict[str, ThingSpeakChannel] = {}
         self._tick_listeners: list[Callable[[float], None]] = []
         self._diagnostic_listeners: list[CALLBACK_TYPE] = []
         self._unsubscribers: list[CALLBACK_TYPE] = []
         self._stop_listener: CALLBACK_TYPE | None = None
         self._next_journal_size = 0.0
         self._stopped = False
+        self.alerts = AlertRuntime(self)
+        self.output = MqttOutput(self)
 
     # -- setup ------------------------------------------------------------------
 
@@ -346,6 +355,7 @@ class IoTitanHub:
         self._stop_listener = self.hass.bus.async_listen_once(
             EVENT_HOMEASSISTANT_STOP, self._async_home_assistant_stop
         )
+        self.output.async_start()
 
     async def async_stop(self) -> None:
         """Unsubscribe, stop the timer and flush the writers."""
@@ -357,6 +367,8 @@ class IoTitanHub:
             self._stop_listener = None
         while self._unsubscribers:
             self._unsubscribers.pop()()
+        self.alerts.async_stop()
+        self.output.async_stop()
         await self.message_log.async_stop()
 
     async def _async_home_assistant_stop(self, event: Event) -> None:

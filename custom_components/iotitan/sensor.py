@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+import math
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -23,10 +26,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util.enum import try_parse_enum
 
+from .channel import ThingSpeakChannel
 from .engine.output import format_duration
 from .engine.syslog import ConnectionState
+from .engine.thingspeak import ResultKind
 from .engine.window import Statistic
-from .entity import IoTitanHubEntity, IoTitanTopicEntity
+from .entity import IoTitanEntity, IoTitanHubEntity, IoTitanTopicEntity
 from .hub import (
     IoTitanConfigEntry,
     IoTitanHub,
@@ -123,6 +128,14 @@ async def async_setup_entry(
     async_add_entities(
         IoTitanHubSensor(hub, description) for description in HUB_SENSORS
     )
+    for channel in hub.channels.values():
+        async_add_entities(
+            (
+                IoTitanChannelSensor(channel, description)
+                for description in CHANNEL_SENSORS
+            ),
+            config_subentry_id=channel.subentry_id,
+        )
 
     @callback
     def add_topic(source: SensorSource, topic: TopicState) -> None:
@@ -157,7 +170,11 @@ def _remove_entities_no_longer_configured(
     for registry_entry in er.async_entries_for_device(
         registry, device.id, include_disabled_entities=True
     ):
-        if registry_entry.unique_id not in wanted:
+        # Alerts add their own entities (of their own subentry) to the device.
+        if (
+            registry_entry.config_subentry_id == source.subentry_id
+            and registry_entry.unique_id not in wanted
+        ):
             registry.async_remove(registry_entry.entity_id)
 
 
@@ -197,7 +214,10 @@ class IoTitanStatisticSensor(IoTitanTopicEntity, SensorEntity):
     @property
     def native_value(self) -> float | None:
         """The statistic over the samples now in the window (None if undefined)."""
-        return self._window.value(self._statistic, self._percentile)
+        value = self._window.value(self._statistic, self._percentile)
+        # The variance of values near ±1e300 overflows; a sensor state cannot
+        # be infinite, so it shows as unknown.
+        return value if value is None or math.isfinite(value) else None
 
 
 class IoTitanRejectedPayloadsSensor(IoTitanTopicEntity, SensorEntity):
@@ -308,3 +328,100 @@ class IoTitanHubSensor(IoTitanHubEntity, SensorEntity):
         if self.entity_description.attributes_fn is None:
             return None
         return self.entity_description.attributes_fn(self.hub)
+
+
+# -- ThingSpeak channels ------------------------------------------------------------
+
+
+def _last_error(channel: ThingSpeakChannel) -> str | None:
+    error = channel.sender.last_error
+    return None if error is None else str(error.kind)
+
+
+def _last_error_attributes(channel: ThingSpeakChannel) -> dict[str, Any]:
+    error = channel.sender.last_error
+    if error is None:
+        return {}
+    return {"status": error.status, "detail": error.detail}
+
+
+@dataclass(frozen=True, kw_only=True)
+class IoTitanChannelSensorEntityDescription(SensorEntityDescription):
+    """A state of a ThingSpeak channel's uploads."""
+
+    value_fn: Callable[[ThingSpeakChannel], StateType | datetime]
+    attributes_fn: Callable[[ThingSpeakChannel], dict[str, Any]] | None = None
+
+
+CHANNEL_SENSORS: tuple[IoTitanChannelSensorEntityDescription, ...] = (
+    IoTitanChannelSensorEntityDescription(
+        key="rows_waiting",
+        translation_key="rows_waiting",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda channel: channel.sender.rows_waiting,
+        attributes_fn=lambda channel: {
+            "dead_letters": len(channel.sender.outbox.dead_letters),
+            "dropped_overflow": channel.sender.outbox.counters.dropped_overflow,
+        },
+    ),
+    IoTitanChannelSensorEntityDescription(
+        key="last_upload",
+        translation_key="last_upload",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda channel: channel.last_success,
+    ),
+    IoTitanChannelSensorEntityDescription(
+        key="last_error",
+        translation_key="last_error",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        device_class=SensorDeviceClass.ENUM,
+        options=[str(kind) for kind in ResultKind if kind is not ResultKind.SUCCESS],
+        value_fn=_last_error,
+        attributes_fn=_last_error_attributes,
+    ),
+)
+
+
+class IoTitanChannelSensor(IoTitanEntity, SensorEntity):
+    """Rows waiting, last upload or last error of a ThingSpeak channel."""
+
+    entity_description: IoTitanChannelSensorEntityDescription
+    _unrecorded_attributes = frozenset({"detail"})
+
+    def __init__(
+        self,
+        channel: ThingSpeakChannel,
+        description: IoTitanChannelSensorEntityDescription,
+    ) -> None:
+        """Attach to the channel's device."""
+        super().__init__(channel.hub)
+        self.channel = channel
+        self.entity_description = description
+        self._attr_unique_id = f"{channel.subentry_id}/{description.key}"
+        self._attr_device_info = channel.device_info
+
+    @property
+    def available(self) -> bool:
+        """Uploads do not depend on the MQTT connection."""
+        return True
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The value right now."""
+        return self.entity_description.value_fn(self.channel)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details, where the sensor has them."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.channel)
+
+    async def async_added_to_hass(self) -> None:
+        """Write state when the channel changes, and on the hub's tick."""
+        self.async_on_remove(self.channel.async_add_listener(self.async_write_ha_state))
+        self.async_on_remove(
+            self.hub.async_add_diagnostic_listener(self.async_write_ha_state)
+        )

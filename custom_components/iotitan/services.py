@@ -6,6 +6,7 @@ from pathlib import Path
 import time
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -18,6 +19,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from .channel import async_get_channel
 from .const import DOMAIN
 from .hub import IoTitanConfigEntry
 from .import_syslog import IMPORT_CHUNK, read_syslog_file
@@ -98,6 +100,23 @@ async def _async_import_syslog(call: ServiceCall) -> ServiceResponse:
     }
 
 
+SERVICE_PUSH_NOW = "push_now"
+PUSH_NOW_SCHEMA = vol.Schema(
+    {vol.Required(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string])}
+)
+
+
+@callback
+def _async_push_now(call: ServiceCall) -> None:
+    """Upload the rows waiting in ThingSpeak channels now (spacing still holds)."""
+    channels = [
+        async_get_channel(call.hass, device_id)
+        for device_id in call.data[ATTR_DEVICE_ID]
+    ]
+    for channel in channels:
+        channel.async_push_now()
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register IoTitan's service actions."""
@@ -107,4 +126,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_import_syslog,
         schema=IMPORT_SYSLOG_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_PUSH_NOW, _async_push_now, schema=PUSH_NOW_SCHEMA
     )
