@@ -10,7 +10,8 @@ It starts, as children of this process:
 
 On the first run it provisions Home Assistant only through its own HTTP API, as
 a user's browser would: onboarding (user `demo`, password `demo1234`), the MQTT
-integration, the IoTitan hub and its sensor subentries. Later runs find
+integration, the IoTitan hub and its subentries: three sensor sources, an alert
+on the temperatures and a ThingSpeak channel at the fake. Later runs find
 onboarding done and reuse that configuration. Ctrl-C (or SIGTERM) stops the
 children, then this process, and leaves nothing running.
 
@@ -114,6 +115,53 @@ SENSOR_SUBENTRIES: tuple[dict[str, Any], ...] = (
     },
 )
 
+
+@dataclass(frozen=True)
+class FieldChoice:
+    """What a ThingSpeak field carries: a statistic of a concrete topic."""
+
+    topic: str
+    window: float
+    statistic: str
+
+    def matches(self, option: str) -> bool:
+        """Whether a choice of the fields form (`source|topic|window|stat`) is this."""
+        _, _, rest = option.partition("|")
+        topic, window, statistic = rest.rsplit("|", 2)
+        return (topic, float(window), statistic) == (
+            self.topic,
+            self.window,
+            self.statistic,
+        )
+
+
+# The demo's alert, as the "Add alert" form's second step submits it: on when
+# the 10-minute mean of a temperature rises above 22 °C, off again at 21.5 °C.
+# With the simulator's set points the office (22.5 °C) is too warm, the
+# kitchen (21.5 °C) and bedroom (19 °C) are not.
+ALERT_SOURCE = "Temperatures"
+ALERT: dict[str, Any] = {
+    "name": "Too warm",
+    "watch": "600/mean",
+    "rule": "high",
+    "high": 22,
+    "deadband": 0.5,
+    "severity": "warning",
+}
+# The demo's ThingSpeak channel at the fake server (free plan: a call every
+# 15 s at most): a row every 30 s with 10-minute means and the motion share.
+CHANNEL_UPLOAD_INTERVAL = 30
+CHANNEL_FIELDS = {
+    "field1": FieldChoice("iotitan/home/outside/temperature/value", 600.0, "mean"),
+    "field2": FieldChoice("iotitan/home/kitchen/temperature/value", 600.0, "mean"),
+    "field3": FieldChoice("iotitan/home/kitchen/humidity/value", 600.0, "mean"),
+    "field4": FieldChoice("iotitan/home/kitchen/motion/value", 3600.0, "mean"),
+}
+# How long to wait for the simulator's topics before adding the channel.
+TOPICS_TIMEOUT = 60
+# How long a hub may take to reload by itself with a new subentry.
+SETTLE_TIMEOUT = 15
+
 CONFIGURATION_YAML = """\
 # Home Assistant configuration of the IoTitan demo, written by scripts/develop on
 # its first run and not overwritten afterwards: edit it freely. To start over,
@@ -121,6 +169,9 @@ CONFIGURATION_YAML = """\
 homeassistant:
   name: IoTitan demo
   unit_system: metric
+  # Where the replayed outside temperatures come from (Adelaide); without a
+  # country Home Assistant raises a repair issue ("country not configured").
+  country: AU
   # No latitude/longitude on purpose: onboarding then skips setting up Met.no
   # weather, which needs the internet.
 
@@ -509,15 +560,336 @@ class HomeAssistantApi:
         )
 
     def run_flow(
-        self, index_path: str, start: dict[str, Any], user_input: dict[str, Any]
+        self, index_path: str, start: dict[str, Any], *steps: FlowStep
     ) -> dict[str, Any]:
-        """Start a flow, submit one form, return the final result."""
-        result = self.request("POST", index_path, start)
-        if result.get("type") != "form":
-            return dict(result)
-        return dict(
-            self.request("POST", f"{index_path}/{result['flow_id']}", user_input)
+        """Start a flow, submit its forms in turn, return the last answer.
+
+        Each step is the user input of one form, or a function of that form
+        (as the flow answered it) returning the user input. Stops early when
+        the flow ends, or when a form comes back with errors (the flow stays
+        open then: see `abort_flow`).
+        """
+        result = dict(self.request("POST", index_path, start))
+        for step in steps:
+            if result.get("type") != "form":
+                return result
+            user_input = step(result) if callable(step) else step
+            answer = self.request(
+                "POST", f"{index_path}/{result['flow_id']}", user_input
+            )
+            result = dict(answer)
+            if result.get("type") == "form" and result.get("errors"):
+                return result
+        return result
+
+    def abort_flow(self, index_path: str, result: dict[str, Any]) -> None:
+        """Drop a flow left open (a form that came back with errors)."""
+        if result.get("type") == "form":
+            with contextlib.suppress(HttpError):
+                self.request("DELETE", f"{index_path}/{result['flow_id']}")
+
+
+type FlowStep = dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]
+
+FLOW = "/api/config/config_entries/flow"
+OPTIONS_FLOW = "/api/config/config_entries/options/flow"
+SUBENTRY_FLOW = "/api/config/config_entries/subentries/flow"
+
+
+def form_values(form: dict[str, Any]) -> dict[str, Any]:
+    """What a form would submit unchanged: its suggested values and defaults.
+
+    Sections (`"type": "expandable"`) become nested dicts, as the UI sends them.
+    """
+
+    def values(schema: list[dict[str, Any]]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for field_ in schema:
+            if field_.get("type") == "expandable":
+                found[field_["name"]] = values(field_["schema"])
+            elif "suggested_value" in (field_.get("description") or {}):
+                found[field_["name"]] = field_["description"]["suggested_value"]
+            elif "default" in field_:
+                found[field_["name"]] = field_["default"]
+        return found
+
+    return values(form.get("data_schema") or [])
+
+
+def select_options(form: dict[str, Any], name: str) -> list[dict[str, str]]:
+    """The choices of a select field of a form, as {"value", "label"} dicts."""
+    for field_ in form.get("data_schema") or []:
+        if field_.get("name") == name:
+            options = field_.get("selector", {}).get("select", {}).get("options", [])
+            return [
+                option
+                if isinstance(option, dict)
+                else {"value": option, "label": option}
+                for option in options
+            ]
+    raise Fatal(f"the form {form.get('step_id')!r} has no select field {name!r}")
+
+
+def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`changes` over `base`, one level into sections."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+# ---------------------------------------------------------------------------
+# Provisioning through the config flows, as the UI runs them (also used by
+# the end-to-end tests, tests/e2e/conftest.py)
+
+
+class LoginFailed(Fatal):
+    """Onboarding was done, but the demo user cannot log in."""
+
+
+class NotYet(Exception):
+    """A flow needs something that is not there yet (topics not seen yet)."""
+
+
+def onboard(api: HomeAssistantApi) -> bool:
+    """Create the demo user (or log in as it) and finish onboarding.
+
+    Returns whether some onboarding step ran now (a first run).
+    """
+    done = api.onboarding_done()
+    if "user" not in done:
+        print("  onboarding: creating user demo / demo1234")
+        answer = api.request(
+            "POST",
+            "/api/onboarding/users",
+            {
+                "name": DEMO_NAME,
+                "username": DEMO_USER,
+                "password": DEMO_PASSWORD,
+                "client_id": api.client_id,
+                "language": "en",
+            },
         )
+        api.token_from_code(answer["auth_code"])
+    else:
+        try:
+            api.login(DEMO_USER, DEMO_PASSWORD)
+        except (Fatal, HttpError) as err:
+            raise LoginFailed(f"onboarding was done, but {err}") from err
+    onboarded_now = False
+    for step in ("core_config", "analytics"):
+        if step not in done:
+            api.request("POST", f"/api/onboarding/{step}", {})
+            onboarded_now = True
+    if "integration" not in done:
+        api.request(
+            "POST",
+            "/api/onboarding/integration",
+            {"client_id": api.client_id, "redirect_uri": api.client_id},
+        )
+    return onboarded_now
+
+
+def remove_offline_useless(api: HomeAssistantApi) -> None:
+    """Delete what onboarding set up that needs the internet."""
+    for domain in OFFLINE_USELESS:
+        for entry in api.entries(domain):
+            api.request(
+                "DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}"
+            )
+            print(f"  removed {entry['title']!r} (needs the internet)")
+
+
+def add_mqtt(api: HomeAssistantApi, port: int) -> str:
+    """Add the MQTT integration for a broker on 127.0.0.1; its entry id."""
+    result = api.run_flow(
+        FLOW, {"handler": "mqtt"}, {"broker": "127.0.0.1", "port": port}
+    )
+    if result.get("type") != "create_entry":
+        raise Fatal(f"adding the MQTT integration failed: {result}")
+    return str(result["result"]["entry_id"])
+
+
+def repoint_mqtt(api: HomeAssistantApi, entry_id: str, port: int) -> None:
+    """The MQTT reconfigure flow, as the UI's "Reconfigure" menu item runs it."""
+    result = api.run_flow(
+        FLOW,
+        {"handler": "mqtt", "entry_id": entry_id},
+        {"broker": "127.0.0.1", "port": port},
+    )
+    if result.get("reason") != "reconfigure_successful":
+        raise Fatal(f"pointing MQTT at port {port} failed: {result}")
+
+
+def add_hub(api: HomeAssistantApi, name: str = HUB_NAME) -> str:
+    """Add an IoTitan hub; its entry id."""
+    result = api.run_flow(FLOW, {"handler": "iotitan"}, {"name": name})
+    if result.get("type") != "create_entry":
+        raise Fatal(f"adding the IoTitan hub failed: {result}")
+    return str(result["result"]["entry_id"])
+
+
+def set_hub_options(
+    api: HomeAssistantApi, hub_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Run the hub's options flow: the current options with `changes` over them.
+
+    Returns the options saved. The hub reloads with them.
+    """
+    submitted: dict[str, Any] = {}
+
+    def fill(form: dict[str, Any]) -> dict[str, Any]:
+        submitted.update(merge(form_values(form), changes))
+        return submitted
+
+    result = api.run_flow(OPTIONS_FLOW, {"handler": hub_id}, fill)
+    if result.get("type") != "create_entry":
+        api.abort_flow(OPTIONS_FLOW, result)
+        raise Fatal(f"changing the hub's options failed: {result}")
+    return submitted
+
+
+def reload_entry(api: HomeAssistantApi, entry_id: str) -> None:
+    """Reload a config entry, as the UI's "Reload" does."""
+    api.request("POST", f"/api/config/config_entries/entry/{entry_id}/reload")
+
+
+def subentries(api: HomeAssistantApi, hub_id: str) -> dict[str, dict[str, Any]]:
+    """The hub's subentries by id: type, title and data (from diagnostics)."""
+    diagnostics = api.request("GET", f"/api/diagnostics/config_entry/{hub_id}")
+    return dict(diagnostics["data"]["entry"]["subentries"])
+
+
+def seen_topics(api: HomeAssistantApi) -> set[str]:
+    """Topics that have a device with entities (a topic device's name is its topic).
+
+    Read from the entities' friendly names, `<device name> <entity name>`.
+    """
+    topics = set()
+    for state in api.request("GET", "/api/states"):
+        name = state["attributes"].get("friendly_name") or ""
+        if state["entity_id"].startswith("sensor.") and "/" in name:
+            topics.add(name.split(" ", 1)[0])
+    return topics
+
+
+def hub_is_current(api: HomeAssistantApi, hub_id: str) -> bool:
+    """Whether the running hub has every subentry (diagnostics list both)."""
+    try:
+        data = api.request("GET", f"/api/diagnostics/config_entry/{hub_id}")["data"]
+    except HttpError:
+        return False  # not loaded (a reload under way)
+    running = (
+        set(data["hub"]["sources"])
+        | set(data.get("alerts") or {})
+        | set(data.get("thingspeak") or {})
+    )
+    return set(data["entry"]["subentries"]) <= running
+
+
+def add_sensor(api: HomeAssistantApi, hub_id: str, user_input: dict[str, Any]) -> bool:
+    """Add a sensor source as the "Add sensor source" form submits it.
+
+    Returns False if the hub already has a source for that topic.
+    """
+    result = api.run_flow(SUBENTRY_FLOW, {"handler": [hub_id, "sensor"]}, user_input)
+    if result.get("type") == "create_entry":
+        return True
+    api.abort_flow(SUBENTRY_FLOW, result)
+    if (result.get("errors") or {}).get("topic") == "topic_in_use":
+        return False
+    raise Fatal(f"adding sensor source {user_input['topic']} failed: {result}")
+
+
+def add_alert(
+    api: HomeAssistantApi, hub_id: str, source: str, rule: dict[str, Any]
+) -> None:
+    """Add an alert on the sensor source titled `source` (the form's two steps)."""
+
+    def choose_source(form: dict[str, Any]) -> dict[str, Any]:
+        for option in select_options(form, "source"):
+            if option["label"] == source:
+                return {"source": option["value"]}
+        raise Fatal(f"no sensor source titled {source!r} to put an alert on")
+
+    result = api.run_flow(
+        SUBENTRY_FLOW, {"handler": [hub_id, "alert"]}, choose_source, rule
+    )
+    if result.get("type") != "create_entry":
+        api.abort_flow(SUBENTRY_FLOW, result)
+        raise Fatal(f"adding the alert {rule.get('name')!r} failed: {result}")
+
+
+def channel_fields(
+    fields: dict[str, FieldChoice], *, send_status: bool = False
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The fields step of the channel form; NotYet if a topic was not seen yet."""
+
+    def fill(form: dict[str, Any]) -> dict[str, Any]:
+        options = [option["value"] for option in select_options(form, "field1")]
+        chosen: dict[str, Any] = {"send_status": send_status}
+        for name, choice in fields.items():
+            found = [option for option in options if choice.matches(option)]
+            if not found:
+                raise NotYet(f"{choice.topic} has not been seen yet")
+            chosen[name] = found[0]
+        return chosen
+
+    return fill
+
+
+def add_channel(
+    api: HomeAssistantApi,
+    hub_id: str,
+    settings: dict[str, Any],
+    fields: dict[str, FieldChoice],
+) -> None:
+    """Add a ThingSpeak channel: its settings, then what each field carries.
+
+    Raises NotYet while a wildcard source has not seen a field's topic.
+    """
+    start = {"handler": [hub_id, "channel"]}
+    opened: dict[str, Any] = {}
+
+    def settings_step(form: dict[str, Any]) -> dict[str, Any]:
+        opened.update(form)
+        return merge(form_values(form), settings)
+
+    try:
+        result = api.run_flow(
+            SUBENTRY_FLOW, start, settings_step, channel_fields(fields)
+        )
+    except NotYet:
+        api.abort_flow(SUBENTRY_FLOW, opened)
+        raise
+    if result.get("type") != "create_entry":
+        api.abort_flow(SUBENTRY_FLOW, result)
+        if result.get("reason") == "no_statistics":
+            raise NotYet("the hub has no statistics yet")
+        raise Fatal(
+            f"adding ThingSpeak channel {settings.get('name')!r} failed: {result}"
+        )
+
+
+def repoint_channel(
+    api: HomeAssistantApi, hub_id: str, subentry_id: str, base_url: str
+) -> None:
+    """Reconfigure a channel's server URL, keeping everything else."""
+    start = {"handler": [hub_id, "channel"], "subentry_id": subentry_id}
+
+    def settings_step(form: dict[str, Any]) -> dict[str, Any]:
+        return merge(
+            form_values(form),
+            {"send_test_row": False, "advanced": {"base_url": base_url}},
+        )
+
+    result = api.run_flow(SUBENTRY_FLOW, start, settings_step, form_values)
+    if result.get("reason") != "reconfigure_successful":
+        api.abort_flow(SUBENTRY_FLOW, result)
+        raise Fatal(f"pointing the ThingSpeak channel at {base_url} failed: {result}")
 
 
 # ---------------------------------------------------------------------------
@@ -634,12 +1006,36 @@ def bootstrap_constant(path: Path, name: str) -> list[str]:
     raise Fatal(f"{name} not found in {path}")
 
 
+def service_schema_integrations(path: Path) -> list[str]:
+    """Integrations Home Assistant imports to check `supported_features` filters.
+
+    The frontend asks for every service description at login; Home Assistant
+    then validates the `services.yaml` of each loaded integration, and a filter
+    such as `todo.TodoListEntityFeature.CREATE_TODO_ITEM` makes it import all of
+    `homeassistant.helpers.service._base_components` (ai_task, conversation,
+    ...). A missing package there fails that call and the UI never gets past
+    "Loading data". Read from the source, like `bootstrap_constant`.
+    """
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef) and node.name == "_base_components":
+            return sorted(
+                alias.name
+                for statement in ast.walk(node)
+                if isinstance(statement, ast.ImportFrom)
+                and statement.module == "homeassistant.components"
+                for alias in statement.names
+            )
+    return []  # a later Home Assistant may validate differently
+
+
 def demo_requirements(broker: str) -> list[str]:
     """Requirement strings the demo needs beyond scripts/setup, from manifests.
 
     Walks the integrations Home Assistant will set up (its defaults, ours, their
     dependencies) and collects their pinned requirements, as Home Assistant
-    would install them itself at startup if it were not run with --skip-pip.
+    would install them itself at startup if it were not run with --skip-pip;
+    plus those of the integrations its service descriptions import (see
+    `service_schema_integrations`), which a normal installation ships.
     """
     import homeassistant  # imported late: only this mode needs it
 
@@ -652,6 +1048,7 @@ def demo_requirements(broker: str) -> list[str]:
         *ONBOARDING_INTEGRATIONS,
         *ONBOARDING_PLATFORMS,
         *EXTRA_INTEGRATIONS,
+        *service_schema_integrations(package / "helpers" / "service.py"),
     ]
     seen: set[str] = set()
     requirements: list[str] = []
@@ -671,13 +1068,71 @@ def demo_requirements(broker: str) -> list[str]:
     return sorted(set(requirements))
 
 
-def print_missing_requirements(broker: str) -> None:
-    """Print requirements not installed yet, one a line (none: print nothing)."""
+def missing_requirements(broker: str) -> list[str]:
+    """The demo's requirements that are not installed yet."""
     from homeassistant.util.package import is_installed
 
-    for requirement in demo_requirements(broker):
-        if not is_installed(requirement):
-            print(requirement)
+    return [
+        requirement
+        for requirement in demo_requirements(broker)
+        if not is_installed(requirement)
+    ]
+
+
+def print_missing_requirements(broker: str) -> None:
+    """Print requirements not installed yet, one a line (none: print nothing)."""
+    for requirement in missing_requirements(broker):
+        print(requirement)
+
+
+def install_requirements(requirements: Sequence[str]) -> None:
+    """pip-install into this interpreter, pinned by Home Assistant's constraints.
+
+    As scripts/setup does: Requires-Python is relaxed only below 3.13.2.
+    """
+    import homeassistant
+
+    constraints = Path(homeassistant.__file__).parent / "package_constraints.txt"
+    argv = [sys.executable, "-m", "pip", "install", "--quiet", "-c", str(constraints)]
+    if sys.version_info[:3] < (3, 13, 2):
+        argv.append("--ignore-requires-python")
+    print("scripts/develop: installing into .venv: " + " ".join(requirements))
+    subprocess.run([*argv, *requirements], check=True)
+
+
+# ---------------------------------------------------------------------------
+# How the children are started (also used by tests/e2e/conftest.py)
+
+
+def mosquitto_config(port: int) -> str:
+    """A Mosquitto configuration: anonymous, in memory, on 127.0.0.1:port only."""
+    return (
+        f"listener {port} 127.0.0.1\n"
+        # Run as whoever runs us. Started as root, mosquitto would switch to its
+        # own user, and a change of user clears the "die with parent" signal
+        # that cleans up if the parent is killed.
+        f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"
+        "allow_anonymous true\n"
+        "persistence false\n"
+        # stderr: unbuffered, so the log is current (stdout to a file is not).
+        "log_dest stderr\n"
+        "connection_messages true\n"
+        "log_timestamp_format %Y-%m-%d %H:%M:%S\n"
+    )
+
+
+def home_assistant_argv(config_dir: Path) -> list[str]:
+    """The command that runs Home Assistant on `config_dir` without pip.
+
+    Through `--internal-hass` (see `run_home_assistant`) on a Python older
+    than Home Assistant's minimum.
+    """
+    from homeassistant.const import REQUIRED_PYTHON_VER
+
+    args = ["-c", str(config_dir), "--skip-pip"]
+    if sys.version_info[:3] >= REQUIRED_PYTHON_VER:
+        return [str(Path(sys.executable).parent / "hass"), *args]
+    return [sys.executable, str(Path(__file__).resolve()), "--internal-hass", *args]
 
 
 # ---------------------------------------------------------------------------
@@ -925,7 +1380,7 @@ class Runner:
             "Home Assistant's HTTP server", api.is_up, options.timeout, self.hass
         )
         print(f"  Home Assistant answers on {api.base} ({self._elapsed()})")
-        self._provision(api, state, mqtt_port)
+        self._provision(api, state, mqtt_port, thingspeak)
         state.update(mqtt_port=mqtt_port, ha_port=ha_port)
         if thingspeak:
             state["thingspeak_port"] = thingspeak
@@ -942,18 +1397,8 @@ class Runner:
         if broker == "mosquitto":
             conf = self.state_dir.root / "mosquitto.conf"
             conf.write_text(
-                f"# Written by scripts/develop at every start.\n"
-                f"listener {port} 127.0.0.1\n"
-                # Run as whoever runs us. Started as root, mosquitto would switch
-                # to its own user, and a change of user clears the "die with
-                # parent" signal that cleans up if this runner is killed.
-                f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"
-                "allow_anonymous true\n"
-                "persistence false\n"
-                # stderr: unbuffered, so the log is current (stdout to a file is not).
-                "log_dest stderr\n"
-                "connection_messages true\n"
-                "log_timestamp_format %Y-%m-%d %H:%M:%S\n",
+                "# Written by scripts/develop at every start.\n"
+                + mosquitto_config(port),
                 encoding="utf-8",
             )
             argv = [str(find_mosquitto()), "-c", str(conf)]
@@ -1007,16 +1452,9 @@ class Runner:
         print(f"  fake ThingSpeak listens on http://127.0.0.1:{port}")
 
     def _start_home_assistant(self, port: int) -> Child:
-        from homeassistant.const import REQUIRED_PYTHON_VER
-
-        args = ["-c", str(self.state_dir.config), "--skip-pip"]
-        if sys.version_info[:3] >= REQUIRED_PYTHON_VER:
-            argv = [str(Path(sys.executable).parent / "hass"), *args]
-        else:
-            argv = [sys.executable, __file__, "--internal-hass", *args]
         child = Child(
             "Home Assistant",
-            argv,
+            home_assistant_argv(self.state_dir.config),
             self._log("home-assistant-console"),
             # Shutting down writes the recorder's database; give it time.
             stop_timeout=90,
@@ -1029,64 +1467,71 @@ class Runner:
         return child
 
     def _provision(
-        self, api: HomeAssistantApi, state: dict[str, Any], mqtt_port: int
+        self,
+        api: HomeAssistantApi,
+        state: dict[str, Any],
+        mqtt_port: int,
+        thingspeak: int | None,
     ) -> None:
         """Onboard and add the integrations, each step only if not done yet.
 
         Every step checks first, so a run interrupted halfway resumes where it
         stopped; a provisioned config only needs the login (and an MQTT port
-        change if the broker moved).
+        or ThingSpeak URL change if the broker or the fake moved).
         """
-        done = api.onboarding_done()
-        if "user" not in done:
-            print("  onboarding: creating user demo / demo1234")
-            answer = api.request(
-                "POST",
-                "/api/onboarding/users",
-                {
-                    "name": DEMO_NAME,
-                    "username": DEMO_USER,
-                    "password": DEMO_PASSWORD,
-                    "client_id": api.client_id,
-                    "language": "en",
-                },
-            )
-            api.token_from_code(answer["auth_code"])
-        else:
-            try:
-                api.login(DEMO_USER, DEMO_PASSWORD)
-            except (Fatal, HttpError) as err:
-                if state.get("provisioned"):
-                    print(f"  Note: {err}; skipping the checks that need a login.")
-                    return
-                raise Fatal(f"onboarding was done, but {err}") from err
-        onboarded_now = False
-        for step in ("core_config", "analytics"):
-            if step not in done:
-                api.request("POST", f"/api/onboarding/{step}", {})
-                onboarded_now = True
-        if "integration" not in done:
-            api.request(
-                "POST",
-                "/api/onboarding/integration",
-                {"client_id": api.client_id, "redirect_uri": api.client_id},
-            )
+        try:
+            onboarded_now = onboard(api)
+        except LoginFailed as err:
+            if state.get("provisioned"):
+                print(f"  Note: {err}; skipping the checks that need a login.")
+                return
+            raise
         if onboarded_now:
             print(f"  onboarding done ({self._elapsed()})")
 
         self._provision_mqtt(api, state, mqtt_port)
         hub_id, hub_created = self._provision_hub(api)
         if hub_created or not state.get("provisioned"):
-            self._provision_sensors(api, hub_id)
-            # Each new subentry reloads the hub. One added while such a reload
-            # is under way can be missed (the hub reads its subentries before
-            # it registers its update listener), so reload once more, as the
-            # UI's "Reload" does, now that all of them exist.
-            api.request("POST", f"/api/config/config_entries/entry/{hub_id}/reload")
+            for sensor in SENSOR_SUBENTRIES:
+                if add_sensor(api, hub_id, sensor):
+                    print(f"  sensor source {sensor['topic']} added")
         if onboarded_now:
-            self._remove_offline_useless(api)
+            remove_offline_useless(api)
         state["provisioned"] = True
         self.state_dir.save(state)
+        self._settle_hub(api, hub_id)
+
+        # The channel first: adding the alert last reloads the hub once more,
+        # and an alert entity that exists already would show that reload in
+        # its history ("became unavailable") on the device page.
+        added = False
+        if thingspeak:
+            added |= self._provision_channel(api, state, hub_id, thingspeak)
+        added |= self._provision_alert(api, state, hub_id)
+        if added:
+            self._settle_hub(api, hub_id)
+
+    def _settle_hub(self, api: HomeAssistantApi, hub_id: str) -> None:
+        """Wait until the hub runs with every subentry; reload it if it does not.
+
+        Each new subentry reloads the hub. One added while such a reload is
+        under way can be missed (the hub reads its subentries before it
+        registers its update listener): then reload once more, as the UI's
+        "Reload" does. Not otherwise: a reload makes every entity unavailable
+        for a moment, which shows in its history.
+        """
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while time.monotonic() < deadline:
+            if api.entries("iotitan")[0]["state"] == "loaded" and hub_is_current(
+                api, hub_id
+            ):
+                return
+            self.supervisor.check_children()
+            self.supervisor.sleep(0.5)
+        reload_entry(api, hub_id)
+        self._wait_hub_loaded(api)
+
+    def _wait_hub_loaded(self, api: HomeAssistantApi) -> None:
         self.supervisor.wait_until(
             "the IoTitan config entry to load",
             lambda: api.entries("iotitan")[0]["state"] == "loaded",
@@ -1094,28 +1539,112 @@ class Runner:
             self.hass,
         )
 
+    def _subentries(self, api: HomeAssistantApi, hub_id: str) -> list[dict[str, Any]]:
+        """The hub's subentries; retried while a reload is still under way."""
+        found: list[dict[str, Any]] = []
+
+        def read() -> bool:
+            try:
+                found[:] = [
+                    {"id": subentry_id, **subentry}
+                    for subentry_id, subentry in subentries(api, hub_id).items()
+                ]
+            except HttpError:
+                return False
+            return True
+
+        self.supervisor.wait_until("the hub's diagnostics", read, 30, self.hass)
+        return found
+
+    def _provision_alert(
+        self, api: HomeAssistantApi, state: dict[str, Any], hub_id: str
+    ) -> bool:
+        """Add the demo's alert once (not again if the user removed it)."""
+        if state.get("alert_provisioned"):
+            return False
+        existing = self._subentries(api, hub_id)
+        added = not any(
+            subentry["type"] == "alert" and subentry["title"] == ALERT["name"]
+            for subentry in existing
+        )
+        if added:
+            add_alert(api, hub_id, ALERT_SOURCE, ALERT)
+            print(
+                f"  alert {ALERT['name']!r} added (10-minute mean temperature "
+                f"above {ALERT['high']} °C)"
+            )
+        state["alert_provisioned"] = True
+        self.state_dir.save(state)
+        return added
+
+    def _provision_channel(
+        self, api: HomeAssistantApi, state: dict[str, Any], hub_id: str, port: int
+    ) -> bool:
+        """Add the demo's ThingSpeak channel once, or point it at a moved fake."""
+        base_url = f"http://127.0.0.1:{port}"
+        if state.get("channel_provisioned"):
+            if state.get("thingspeak_port") not in (None, port):
+                for subentry in self._subentries(api, hub_id):
+                    data = subentry["data"]
+                    if subentry["type"] == "channel" and str(
+                        data.get("channel_id")
+                    ) == str(THINGSPEAK_CHANNEL):
+                        repoint_channel(api, hub_id, subentry["id"], base_url)
+                        print(f"  ThingSpeak channel now writes to {base_url}")
+            return False
+        existing = self._subentries(api, hub_id)
+        added = not any(
+            subentry["type"] == "channel"
+            and str(subentry["data"].get("channel_id")) == str(THINGSPEAK_CHANNEL)
+            for subentry in existing
+        )
+        if added:
+            settings = {
+                "name": "Demo channel",
+                "channel_id": THINGSPEAK_CHANNEL,
+                "write_api_key": THINGSPEAK_KEY,
+                "plan": "free",
+                "upload_interval": CHANNEL_UPLOAD_INTERVAL,
+                # No test row: the sender does not know of the flow's call, and
+                # its first upload, up to 30 s later, would be refused (429)
+                # under the free plan's 15 s spacing, with a warning in the log.
+                "send_test_row": False,
+                "advanced": {"base_url": base_url},
+            }
+            # Its fields carry statistics of topics the simulator publishes:
+            # the wildcard sources offer them once they have been seen, that
+            # is once their entities exist. (Not by retrying the flow: each
+            # try would send a test row, and the free plan's 15 s spacing
+            # would refuse the second.)
+            topics = {choice.topic for choice in CHANNEL_FIELDS.values()}
+            self.supervisor.wait_until(
+                "the simulator's topics to reach Home Assistant",
+                lambda: topics <= seen_topics(api),
+                TOPICS_TIMEOUT,
+                self.hass,
+            )
+            try:
+                add_channel(api, hub_id, settings, CHANNEL_FIELDS)
+            except NotYet as err:
+                raise Fatal(f"cannot add the ThingSpeak channel: {err}") from err
+            print(
+                f"  ThingSpeak channel {THINGSPEAK_CHANNEL} added (a row every "
+                f"{CHANNEL_UPLOAD_INTERVAL} s to the fake ThingSpeak)"
+            )
+        state["channel_provisioned"] = True
+        self.state_dir.save(state)
+        return added
+
     def _provision_mqtt(
         self, api: HomeAssistantApi, state: dict[str, Any], port: int
     ) -> None:
-        user_input = {"broker": "127.0.0.1", "port": port}
         entries = api.entries("mqtt")
         if not entries:
-            result = api.run_flow(
-                "/api/config/config_entries/flow", {"handler": "mqtt"}, user_input
-            )
-            if result.get("type") != "create_entry":
-                raise Fatal(f"adding the MQTT integration failed: {result}")
+            add_mqtt(api, port)
             print(f"  MQTT integration added (broker 127.0.0.1:{port})")
         elif state.get("mqtt_port") != port:
-            # The broker moved (1883 was busy, or a new IOTITAN_MQTT_PORT):
-            # the reconfigure flow, as the UI's "Reconfigure" menu item runs it.
-            result = api.run_flow(
-                "/api/config/config_entries/flow",
-                {"handler": "mqtt", "entry_id": entries[0]["entry_id"]},
-                user_input,
-            )
-            if result.get("reason") != "reconfigure_successful":
-                raise Fatal(f"pointing MQTT at port {port} failed: {result}")
+            # The broker moved (1883 was busy, or a new IOTITAN_MQTT_PORT).
+            repoint_mqtt(api, entries[0]["entry_id"], port)
             print(f"  MQTT integration now uses port {port}")
 
     def _provision_hub(self, api: HomeAssistantApi) -> tuple[str, bool]:
@@ -1123,35 +1652,9 @@ class Runner:
         entries = api.entries("iotitan")
         if entries:
             return str(entries[0]["entry_id"]), False
-        result = api.run_flow(
-            "/api/config/config_entries/flow",
-            {"handler": "iotitan"},
-            {"name": HUB_NAME},
-        )
-        if result.get("type") != "create_entry":
-            raise Fatal(f"adding the IoTitan hub failed: {result}")
+        hub_id = add_hub(api)
         print(f"  IoTitan hub {HUB_NAME!r} added")
-        return str(result["result"]["entry_id"]), True
-
-    def _provision_sensors(self, api: HomeAssistantApi, hub_id: str) -> None:
-        path = "/api/config/config_entries/subentries/flow"
-        for sensor in SENSOR_SUBENTRIES:
-            result = api.run_flow(path, {"handler": [hub_id, "sensor"]}, sensor)
-            if result.get("type") == "create_entry":
-                print(f"  sensor source {sensor['topic']} added")
-            elif result.get("errors", {}).get("topic") == "topic_in_use":
-                # Added by an earlier, interrupted run; drop the open form.
-                api.request("DELETE", f"{path}/{result['flow_id']}")
-            else:
-                raise Fatal(f"adding sensor source {sensor['topic']} failed: {result}")
-
-    def _remove_offline_useless(self, api: HomeAssistantApi) -> None:
-        for domain in OFFLINE_USELESS:
-            for entry in api.entries(domain):
-                api.request(
-                    "DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}"
-                )
-                print(f"  removed {entry['title']!r} (needs the internet)")
+        return hub_id, True
 
     def _print_ready(
         self, api: HomeAssistantApi, broker: str, mqtt_port: int, thingspeak: int | None
@@ -1164,11 +1667,14 @@ class Runner:
             f"  Open {api.base} and log in as {DEMO_USER} / {DEMO_PASSWORD}.",
             "  Then look at:",
             "    Settings > Devices & services > IoTitan: the hub, its three sensor",
-            "      sources (Temperatures, Humidity, Motion) and a device per topic;",
-            "    a topic device, e.g. iotitan/home/kitchen/temperature/value: its",
-            "      10m and 1h mean, min, max and standard deviation, and the",
+            "      sources (Temperatures, Humidity, Motion) with a device per topic,",
+            f"      the alert {ALERT['name']!r} and the ThingSpeak channel;",
+            "    a topic device, e.g. iotitan/home/office/temperature/value: its",
+            "      10m and 1h mean, min, max and standard deviation, its alert",
+            f"      {ALERT['name']!r} (10m mean above {ALERT['high']} °C), and the",
             "      rejected-payloads counter that the simulator's junk increments;",
-            "    the hub device: messages received and payloads rejected by reason.",
+            "    the hub device: messages received and payloads rejected by reason;",
+            "    the ThingSpeak channel device: rows waiting and the last upload.",
             "",
             f"  MQTT broker: {broker} on 127.0.0.1:{mqtt_port}"
             + (
@@ -1178,10 +1684,12 @@ class Runner:
             ),
         ]
         if thingspeak:
-            lines.append(
+            lines += [
                 f"  Fake ThingSpeak: http://127.0.0.1:{thingspeak}  channel "
-                f"{THINGSPEAK_CHANNEL}, write key {THINGSPEAK_KEY}"
-            )
+                f"{THINGSPEAK_CHANNEL}, write key {THINGSPEAK_KEY}",
+                f"    rows: http://127.0.0.1:{thingspeak}/channels/"
+                f"{THINGSPEAK_CHANNEL}/feeds.json",
+            ]
         lines += [
             f"  Logs: {self.state_dir.logs}/ and {config / 'home-assistant.log'}",
             "  Ctrl-C stops everything; the next run reuses this setup "

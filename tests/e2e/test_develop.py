@@ -261,11 +261,14 @@ def _check_demo(api: Api, demo: Demo) -> None:
     """The hub is loaded with its subentries, and statistics flow in."""
     (hub,) = api.call("GET", "/api/config/config_entries/entry?domain=iotitan")
     assert hub["state"] == "loaded", hub
-    assert hub["num_subentries"] == len(TOPIC_FILTERS)
+    # The sensor sources, the alert and the ThingSpeak channel.
+    assert hub["num_subentries"] == len(TOPIC_FILTERS) + 2
     (mqtt,) = api.call("GET", "/api/config/config_entries/entry?domain=mqtt")
     assert mqtt["state"] == "loaded", mqtt
     diagnostics = api.call("GET", f"/api/diagnostics/config_entry/{hub['entry_id']}")
     assert set(_values(diagnostics, "topic")) >= TOPIC_FILTERS
+    types = [s["type"] for s in diagnostics["data"]["entry"]["subentries"].values()]
+    assert sorted(types) == ["alert", "channel", "sensor", "sensor", "sensor"]
 
     kitchen = _wait_for_statistics(api, demo, "iotitan/home/kitchen/temperature/value")
     temperatures = [

@@ -1,0 +1,255 @@
+"""The demo in a real browser: log in, add a sensor source, look at a device.
+
+Headless Chromium from Debian's `chromium` package, driven by Playwright for
+Python (`pip install playwright`; no `playwright install`: the browser is
+Debian's, `/usr/bin/chromium`), against `scripts/develop` running on free
+ports. Screenshots go to `artifacts/browser/`; the device page's screenshot
+also to `docs/images/device-page.png`, the README's picture of the demo.
+
+Home Assistant's frontend is made of web components with open shadow roots;
+Playwright's role and text locators pierce them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+import contextlib
+import io
+import math
+import os
+from pathlib import Path
+import re
+from typing import Any
+
+import pytest
+
+from .conftest import REPO, DevelopRun, MqttClient, develop, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
+
+CHROMIUM = Path(os.environ.get("IOTITAN_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = REPO / "artifacts" / "browser"
+README_SCREENSHOT = REPO / "docs" / "images" / "device-page.png"
+VIEWPORT = {"width": 1280, "height": 900}
+TIMEOUT_MS = 30_000
+
+# The sensor source the test adds through the form.
+NEW_SOURCE = "Pressure"
+NEW_TOPIC = "iotitan/home/+/pressure/value"
+NEW_READING_TOPIC = "iotitan/home/garage/pressure/value"
+# The device whose page the README shows: warm enough for the demo's alert.
+DEVICE = "iotitan/home/office/temperature/value"
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="pip install playwright (see requirements_test.txt)"
+)
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    """A Chromium page; the browser is closed (and its processes gone) after."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} missing: apt-get install chromium")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for stale in ARTIFACTS.glob("*.png"):  # from an earlier run
+        stale.unlink()
+    console: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            context = browser.new_context(viewport=VIEWPORT, locale="en-US")
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+            page.on("pageerror", lambda err: console.append(f"pageerror: {err}"))
+            yield page
+        finally:
+            (ARTIFACTS / "console.log").write_text("\n".join(console) + "\n")
+            browser.close()
+
+
+def shoot(page: Any, name: str) -> bytes:
+    """Save a screenshot of the viewport under artifacts/browser/."""
+    return bytes(page.screenshot(path=str(ARTIFACTS / name)))
+
+
+def save_small_png(png: bytes, path: Path) -> None:
+    """Save a screenshot with a 256-colour palette: a UI needs no more."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(io.BytesIO(png)) as image:
+        small = image.convert("RGB").quantize(colors=256)
+        small.save(path, optimize=True)
+
+
+def text_of(page: Any) -> str:
+    """What the page shows, shadow roots included (its accessibility tree)."""
+    return str(page.locator("body").aria_snapshot())
+
+
+def log_in(page: Any, base: str) -> None:
+    """Log in through Home Assistant's login page."""
+    page.goto(f"{base}/")
+    page.get_by_role("textbox", name="Username").fill(develop.DEMO_USER)
+    page.get_by_role("textbox", name="Password").fill(develop.DEMO_PASSWORD)
+    shoot(page, "01-login.png")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/auth/" not in url and "auth_callback" not in url)
+    page.locator("ha-sidebar").wait_for()
+
+
+def add_sensor_source(page: Any, base: str) -> None:
+    """Add a sensor source with the integration page's form."""
+    page.goto(f"{base}/config/integrations/integration/iotitan")
+    add = page.get_by_role("button", name="Add sensor source")
+    add.wait_for()
+    page.get_by_text(DEVICE).first.wait_for()
+    shoot(page, "03-integration.png")
+    add.click()
+    page.get_by_role("textbox", name="Topic or topic filter").fill(NEW_TOPIC)
+    page.get_by_role("textbox", name="Name").fill(NEW_SOURCE)
+    page.get_by_role("textbox", name="Unit of measurement").fill("hPa")
+    # Windows: the form suggests 1h; add 10m through the chip picker.
+    page.get_by_role("button", name="Windows").click()
+    page.get_by_role("textbox", name="Search | Add custom item").fill("10m")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Remove 10m").wait_for()
+    shoot(page, "04-form-topic-and-windows.png")
+    # Statistics: mean, minimum and maximum are suggested; add the count.
+    count = page.get_by_role("checkbox", name="Count")
+    count.check()
+    sync_api.expect(count).to_be_checked()
+    sync_api.expect(page.get_by_role("checkbox", name="Mean")).to_be_checked()
+    page.wait_for_timeout(300)  # the checkbox's animation, for the picture
+    shoot(page, "05-form-statistics.png")
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_text(f"Created configuration for {NEW_SOURCE}.").wait_for()
+    shoot(page, "06-sensor-source-added.png")
+    page.get_by_role("button", name="Finish").click()
+
+
+def device_id(page: Any, name: str) -> str:
+    """A device's id, from the frontend's own websocket connection."""
+    devices = page.evaluate(
+        "() => document.querySelector('home-assistant')"
+        ".hass.callWS({type: 'config/device_registry/list'})"
+    )
+    (found,) = [device for device in devices if device["name"] == name]
+    return str(found["id"])
+
+
+def number(state: str) -> float:
+    """A state as a number (NaN for unknown/unavailable)."""
+    try:
+        return float(state)
+    except ValueError:
+        return math.nan
+
+
+def friendly_state(api: Any, friendly_name: str) -> str | None:
+    """The state of the entity with this friendly name, if it exists."""
+    for state in api.request("GET", "/api/states"):
+        if state["attributes"].get("friendly_name") == friendly_name:
+            return str(state["state"])
+    return None
+
+
+@pytest.mark.usefixtures("socket_enabled")
+def test_demo_in_the_browser(
+    develop_run: DevelopRun,
+    page: Any,
+    mqtt_clients: Callable[[int, str], MqttClient],
+) -> None:
+    """Log in, see a device's values, and add a sensor source in the UI."""
+    base = develop_run.base
+    log_in(page, base)
+    check_device_page(page, base)
+    add_sensor_source(page, base)
+
+    # The form created what it showed.
+    api = develop_run.api()
+    (hub,) = api.entries("iotitan")
+    subentries = develop.subentries(api, hub["entry_id"]).values()
+    (added,) = [s for s in subentries if s["data"].get("topic") == NEW_TOPIC]
+    assert added["type"] == "sensor"
+    assert added["title"] == NEW_SOURCE
+    assert added["data"]["windows"] == [600.0, 3600.0]
+    assert added["data"]["statistics"] == ["mean", "value_min", "value_max", "count"]
+    assert added["data"]["unit_of_measurement"] == "hPa"
+
+    # And it works: a reading on a matching topic gets a device with statistics.
+    # (Sent until it arrives: the hub reloads with the new source and
+    # subscribes a moment after the form closed.)
+    publisher = mqtt_clients(develop_run.mqtt_port, "e2e-browser-publisher")
+
+    def new_device_counts() -> bool:
+        publisher.publish(NEW_READING_TOPIC, "1013.25")
+        state = friendly_state(api, f"{NEW_READING_TOPIC} Count 10m")
+        return state is not None and number(state) >= 1
+
+    wait_for("the new source's first statistics", new_device_counts, interval=1)
+    mean = friendly_state(api, f"{NEW_READING_TOPIC} Mean 10m")
+    assert mean is not None and number(mean) == 1013.25
+    page.goto(f"{base}/config/devices/device/{device_id(page, NEW_READING_TOPIC)}")
+    page.get_by_text("1,013.25 hPa").first.wait_for()
+    shoot(page, "07-new-device-page.png")
+
+
+def check_device_page(page: Any, base: str) -> None:
+    """A simulated room's device page shows its statistics and alert; picture it."""
+    page.goto(f"{base}/config/devices/device/{device_id(page, DEVICE)}")
+    page.get_by_text(DEVICE).first.wait_for()
+    value = r"(-?\d+(?:\.\d+)?) °C"
+    wanted = {
+        "mean": rf"Mean 10m {value}",
+        "minimum": rf"Minimum 1h {value}",
+        "maximum": rf"Maximum 1h {value}",
+        "deviation": rf"Standard deviation 10m {value}",
+        "alert": rf"{develop.ALERT['name']} (OK|Problem)",
+    }
+    shown: dict[str, str] = {}
+
+    def all_shown() -> bool:
+        text = " ".join(text_of(page).split())
+        shown.clear()
+        for key, pattern in wanted.items():
+            if match := re.search(pattern, text):
+                shown[key] = match[1]
+        return shown.keys() == wanted.keys()
+
+    wait_for(
+        "the device page to show statistics and the alert",
+        all_shown,
+        interval=0.5,
+        details=lambda: f"found {shown} in:\n{text_of(page)}",
+    )
+    assert float(shown["minimum"]) <= float(shown["mean"]) <= float(shown["maximum"])
+    assert 5 <= float(shown["mean"]) <= 35  # the simulator's indoor range
+    # The alert agrees with the statistic it watches (on above 22 °C, off at
+    # 21.5 °C or below, unchanged in between), beyond the display's rounding.
+    mean_10m = float(shown["mean"])
+    if mean_10m > develop.ALERT["high"] + 0.05:
+        assert shown["alert"] == "Problem", shown
+    elif mean_10m < develop.ALERT["high"] - develop.ALERT["deadband"] - 0.05:
+        assert shown["alert"] == "OK", shown
+    # For the picture: the alert's transition in the device's activity (the
+    # logbook), if there was one yet.
+    with contextlib.suppress(sync_api.TimeoutError):
+        page.get_by_text(re.compile(r"turned (on|off) \(warning\)")).first.wait_for(
+            timeout=10_000
+        )
+    page.wait_for_timeout(500)  # let the cards finish their transitions
+    png = shoot(page, "02-device-page.png")
+    save_small_png(png, README_SCREENSHOT)
