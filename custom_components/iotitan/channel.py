@@ -90,6 +90,7 @@ from .engine.thingspeak import (
     parse_created_at,
 )
 from .engine.window import Statistic
+from .listeners import Listeners
 from .models import SensorSourceConfig
 
 if TYPE_CHECKING:
@@ -427,7 +428,7 @@ class ThingSpeakChannel:
         self.next_row_at: datetime | None = None
         self.rows_skipped = 0
         """Rows not made because no mapped statistic had a value."""
-        self._listeners: list[CALLBACK_TYPE] = []
+        self._listeners: Listeners[[]] = Listeners()
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._stop_listener: CALLBACK_TYPE | None = None
         self._stopped = False
@@ -673,19 +674,12 @@ class ThingSpeakChannel:
     @callback
     def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
         """Call `listener` when the channel's state may have changed."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     @callback
     def async_notify(self) -> None:
         """Let the channel's entities write their state."""
-        for listener in list(self._listeners):
-            listener()
+        self._listeners()
 
     def as_diagnostics(self) -> dict[str, Any]:
         """Settings, schedule, sender state and dead letters; no key, no location."""

@@ -34,6 +34,7 @@ from .engine.output import OutputGuard, topic_matches
 from .engine.payload import PayloadParser, Rejection, parse_value_path
 from .engine.record import MqttRecord
 from .engine.window import SlidingWindow
+from .listeners import Listeners
 from .message_log import MessageLog, record_now
 from .models import HubOptions, SensorSourceConfig
 from .mqtt_output import MqttOutput
@@ -78,7 +79,7 @@ class TopicState:
         self.last_value: float | None = None
         self.last_received: float | None = None
         self.dirty = False
-        self._listeners: list[CALLBACK_TYPE] = []
+        self._listeners: Listeners[[]] = Listeners()
 
     def add(self, timestamp: float, value: float) -> None:
         """Feed one reading to every window."""
@@ -97,20 +98,13 @@ class TopicState:
     @callback
     def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
         """Call `listener` whenever the topic's entities should write state."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     @callback
     def async_notify(self) -> None:
         """Let the entities write their state now."""
         self.dirty = False
-        for listener in list(self._listeners):
-            listener()
+        self._listeners()
 
     def as_diagnostics(self) -> dict[str, Any]:
         """Counters and window sizes for diagnostics."""
@@ -278,8 +272,8 @@ class IoTitanHub:
         self.sample_listeners: list[SampleListener] = []
         # ThingSpeak channel subentries, filled by channel.async_setup_channels.
         self.channels: dict[str, ThingSpeakChannel] = {}
-        self._tick_listeners: list[Callable[[float], None]] = []
-        self._diagnostic_listeners: list[CALLBACK_TYPE] = []
+        self._tick_listeners: Listeners[[float]] = Listeners()
+        self._diagnostic_listeners: Listeners[[]] = Listeners()
         self._unsubscribers: list[CALLBACK_TYPE] = []
         self._stop_listener: CALLBACK_TYPE | None = None
         self._next_journal_size = 0.0
@@ -440,8 +434,7 @@ class IoTitanHub:
                 state.expire(timestamp)
                 if state.dirty:
                     state.async_notify()
-        for tick_listener in list(self._tick_listeners):
-            tick_listener(timestamp)
+        self._tick_listeners(timestamp)
         if time.monotonic() >= self._next_journal_size:
             self._next_journal_size = time.monotonic() + JOURNAL_SIZE_INTERVAL
             self.entry.async_create_task(
@@ -457,8 +450,7 @@ class IoTitanHub:
 
     @callback
     def _notify_diagnostics(self) -> None:
-        for listener in list(self._diagnostic_listeners):
-            listener()
+        self._diagnostic_listeners()
 
     @callback
     def _async_connection_changed(self, connected: bool) -> None:
@@ -480,26 +472,14 @@ class IoTitanHub:
     @callback
     def async_add_diagnostic_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
         """Call `listener` on every update tick (hub counters may have changed)."""
-        self._diagnostic_listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._diagnostic_listeners.remove(listener)
-
-        return remove
+        return self._diagnostic_listeners.add(listener)
 
     @callback
     def async_add_tick_listener(
         self, listener: Callable[[float], None]
     ) -> CALLBACK_TYPE:
         """Call `listener(now)` on every update tick, after windows expired."""
-        self._tick_listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._tick_listeners.remove(listener)
-
-        return remove
+        return self._tick_listeners.add(listener)
 
     @callback
     def async_forget_topic(self, subentry_id: str, topic: str) -> None:

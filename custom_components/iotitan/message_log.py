@@ -27,6 +27,7 @@ from .engine.syslog import (
     SyslogWriter,
     Transport,
 )
+from .listeners import Listeners
 from .models import HubOptions
 
 JOURNAL_DIRECTORY = "iotitan"
@@ -108,7 +109,7 @@ class MessageLog:
             run_blocking=hass.async_add_executor_job,
         )
         self.journal_size: int | None = None
-        self._listeners: list[CALLBACK_TYPE] = []
+        self._listeners: Listeners[[]] = Listeners()
 
     async def async_replay(self, since: float) -> ReplayResult:
         """Read the journal's records from `since` on, oldest first."""
@@ -142,19 +143,12 @@ class MessageLog:
     def _syslog_state_changed(self, state: ConnectionState) -> None:
         # The writer itself logs once when the receiver goes away and once
         # when it is back; the hub only updates its connection sensor.
-        for listener in list(self._listeners):
-            listener()
+        self._listeners()
 
     @callback
     def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
         """Call `listener` when the syslog connection state changes."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     def as_diagnostics(self) -> dict[str, Any]:
         """Configuration and counters of both writers."""
