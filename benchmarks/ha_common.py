@@ -1,0 +1,189 @@
+"""Shared by the Home Assistant benchmark's driver and its scenarios.
+
+Nothing here imports Home Assistant: the driver process (``bench_ha``) uses it
+to write the journal that pre-fills IoTitan's windows, the scenario processes
+(``ha_scenarios``, run by pytest inside Home Assistant's test harness) use it to
+produce the very same readings for the live stream and for the core chain's
+pre-filled buffers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+import math
+from pathlib import Path
+import time
+
+SOURCE_FILTER = "bench/+/temperature"
+HIGH_LIMIT = 24.5
+"""IoTitan's high alert: on above 24.5, off again at 23.5 or below..."""
+DEADBAND = 1.0
+THRESHOLD_UPPER = 24.0
+"""...the same band as core's threshold: on above 24 + 0.5, off below 24 - 0.5."""
+THRESHOLD_HYSTERESIS = 0.5
+PERCENTILE = 95
+STATISTICS = (
+    "mean",
+    "median",
+    "value_min",
+    "value_max",
+    "standard_deviation",
+    "percentile",
+)
+# A fixed start (2026-11-26) so every run sees the same timestamps; the
+# scenarios' simulated clock starts here.
+SIM_START = 1_795_732_800.0
+# The journal's syslog header as the hub writes it under the test harness
+# (hass.config.location_name is "test home" there).
+JOURNAL_HOSTNAME = "test home"
+HUB_ENTRY_ID = "01BENCHIOTITANHUB000000000"
+SENSOR_SUBENTRY_ID = "01BENCHIOTITANSOURCE000000"
+ALERT_SUBENTRY_ID = "01BENCHIOTITANALERT0000000"
+
+
+def topic(index: int) -> str:
+    """The MQTT topic of sensor `index`."""
+    return f"bench/t{index:03d}/temperature"
+
+
+def object_id(index: int) -> str:
+    """The object id of sensor `index`'s entities in the core chain."""
+    return f"bench_t{index:03d}"
+
+
+def reading(index: int, second: int) -> float:
+    """Sensor `index`'s reading at simulated second `second` (0.01 resolution).
+
+    A 15-minute cycle of +-5 around 20 (so the 24.5 alert turns on and off now
+    and then) plus cheap deterministic noise.
+    """
+    phase = 0.7 * index
+    noise = math.sin(second * 12.9898 + index * 78.233) * 43758.5453
+    noise -= math.floor(noise)
+    return round(
+        20.0 + 5.0 * math.sin(2 * math.pi * second / 900 + phase) + 0.6 * noise - 0.3,
+        2,
+    )
+
+
+def payload(index: int, second: int) -> bytes:
+    """The MQTT payload of a reading, as an ESPEasy node sends it."""
+    return b"%.2f" % reading(index, second)
+
+
+def timestamp(second: int) -> float:
+    """Simulated POSIX time of second `second` (0 = SIM_START)."""
+    return SIM_START + second
+
+
+def stream(topics: int, first: int, seconds: int) -> list[list[tuple[str, bytes]]]:
+    """Messages of seconds first..first+seconds-1: one per topic and second."""
+    names = [topic(index) for index in range(topics)]
+    return [
+        [(names[index], payload(index, second)) for index in range(topics)]
+        for second in range(first, first + seconds)
+    ]
+
+
+def write_journal(directory: Path, topics: int, window: int) -> int:
+    """Write the journal a hub would have written over `window` seconds at 1 Hz.
+
+    Records of seconds -window+1..0 (0 = SIM_START, the moment the scenario's
+    hub starts), every topic once a second, with the header the hub uses. Run
+    in the driver process, so the scenario's memory figures do not include it.
+    """
+    # Imported here: only the driver writes journals.
+    from custom_components.iotitan.engine.journal import (
+        JournalWriter,
+    )
+    from custom_components.iotitan.engine.record import MqttRecord
+    from custom_components.iotitan.engine.syslog import (
+        Facility,
+        SyslogFormatter,
+    )
+
+    names = [topic(index) for index in range(topics)]
+
+    def records() -> Iterator[MqttRecord]:
+        for second in range(-window + 1, 1):
+            stamp = timestamp(second)
+            for index in range(topics):
+                yield MqttRecord(stamp, names[index], payload(index, second), 0, False)
+
+    async def write() -> int:
+        writer = JournalWriter(
+            directory,
+            keep_seconds=10 * 365 * 86400,
+            formatter=SyslogFormatter(
+                hostname=JOURNAL_HOSTNAME, app_name="iotitan", facility=Facility.LOCAL0
+            ),
+            flush_interval=3600,
+            max_buffered=60_000,
+        )
+        await writer.start()
+        count = 0
+        for record in records():
+            writer.submit(record)
+            count += 1
+            if count % 50_000 == 0:
+                await writer.flush()
+        await writer.stop()
+        return count
+
+    return asyncio.run(write())
+
+
+class SimClock:
+    """Simulated time: frozen between explicit advances, until released.
+
+    Replaces ``time.time``, Home Assistant's ``dt_util.utcnow`` and the time
+    tracker's clocks, and the event loop's ``time()``, so timers (IoTitan's
+    update tick, core's statistics purge timers, the journal's flush interval)
+    fire when simulated time reaches them, exactly as they would after the
+    same seconds of real traffic. Replacing them is cheap: a function returning
+    a float, unlike freezegun's fakes, so the clock itself costs each side about
+    what the real one does. `release` lets simulated time flow at real speed
+    from where it stands (for teardown: timers already scheduled stay right).
+    """
+
+    def __init__(self, start: float) -> None:
+        """Start frozen at `start` (POSIX seconds)."""
+        self.now = start
+        self._mono_offset = _real_monotonic() - start
+        self._released_at: float | None = None
+
+    def time(self) -> float:
+        """Simulated POSIX time."""
+        if self._released_at is not None:
+            return self.now + (_real_monotonic() - self._released_at)
+        return self.now
+
+    def monotonic(self) -> float:
+        """Simulated loop time (moves with the simulated wall clock)."""
+        return self.time() + self._mono_offset
+
+    def utcnow(self) -> datetime:
+        """Simulated UTC now."""
+        return datetime.fromtimestamp(self.time(), UTC)
+
+    def advance(self, seconds: float) -> None:
+        """Move simulated time on."""
+        self.now += seconds
+
+    def release(self) -> None:
+        """From now on, time flows at real speed."""
+        self._released_at = _real_monotonic()
+
+
+_real_monotonic = time.monotonic
+
+
+def read_rss_kib() -> int:
+    """Current resident set size of this process, KiB."""
+    with Path("/proc/self/status").open(encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
