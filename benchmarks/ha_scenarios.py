@@ -10,7 +10,11 @@ and reads the figures from the JSON file named in the spec. Each scenario gets
 a fresh ``hass`` from the harness (real event loop, state machine, entity
 platforms, config entries), the harness's MQTT mock (the real MQTT integration
 over a mocked paho client) and injects messages with the harness's
-``async_fire_mqtt_message``, exactly as the integration's tests do.
+``async_fire_mqtt_message``, exactly as the integration's tests do, and, in
+alternating segments, straight into the real MQTT client as paho would
+(:class:`Injection`). With "ablation" or "scaling" in the spec the IoTitan
+scenario instead compares variants of the running hub in interleaved
+segments (:class:`Ablation`, :func:`run_scaling`).
 
 Kinds:
 
@@ -925,10 +929,15 @@ async def run_ablation(
             runs[label].append((time.process_time() - began) / (seconds * topics) * 1e6)
             first += seconds
     await ablation.stop()
+    full = runs[Ablation.VARIANTS[0][0]]
     return {
         label: {
             "median_cpu_per_message_us": statistics.median(values[1:]),
             "segments_us": values[1:],
+            # Paired with "everything on" in the same round: drift cancels.
+            "median_difference_us": statistics.median(
+                value - full[k] for k, value in enumerate(values) if k
+            ),
         }
         for label, values in runs.items()
     }
