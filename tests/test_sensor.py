@@ -15,7 +15,7 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.setup import async_setup_component
@@ -206,6 +206,54 @@ async def test_state_written_at_most_once_per_interval(
 
     await tick(hass, freezer)
     assert float(state_of(hass, entry, "room/t/3600/mean")) == 25.0
+
+
+async def test_unchanged_statistics_are_not_rewritten(
+    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+) -> None:
+    """A tick writes only the statistics whose value moved.
+
+    Home Assistant stamps `last_reported` on every write, even an unchanged
+    one, so it tells whether the sensor was written.
+    """
+    entry = await setup_hub(
+        hub_entry(
+            sensor_subentry(
+                "room/t",
+                statistics=["mean", "value_max"],
+                unit=None,
+                device_class=None,
+            )
+        )
+    )
+    registry = er.async_get(hass)
+
+    def state(tail: str) -> State:
+        entity_id = registry.async_get_entity_id(
+            "sensor", DOMAIN, f"{subentry_id(entry)}/room/t/{tail}"
+        )
+        assert entity_id is not None
+        state = hass.states.get(entity_id)
+        assert state is not None
+        return state
+
+    async_fire_mqtt_message(hass, "room/t", "10")
+    await tick(hass, freezer)
+    tails = ("3600/mean", "3600/value_max", "rejected_payloads")
+    # An unchanged write updates the same State object: keep copies.
+    before = {tail: (state(tail).state, state(tail).last_reported) for tail in tails}
+
+    async_fire_mqtt_message(hass, "room/t", "4")  # the maximum stays 10
+    await tick(hass, freezer)
+
+    assert float(state("3600/mean").state) == 7.0
+    assert state("3600/mean").last_reported > before["3600/mean"][1]
+    for tail in ("3600/value_max", "rejected_payloads"):
+        assert (state(tail).state, state(tail).last_reported) == before[tail], tail
+
+    async_fire_mqtt_message(hass, "room/t", "12")  # now it moves
+    await tick(hass, freezer)
+    assert float(state("3600/value_max").state) == 12.0
 
 
 async def test_samples_expire_on_the_timer(

@@ -182,9 +182,13 @@ class IoTitanAlertBinarySensor(IoTitanTopicEntity, BinarySensorEntity, RestoreEn
             extra = await self.async_get_last_extra_data()
             self._restore(last_state, {} if extra is None else extra.as_dict())
         self.async_on_remove(
-            self.tracker.async_attach(self.entity_id, self.async_write_ha_state)
+            self.tracker.async_attach(self.entity_id, self.async_write_if_changed)
         )
         self.tracker.async_prime(time.time())
+        self.async_remember_shown()
+
+    def _shown(self) -> tuple[bool | None, dict[str, Any]]:
+        return self.is_on, self.extra_state_attributes
 
     def _restore(self, last_state: State, extra: dict[str, Any]) -> None:
         attributes = last_state.attributes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 
@@ -26,6 +27,10 @@ class IoTitanEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
 
+    # What the entity showed when it last wrote state through
+    # `async_write_if_changed` (None: not yet).
+    _last_shown: tuple[object, ...] | None = None
+
     def __init__(self, hub: IoTitanHub) -> None:
         """Remember the hub the entity belongs to."""
         self.hub = hub
@@ -34,6 +39,33 @@ class IoTitanEntity(Entity):
     def available(self) -> bool:
         """Entities follow the MQTT connection: without it their data is stale."""
         return self.hub.mqtt_connected
+
+    def _shown(self) -> object:
+        """Recompute what the entity shows (its value and attributes).
+
+        Entities that keep their value in `_attr_*` update it here, so each
+        tick computes every statistic once.
+        """
+        raise NotImplementedError
+
+    @callback
+    def async_remember_shown(self) -> None:
+        """Note what the entity shows now (called before its first write)."""
+        self._last_shown = (self.available, self._shown())
+
+    @callback
+    def async_write_if_changed(self) -> None:
+        """Write state only if what the entity shows changed since its last write.
+
+        A tick marks a whole topic dirty, but most of its statistics (minimum,
+        maximum, median, the rejected count) do not move with each reading,
+        and an unchanged write still costs a state-machine update and a
+        `state_reported` event.
+        """
+        shown = (self.available, self._shown())
+        if shown != self._last_shown:
+            self._last_shown = shown
+            self.async_write_ha_state()
 
 
 class IoTitanHubEntity(IoTitanEntity):
@@ -48,8 +80,9 @@ class IoTitanHubEntity(IoTitanEntity):
     async def async_added_to_hass(self) -> None:
         """Write state when the hub's counters change (throttled by the hub)."""
         self.async_on_remove(
-            self.hub.async_add_diagnostic_listener(self.async_write_ha_state)
+            self.hub.async_add_diagnostic_listener(self.async_write_if_changed)
         )
+        self.async_remember_shown()
 
 
 class IoTitanTopicEntity(IoTitanEntity):
@@ -71,4 +104,5 @@ class IoTitanTopicEntity(IoTitanEntity):
 
     async def async_added_to_hass(self) -> None:
         """Write state when the hub says the topic changed."""
-        self.async_on_remove(self.topic.async_add_listener(self.async_write_ha_state))
+        self.async_on_remove(self.topic.async_add_listener(self.async_write_if_changed))
+        self.async_remember_shown()

@@ -211,13 +211,15 @@ class IoTitanStatisticSensor(IoTitanTopicEntity, SensorEntity):
             0 if statistic is Statistic.COUNT else config.precision
         )
 
-    @property
-    def native_value(self) -> float | None:
+    def _shown(self) -> float | None:
         """The statistic over the samples now in the window (None if undefined)."""
         value = self._window.value(self._statistic, self._percentile)
         # The variance of values near ±1e300 overflows; a sensor state cannot
         # be infinite, so it shows as unknown.
-        return value if value is None or math.isfinite(value) else None
+        self._attr_native_value = (
+            value if value is None or math.isfinite(value) else None
+        )
+        return self._attr_native_value
 
 
 class IoTitanRejectedPayloadsSensor(IoTitanTopicEntity, SensorEntity):
@@ -235,6 +237,10 @@ class IoTitanRejectedPayloadsSensor(IoTitanTopicEntity, SensorEntity):
     def native_value(self) -> int:
         """Rejected payloads since the hub started."""
         return self.topic.rejected.total()
+
+    def _shown(self) -> int:
+        # Counts by reason only change with the total.
+        return self.native_value
 
     @property
     def extra_state_attributes(self) -> dict[str, int]:
@@ -329,6 +335,9 @@ class IoTitanHubSensor(IoTitanHubEntity, SensorEntity):
             return None
         return self.entity_description.attributes_fn(self.hub)
 
+    def _shown(self) -> tuple[StateType, dict[str, int] | None]:
+        return self.native_value, self.extra_state_attributes
+
 
 # -- ThingSpeak channels ------------------------------------------------------------
 
@@ -419,9 +428,15 @@ class IoTitanChannelSensor(IoTitanEntity, SensorEntity):
             return None
         return self.entity_description.attributes_fn(self.channel)
 
+    def _shown(self) -> tuple[StateType | datetime, dict[str, Any] | None]:
+        return self.native_value, self.extra_state_attributes
+
     async def async_added_to_hass(self) -> None:
         """Write state when the channel changes, and on the hub's tick."""
-        self.async_on_remove(self.channel.async_add_listener(self.async_write_ha_state))
         self.async_on_remove(
-            self.hub.async_add_diagnostic_listener(self.async_write_ha_state)
+            self.channel.async_add_listener(self.async_write_if_changed)
         )
+        self.async_on_remove(
+            self.hub.async_add_diagnostic_listener(self.async_write_if_changed)
+        )
+        self.async_remember_shown()
