@@ -149,3 +149,36 @@ def test_every_finite_float_round_trips(value: float) -> None:
     assert PLAIN.parse(repr(value).encode()) == value
     document = json.dumps({"DS18B20": {"Temperature": value}}).encode()
     assert TASMOTA.parse(document) == value
+
+
+NUMBERISH = st.text(
+    alphabet="0123456789+-.eE_ \t\n\r\x0b\x0c\x1c\xa0٣infatyINFATY",
+    max_size=12,
+).map(lambda text: text.encode())
+
+
+@given(st.one_of(NUMBERISH, st.binary(max_size=40)))
+def test_fast_path_agrees_with_the_full_parser(payload: bytes) -> None:
+    """The float() shortcut for plain numbers accepts nothing the full parser refuses.
+
+    The generated text mixes digits, signs, exponents, underscores, every kind
+    of whitespace, a non-ASCII digit and the letters of "nan"/"infinity": the
+    spellings where float() and the strict grammar could disagree.
+    """
+    assert PLAIN.parse(payload) == PLAIN._parse_full(payload)
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (b"1_000", Rejection.NOT_A_NUMBER),
+        (b"nan", Rejection.NOT_FINITE),
+        (b"-inf", Rejection.NOT_FINITE),
+        (b"1e999", Rejection.NOT_FINITE),
+        (b"\x0c12", 12.0),
+        ("٣".encode(), 3.0),
+    ],
+)
+def test_fast_path_edges(payload: bytes, expected: float | Rejection) -> None:
+    """Spellings float() reads differently from the grammar get the grammar's answer."""
+    assert PLAIN.parse(payload) == expected

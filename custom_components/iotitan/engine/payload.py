@@ -61,6 +61,26 @@ class PayloadParser:
 
     def parse(self, payload: bytes | bytearray | str) -> float | Rejection:
         """Return the reading carried by `payload`, or the reason there is none."""
+        if (
+            not self.value_path
+            and type(payload) is bytes
+            and len(payload) <= self.max_bytes
+            and b"_" not in payload
+        ):
+            # Fast path for the common plain number. float() on bytes takes
+            # ASCII only and strips only whitespace the full path strips too;
+            # it also takes "1_000" (excluded above) and "nan"/"inf" (not
+            # finite: left to the full path, which names the rejection).
+            try:
+                number = float(payload)
+            except ValueError:
+                pass
+            else:
+                if math.isfinite(number):
+                    return number
+        return self._parse_full(payload)
+
+    def _parse_full(self, payload: bytes | bytearray | str) -> float | Rejection:
         if isinstance(payload, str):
             raw = payload.encode("utf-8", "surrogateescape")
         else:
