@@ -712,6 +712,43 @@ async def test_unix_datagram_socket_appearing_later(
     assert [int(SEQ_RE.search(d)[1]) for d in datagrams] == [1, 2]  # type: ignore[index]
 
 
+async def test_datagrams_wait_for_a_full_receiver_queue(
+    tmp_path: Path, allow_unix_connect: None
+) -> None:
+    """A receiver that falls behind makes the writer wait, not drop.
+
+    A unix datagram socket holds only a few hundred datagrams; past that the
+    sender's send() fails with EAGAIN until the receiver reads.
+    """
+    path = tmp_path / "dev-log"
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(path))
+    receiver.setblocking(False)
+    writer = SyslogWriter(SyslogTarget(Transport.UNIX, path=str(path)), **FAST_BACKOFF)
+    total = 3000
+    try:
+        await writer.start()
+        for seq in range(total):
+            writer.submit(seq_record(seq))
+        # The writer fills the receiver's queue and then waits on the loop.
+        await asyncio.sleep(0.2)
+        assert writer.stats.sent < total
+        assert writer.stats.last_error is None
+        received: list[int] = []
+        while len(received) < total:
+            try:
+                datagram = receiver.recv(65536)
+            except BlockingIOError:
+                await asyncio.sleep(0.001)
+                continue
+            received.append(int(SEQ_RE.search(datagram)[1]))  # type: ignore[index]
+        await writer.stop()
+    finally:
+        receiver.close()
+    assert received == list(range(total))
+    assert writer.stats.dropped == {}
+
+
 async def test_unix_stream_socket_fallback(
     tmp_path: Path, allow_unix_connect: None
 ) -> None:

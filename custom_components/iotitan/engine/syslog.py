@@ -467,10 +467,16 @@ class _DatagramConnection:
 
     async def send(self, batch: list[bytes]) -> int:
         loop = asyncio.get_running_loop()
+        sock = self._sock
         oversize = 0
         for index, message in enumerate(batch):
             try:
-                await loop.sock_sendall(self._sock, message)
+                try:
+                    # A datagram leaves whole or not at all; only a full socket
+                    # buffer needs the loop's help (no coroutine per record).
+                    sock.send(message)
+                except BlockingIOError:
+                    await loop.sock_sendall(sock, message)
             except OSError as err:
                 if err.errno != errno.EMSGSIZE:
                     raise _SendError(index, err) from err
