@@ -23,8 +23,15 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.iotitan.const import DOMAIN
-from custom_components.iotitan.engine.journal import journal_files, read_since
+from custom_components.iotitan.engine.journal import (
+    journal_files,
+    parse_line,
+    read_since,
+)
+from custom_components.iotitan.engine.record import MqttRecord
+from custom_components.iotitan.engine.syslog import SyslogFormatter
 from custom_components.iotitan.engine.window import Statistic
+from custom_components.iotitan.message_log import record_now
 
 from .conftest import hub_entry, sensor_subentry, subentry_id
 from .rsyslog import Rsyslog, rsyslogd_path
@@ -165,6 +172,7 @@ async def test_own_output_is_never_logged_or_ingested(
     assert list(hub.sources[subentry_id(entry)].topics) == ["room/t"]
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_hub_logging_sensors(
     hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -365,3 +373,25 @@ async def test_journal_flushes_within_the_flush_interval(
             break
         await asyncio.sleep(0.1)
     assert journal.stats.records_written == 1
+
+
+@pytest.mark.parametrize(
+    "now",
+    [1_700_000_000.0, 1_700_000_000.001, 1_700_000_000.0009999, 1_799_999_999.999]
+    + [random.Random(seed).uniform(1.6e9, 1.9e9) for seed in range(50)],
+)
+def test_live_timestamp_survives_the_journal(
+    now: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live record's timestamp is bit-identical to the one replay reads back.
+
+    Windows keep the live timestamp and are rebuilt from the journal after a
+    restart; a last-bit difference would move a sample across a window edge.
+    """
+    monkeypatch.setattr("time.time", lambda: now)
+    record = record_now("room/t", b"21.5", 0, False)
+    line, _ = SyslogFormatter().format(record)
+    parsed = parse_line(line)
+    assert isinstance(parsed, MqttRecord)
+    assert parsed.timestamp == record.timestamp
+    assert parsed.payload == record.payload

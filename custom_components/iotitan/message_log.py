@@ -18,7 +18,7 @@ from typing import Any
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 
 from .engine.journal import JournalWriter, ReplayResult, journal_files, read_since
-from .engine.record import MqttRecord
+from .engine.record import MqttRecord, fast_record
 from .engine.syslog import (
     ConnectionState,
     Facility,
@@ -180,8 +180,8 @@ class MessageLog:
 def record_now(topic: str, payload: bytes, qos: int, retain: bool) -> MqttRecord:
     """A record stamped with the current time, to the millisecond.
 
-    Windows use the same millisecond timestamp the journal stores, so a window
-    rebuilt from the journal after a restart is identical to the live one.
+    Windows use the same millisecond timestamp the journal stores (and the
+    same division by 1000 its reader does), so a window rebuilt from the
+    journal after a restart is identical to the live one.
     """
-    second, millis = divmod(int(time.time() * 1000), 1000)
-    return MqttRecord(second + millis / 1000, topic, payload, qos, retain)
+    return fast_record(int(time.time() * 1000) / 1000, topic, payload, qos, retain)
