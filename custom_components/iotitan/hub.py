@@ -75,6 +75,7 @@ class TopicState:
             for seconds in config.windows
         }
         self.messages = 0
+        self.retained_repeats = 0
         self.rejected: Counter[Rejection] = Counter()
         self.last_value: float | None = None
         self.last_received: float | None = None
@@ -88,6 +89,16 @@ class TopicState:
         self.last_value = value
         self.last_received = timestamp
         self.dirty = True
+
+    def is_repeat(self, retain: bool) -> bool:
+        """Whether a message is the broker's retained copy of a known reading.
+
+        The broker sends its retained message to every new subscription (at
+        each start, reload and reconnect); once the topic has a reading (live
+        or rebuilt from the journal) that copy is not a new one. Live
+        deliveries to an existing subscription carry no retain flag.
+        """
+        return retain and self.last_received is not None
 
     def expire(self, now: float) -> None:
         """Drop samples that left their windows; mark the topic dirty if any did."""
@@ -110,6 +121,7 @@ class TopicState:
         """Counters and window sizes for diagnostics."""
         return {
             "messages": self.messages,
+            "retained_repeats_ignored": self.retained_repeats,
             "rejected": dict(self.rejected),
             "last_value": self.last_value,
             "last_received": self.last_received,
@@ -156,7 +168,11 @@ class SensorSource:
 
     @callback
     def async_handle_payload(
-        self, topic: str, payload: bytes | bytearray | str, timestamp: float
+        self,
+        topic: str,
+        payload: bytes | bytearray | str,
+        timestamp: float,
+        retain: bool = False,
     ) -> None:
         """Route one live message to its topic's windows."""
         known = topic in self.topics
@@ -165,6 +181,9 @@ class SensorSource:
             self.messages_over_limit += 1
             return
         state.messages += 1
+        if state.is_repeat(retain):
+            state.retained_repeats += 1
+            return
         reading = self.parser.parse(payload)
         if isinstance(reading, Rejection):
             state.rejected[reading] += 1
@@ -192,7 +211,9 @@ class SensorSource:
         reading = self.parser.parse(record.payload)
         if isinstance(reading, Rejection):
             return  # counted when it arrived live
-        if (state := self.topic_state(record.topic)) is not None:
+        state = self.topic_state(record.topic)
+        # The same rule as live, so a rebuilt window equals the live one.
+        if state is not None and not state.is_repeat(record.retain):
             state.add(record.timestamp, reading)
 
     def as_diagnostics(self) -> dict[str, Any]:
@@ -418,7 +439,7 @@ class IoTitanHub:
             self.message_log.submit(record, to_syslog=route.log)
             for source in route.sources:
                 source.async_handle_payload(
-                    record.topic, record.payload, record.timestamp
+                    record.topic, record.payload, record.timestamp, record.retain
                 )
 
         return handle
