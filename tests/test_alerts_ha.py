@@ -41,7 +41,7 @@ from pytest_homeassistant_custom_component.typing import (
     MqttMockHAClient,
 )
 
-from custom_components.iotitan.alert_runtime import AlertSettings, Watch
+from custom_components.iotitan.alert_runtime import AlertProblem, AlertSettings, Watch
 from custom_components.iotitan.const import DOMAIN, EVENT_ALERT, SUBENTRY_ALERT
 from custom_components.iotitan.engine.alerts import AlertConfig, AlertRule
 from custom_components.iotitan.engine.window import Statistic
@@ -616,9 +616,7 @@ def test_alert_settings_checks_against_the_source() -> None:
         config=AlertConfig(AlertRule.RATE, rate_limit=1),
     )
     assert settings.rate_window(source) is None
-    assert settings.problem_with(source) == (
-        "a rate rule needs a window and the source has none"
-    )
+    assert settings.problem_with(source) is AlertProblem.RATE_WITHOUT_WINDOW
     assert str(Watch(600.0, Statistic.MEAN)) == "600/mean"
     assert Watch.parse("0.5/percentile") == Watch(0.5, Statistic.PERCENTILE)
     assert settings.output_name == "rate"

@@ -9,6 +9,7 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
+from .alert_runtime import async_delete_alert_issues
 from .channel import async_remove_channel_stores, async_setup_channels
 from .const import DOMAIN
 from .hub import IoTitanConfigEntry, IoTitanHub
@@ -55,11 +56,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> None:
-    """Delete the journal of a hub the user removed."""
+    """Delete the journal, outboxes and alert repair issues of a removed hub."""
     await hass.async_add_executor_job(
         remove_journal, journal_directory(hass, entry.entry_id)
     )
     await async_remove_channel_stores(hass, entry)
+    async_delete_alert_issues(hass, entry.entry_id)
 
 
 async def _async_reload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> None:

@@ -14,19 +14,25 @@ concrete topic gets its own :class:`AlertTracker`, which owns an
 The machine returns at most one transition per call; the tracker handles each
 one (entity state, ``iotitan_alert`` event, MQTT output) and drains any that
 are already due before scheduling its timer again.
+
+An alert that cannot run (its source was deleted, or no longer has the window
+it watches) raises a repair issue for the user while the hub runs; see
+:class:`AlertProblem`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import ATTR_ENTITY_ID, CONF_NAME, STATE_OFF, STATE_ON
-from homeassistant.core import CALLBACK_TYPE, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
@@ -42,6 +48,7 @@ from .const import (
     CONF_SOURCE,
     CONF_STALE_AFTER,
     CONF_WATCH,
+    DOMAIN,
     EVENT_ALERT,
     LOGGER,
     SUBENTRY_ALERT,
@@ -55,7 +62,7 @@ from .engine.alerts import (
     Transition,
     validate_alert_config,
 )
-from .engine.output import format_number
+from .engine.output import format_duration, format_number
 from .engine.window import SlidingWindow, Statistic
 
 if TYPE_CHECKING:
@@ -101,6 +108,43 @@ class Watch:
         if self.window is None or self.statistic is None:
             return WATCH_VALUE
         return watch_key(self.window, self.statistic)
+
+
+class AlertProblem(StrEnum):
+    """Why an alert cannot run; the value is its repair issue's translation key."""
+
+    SOURCE_MISSING = "alert_source_missing"
+    WINDOW_MISSING = "alert_window_missing"
+    RATE_WITHOUT_WINDOW = "alert_rate_without_window"
+
+
+PROBLEM_LOG_TEXT: dict[AlertProblem, str] = {
+    AlertProblem.SOURCE_MISSING: "its sensor source no longer exists",
+    AlertProblem.WINDOW_MISSING: "it watches a window the source no longer has",
+    AlertProblem.RATE_WITHOUT_WINDOW: (
+        "a rate rule needs a window and the source has none"
+    ),
+}
+
+
+def alert_issue_id(entry_id: str, subentry_id: str) -> str:
+    """Id of the repair issue of an alert that cannot run."""
+    return f"alert_broken_{entry_id}_{subentry_id}"
+
+
+@callback
+def async_delete_alert_issues(
+    hass: HomeAssistant, entry_id: str, keep: Collection[str] = ()
+) -> None:
+    """Delete the alert repair issues of a hub, except those in `keep`.
+
+    By prefix, so that the issues of alerts deleted since go too (entry ids
+    hold no `_`).
+    """
+    prefix = alert_issue_id(entry_id, "")
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if domain == DOMAIN and issue_id.startswith(prefix) and issue_id not in keep:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
 def _optional_float(value: Any) -> float | None:
@@ -159,12 +203,16 @@ class AlertSettings:
             return self.watch.window
         return min(source.windows, default=None)
 
-    def problem_with(self, source: SensorSourceConfig) -> str | None:
-        """Why the alert cannot run on this source, or None."""
+    def problem_with(self, source: SensorSourceConfig) -> AlertProblem | None:
+        """Why the alert cannot run on this source, or None.
+
+        Only a missing window stops it: a window computes every statistic, so
+        one the source no longer shows as a sensor is still watched.
+        """
         if self.watch.window is not None and self.watch.window not in source.windows:
-            return "it watches a window the source no longer has"
+            return AlertProblem.WINDOW_MISSING
         if self.config.rule is AlertRule.RATE and self.rate_window(source) is None:
-            return "a rate rule needs a window and the source has none"
+            return AlertProblem.RATE_WITHOUT_WINDOW
         return None
 
 
@@ -388,6 +436,8 @@ class AlertRuntime:
         self.trackers: dict[tuple[str, str], AlertTracker] = {}
         self._by_source: dict[str, list[AlertSettings]] = {}
         self._unsubscribers: list[CALLBACK_TYPE] = []
+        self.issue_ids: list[str] = []
+        """Repair issues raised for the alerts that cannot run."""
         for subentry in hub.entry.subentries.values():
             if subentry.subentry_type != SUBENTRY_ALERT:
                 continue
@@ -396,20 +446,52 @@ class AlertRuntime:
             except (KeyError, TypeError, ValueError) as err:
                 LOGGER.error("Alert %s is skipped: %s", subentry.title, err)
                 continue
-            if (source := hub.sources.get(settings.source_id)) is None:
+            source = hub.sources.get(settings.source_id)
+            problem = (
+                AlertProblem.SOURCE_MISSING
+                if source is None
+                else settings.problem_with(source.config)
+            )
+            if problem is not None:
                 LOGGER.warning(
-                    "Alert %s is skipped: its sensor source no longer exists",
-                    subentry.title,
+                    "Alert %s is skipped: %s", subentry.title, PROBLEM_LOG_TEXT[problem]
                 )
-                continue
-            if (problem := settings.problem_with(source.config)) is not None:
-                LOGGER.warning("Alert %s is skipped: %s", subentry.title, problem)
+                self._async_raise_issue(settings, source, problem)
                 continue
             self.alerts[subentry.subentry_id] = settings
             self._by_source.setdefault(settings.source_id, []).append(settings)
+        # Issues of a previous run whose alert works again or was deleted.
+        async_delete_alert_issues(hub.hass, hub.entry.entry_id, keep=self.issue_ids)
         if self.alerts:
             hub.sample_listeners.append(self._async_sample)
             self._unsubscribers.append(hub.async_add_tick_listener(self._async_tick))
+
+    @callback
+    def _async_raise_issue(
+        self,
+        settings: AlertSettings,
+        source: SensorSource | None,
+        problem: AlertProblem,
+    ) -> None:
+        """Tell the user that an alert cannot run, until it is fixed or deleted."""
+        issue_id = alert_issue_id(self.hub.entry.entry_id, settings.subentry_id)
+        placeholders = {"alert": settings.title, "hub": self.hub.entry.title}
+        if source is not None:
+            placeholders["source"] = source.title
+        if problem is AlertProblem.WINDOW_MISSING:
+            assert settings.watch.window is not None
+            placeholders["window"] = format_duration(settings.watch.window)
+        ir.async_create_issue(
+            self.hub.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=problem.value,
+            translation_placeholders=placeholders,
+        )
+        self.issue_ids.append(issue_id)
 
     def alerts_for(self, source_id: str) -> list[AlertSettings]:
         """The alerts watching a source."""
@@ -454,6 +536,8 @@ class AlertRuntime:
             self._unsubscribers.pop()()
         for tracker in self.trackers.values():
             tracker.async_cancel_timer()
+        # Raised again at the next setup if still true (as the channels do).
+        async_delete_alert_issues(self.hub.hass, self.hub.entry.entry_id)
 
     def as_diagnostics(self) -> dict[str, Any]:
         """Every alert's settings and the machine of each of its topics."""
