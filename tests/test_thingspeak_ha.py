@@ -9,6 +9,7 @@ spacing the fake records is exact.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 import copy
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID, EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
@@ -47,6 +48,7 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.iotitan.channel import (
+    FieldSource,
     ThingSpeakChannel,
     alerts_on,
     channel_device_identifier,
@@ -648,6 +650,91 @@ async def test_push_now_refuses_other_targets(
             DOMAIN, "push_now", {ATTR_DEVICE_ID: [channel_device_id]}, blocking=True
         )
     assert err.value.translation_key == "channel_not_loaded"
+
+
+# -- the flow's test row ---------------------------------------------------------------------
+
+
+def statuses(fake: FakeThingSpeak) -> Counter[int | None]:
+    """How many calls the fake answered with each status."""
+    return Counter(call.status for call in fake.calls)
+
+
+async def test_first_upload_keeps_the_spacing_from_the_test_row(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    fake_thingspeak: FakeThingSpeak,
+    freezer: FrozenDateTimeFactory,
+    start: datetime,
+) -> None:
+    """A channel added with a test row 10 s before its first row: no 429."""
+    entry = await setup_hub(hub_entry(source()))
+    freezer.tick(timedelta(seconds=45))  # HH:00:50, the first row is at HH:01:00
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_CHANNEL), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            "channel_id": str(CHANNEL_ID),
+            "write_api_key": WRITE_KEY,
+            "plan": "free",
+            "upload_interval": INTERVAL,
+            "send_test_row": True,
+            "advanced": {"base_url": fake_thingspeak.url, "max_rows": 5000},
+        },
+    )
+    assert result["step_id"] == "fields"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {"field1": FieldSource(SOURCE_ID, TOPIC, 3600.0, "mean").option},  # type: ignore[arg-type]
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    channel = channel_of(entry)
+    publish(hass, 20)
+    # Small steps: the row is due at HH:01:00, 10 s after the test row.
+    await run(hass, freezer, 30, [channel], step=5)
+
+    assert [entry.created_at for entry in fake_thingspeak.stored(CHANNEL_ID)] == [
+        start + timedelta(seconds=45),  # the test row
+        start - timedelta(seconds=5) + timedelta(seconds=INTERVAL),
+    ]
+    assert statuses(fake_thingspeak) == {202: 2}
+    assert fake_thingspeak.min_spacing(CHANNEL_ID) == SPACING
+    assert channel.sender.consecutive_failures == 0
+
+
+async def test_reauth_test_row_holds_back_the_running_sender(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    fake_thingspeak: FakeThingSpeak,
+    freezer: FrozenDateTimeFactory,
+    start: datetime,
+) -> None:
+    """The sender resumed with the new key waits for the spacing after the test row."""
+    entry = await setup_hub(
+        channel_entry(fake_thingspeak, write_key="OLDKEY0000000000")
+    )
+    channel = channel_of(entry)
+    publish(hass, 20)
+    await run(hass, freezer, INTERVAL, [channel])
+    assert channel.sender.auth_blocked
+    # The refused call is 10 s old: alone, it would hold the sender for 5 s more.
+    freezer.tick(timedelta(seconds=10))
+    flow = hass.config_entries.flow.async_progress_by_handler(DOMAIN)[0]
+    with patch.object(hass.config_entries, "async_update_subentry"):
+        result = await hass.config_entries.flow.async_configure(
+            flow["flow_id"], {"write_api_key": WRITE_KEY, "send_test_row": True}
+        )
+    assert result["reason"] == "reauth_successful"
+    await run(hass, freezer, 10, [channel], step=5)
+    assert channel.sender.rows_waiting == 1  # not yet: the test row was 10 s ago
+    await run(hass, freezer, 5, [channel])
+    assert channel.sender.rows_waiting == 0
+    assert statuses(fake_thingspeak) == {401: 1, 202: 2}
+    test_row, upload = (c.arrival for c in fake_thingspeak.calls if c.status == 202)
+    assert upload - test_row == SPACING
 
 
 # -- restarts ------------------------------------------------------------------------------

@@ -13,7 +13,11 @@ Each "channel" subentry becomes a `ThingSpeakChannel` in the hub's `channels`:
   and spacing, with backoff) through Home Assistant's aiohttp session;
 * what needs a person: a refused write key starts a reauthentication flow on the
   hub entry (the subentry id goes in the flow data); a used-up message quota or
-  an unknown channel raises a repair issue, deleted once uploads succeed again.
+  an unknown channel raises a repair issue, deleted once uploads succeed again;
+* the config flow's test row is a write too: its time is kept in ``hass.data``
+  (`DATA_TEST_WRITES`) and given to the sender (`ChannelSender.note_write`), so
+  the first upload after adding, reconfiguring or reauthenticating a channel
+  keeps the plan's spacing instead of meeting a 429.
 
 The write key stays inside `ChannelConfig` (which never shows it) and the
 subentry data; nothing here logs it, and diagnostics redact it.
@@ -54,6 +58,7 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.selector import SelectOptionDict
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 from yarl import URL
 
 from .const import (
@@ -132,6 +137,10 @@ TEST_ROW_ERRORS: Final = {
     ResultKind.BAD_REQUEST: "test_row_refused",
 }
 TO_REDACT: Final = {CONF_WRITE_KEY, CONF_LATITUDE, CONF_LONGITUDE, "write_key"}
+DATA_TEST_WRITES: HassKey[dict[tuple[str, int], datetime]] = HassKey(
+    f"{DOMAIN}_test_writes"
+)
+"""When the config flow last wrote a test row, by `write_target`."""
 
 
 def storage_key(entry_id: str, subentry_id: str) -> str:
@@ -142,6 +151,11 @@ def storage_key(entry_id: str, subentry_id: str) -> str:
 def channel_device_identifier(subentry_id: str) -> tuple[str, str]:
     """Device registry identifier of a channel (no `/`, unlike topic devices)."""
     return (DOMAIN, subentry_id)
+
+
+def write_target(config: ChannelConfig) -> tuple[str, int]:
+    """The channel a configuration writes to: its API's base URL and its id."""
+    return (config.base_url, config.channel_id)
 
 
 def is_wildcard(topic_filter: str) -> bool:
@@ -374,7 +388,10 @@ async def async_send_test_row(hass: HomeAssistant, config: ChannelConfig) -> str
             timeout=TEST_ROW_TIMEOUT,
         ),
     )
-    result = await client.bulk_update([Row(dt_util.utcnow(), status=TEST_ROW_STATUS)])
+    at = dt_util.utcnow()
+    result = await client.bulk_update([Row(at, status=TEST_ROW_STATUS)])
+    # Whatever the answer: ThingSpeak may count any call against the spacing.
+    async_note_test_write(hass, config, at)
     if result.ok:
         return None
     LOGGER.debug(
@@ -385,6 +402,24 @@ async def async_send_test_row(hass: HomeAssistant, config: ChannelConfig) -> str
     if result.kind in TEST_ROW_ERRORS:
         return TEST_ROW_ERRORS[result.kind]
     return "rate_limited" if result.status == 429 else "cannot_connect"
+
+
+@callback
+def async_note_test_write(
+    hass: HomeAssistant, config: ChannelConfig, at: datetime
+) -> None:
+    """Remember a test row written at `at`, so that uploads keep the spacing from it.
+
+    A channel set up later (adding or reconfiguring one reloads the hub) reads
+    it when it loads; a running one (reauthentication) is told now.
+    """
+    target = write_target(config)
+    hass.data.setdefault(DATA_TEST_WRITES, {})[target] = at
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        hub: IoTitanHub = entry.runtime_data
+        for channel in hub.channels.values():
+            if write_target(channel.sender.config) == target:
+                channel.sender.note_write(at)
 
 
 @callback
@@ -497,6 +532,9 @@ class ThingSpeakChannel:
             clock=self.hass.loop.time,
             utcnow=dt_util.utcnow,
         )
+        test_writes = self.hass.data.get(DATA_TEST_WRITES, {})
+        if (at := test_writes.get(write_target(self._sender.config))) is not None:
+            self._sender.note_write(at)
 
     async def async_start(self) -> None:
         """Start uploading and the row schedule."""

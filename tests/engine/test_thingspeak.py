@@ -1017,6 +1017,39 @@ async def test_push_now_skips_backoff_but_not_spacing(
     assert (fake.min_spacing(CHANNEL) or 0) >= 15
 
 
+async def test_note_write_holds_the_next_call(
+    make_sender: SenderFactory, fake: FakeThingSpeak, vclock: VirtualClock
+) -> None:
+    """A write made elsewhere (the flow's test row) counts for the spacing."""
+    saves = Saves()
+    outbox = Outbox()
+    outbox.last_call_at = vclock.wall() - timedelta(seconds=60)
+    sender = await make_sender(outbox, save=saves, start=False)
+    sender.note_write(vclock.wall() - timedelta(seconds=100))  # older: ignored
+    assert outbox.last_call_at == vclock.wall() - timedelta(seconds=60)
+    assert not outbox.dirty
+    sender.note_write(vclock.wall() - timedelta(seconds=5))
+    await sender.start()
+    await vclock.settle()
+    # Saved, so that the spacing also holds across a restart.
+    assert saves.last["last_call_at"] == "2026-11-25T23:59:55+00:00"
+    sender.add(make_row(0))
+    await vclock.advance(9)
+    assert fake.calls == []
+    await vclock.advance(1)
+    assert [call.status for call in fake.calls] == [202]
+
+    # While running; a wall time in the future counts as now.
+    await vclock.advance(5)
+    sender.note_write(vclock.wall() + timedelta(seconds=30))
+    sender.add(make_row(1))
+    await vclock.advance(14)
+    assert len(fake.calls) == 1
+    await vclock.advance(1)
+    assert [call.status for call in fake.calls] == [202, 202]
+    assert stored_times(fake) == [at(0), at(1)]
+
+
 async def test_sender_auth_failure_stops_and_resumes_with_new_key(
     make_sender: SenderFactory,
     fake: FakeThingSpeak,

@@ -64,7 +64,9 @@ Rows must never be lost and never be stored twice, across outages and restarts.
 Rate limits and backoff
 -----------------------
 Calls of one channel are never closer than the plan's spacing (15 s free, 1 s
-paid), measured from the start of the previous call, failed ones included.
+paid), measured from the start of the previous call, failed ones included,
+or from a write made elsewhere that the HA layer reports with
+`ChannelSender.note_write` (the config flow's test row).
 Retryable failures (429, 5xx, timeouts, connection errors, a ``0``/``false``
 answer) back off exponentially from 15 s to 30 min with jitter. A refused batch
 (400/413/422) is split in halves until the refused rows are isolated; they go to
@@ -591,6 +593,22 @@ class ChannelSender:
         self._forced = True
         self._wake.set()
 
+    def note_write(self, at: datetime) -> None:
+        """Keep the plan's spacing from a write to the channel made elsewhere.
+
+        The config flow's test row is such a write: the next upload waits until
+        the spacing has passed since ``at`` (wall time), also across a restart.
+        """
+        outbox = self._outbox
+        if outbox.last_call_at is not None and outbox.last_call_at >= at:
+            return
+        outbox.last_call_at = at
+        outbox.dirty = True
+        call = self._clock_at(at)
+        if self._last_call is None or call > self._last_call:
+            self._last_call = call
+        self._wake.set()  # save the time, and wait from it
+
     def set_write_key(self, write_key: str) -> None:
         """Use a new write key (after reauth) and resume uploading."""
         self.reconfigure(self._config.with_write_key(write_key))
@@ -619,9 +637,8 @@ class ChannelSender:
         last_call_at = self._outbox.last_call_at
         if self._last_call is None and last_call_at is not None:
             # Spacing across a restart: the monotonic clock restarted, wall time
-            # did not. A wall clock that went back counts as "just now".
-            elapsed = (self._utcnow() - last_call_at).total_seconds()
-            self._last_call = self._clock() - max(0.0, elapsed)
+            # did not.
+            self._last_call = self._clock_at(last_call_at)
         name = f"iotitan thingspeak channel {self._config.channel_id}"
         if create_task is None:
             self._task = asyncio.create_task(self._run(), name=name)
@@ -680,6 +697,14 @@ class ChannelSender:
         }
 
     # -- the loop -----------------------------------------------------------------
+
+    def _clock_at(self, at: datetime) -> float:
+        """Return the clock's reading at wall time ``at``.
+
+        A wall time in the future (a clock that went back) counts as "just now".
+        """
+        elapsed = (self._utcnow() - at).total_seconds()
+        return self._clock() - max(0.0, elapsed)
 
     def _next_due(self) -> float | None:
         """Return the clock time of the next attempt, or None to wait for a wake-up."""
