@@ -108,3 +108,18 @@ async def test_replay_applies_the_same_rule(
         await send(hass, freezer, "10", retain=True)
         assert window_values(entry) == [10.0]
     assert entry.runtime_data.records_replayed == 2  # the reading and one repeat
+
+
+async def test_a_retained_reading_published_meanwhile_is_new(
+    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+) -> None:
+    """A retained payload other than the last one was published while away."""
+    entry = await setup_hub(hub_entry(sensor_subentry(TOPIC, windows=[3600.0])))
+    await send(hass, freezer, "10", retain=True)
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await send(hass, freezer, "12", retain=True)
+    assert window_values(entry) == [10.0, 12.0]

@@ -77,6 +77,7 @@ class TopicState:
         self.messages = 0
         self.retained_repeats = 0
         self.rejected: Counter[Rejection] = Counter()
+        self.last_payload: bytes | bytearray | str | None = None
         self.last_value: float | None = None
         self.last_received: float | None = None
         self.dirty = False
@@ -90,15 +91,15 @@ class TopicState:
         self.last_received = timestamp
         self.dirty = True
 
-    def is_repeat(self, retain: bool) -> bool:
-        """Whether a message is the broker's retained copy of a known reading.
+    def is_repeat(self, payload: bytes | bytearray | str, retain: bool) -> bool:
+        """Whether a message is the broker's retained copy of the last one.
 
         The broker sends its retained message to every new subscription (at
-        each start, reload and reconnect); once the topic has a reading (live
-        or rebuilt from the journal) that copy is not a new one. Live
-        deliveries to an existing subscription carry no retain flag.
+        each start, reload and reconnect): the same payload again is not a new
+        reading. Live deliveries to an existing subscription carry no retain
+        flag; a retained payload that differs was published meanwhile.
         """
-        return retain and self.last_received is not None
+        return retain and payload == self.last_payload
 
     def expire(self, now: float) -> None:
         """Drop samples that left their windows; mark the topic dirty if any did."""
@@ -181,9 +182,10 @@ class SensorSource:
             self.messages_over_limit += 1
             return
         state.messages += 1
-        if state.is_repeat(retain):
+        if state.is_repeat(payload, retain):
             state.retained_repeats += 1
             return
+        state.last_payload = payload
         reading = self.parser.parse(payload)
         if isinstance(reading, Rejection):
             state.rejected[reading] += 1
@@ -208,12 +210,13 @@ class SensorSource:
 
     def replay(self, record: MqttRecord) -> None:
         """Feed one journal record to the windows (at startup, before entities)."""
-        reading = self.parser.parse(record.payload)
-        if isinstance(reading, Rejection):
-            return  # counted when it arrived live
         state = self.topic_state(record.topic)
         # The same rule as live, so a rebuilt window equals the live one.
-        if state is not None and not state.is_repeat(record.retain):
+        if state is None or state.is_repeat(record.payload, record.retain):
+            return
+        state.last_payload = record.payload
+        reading = self.parser.parse(record.payload)
+        if not isinstance(reading, Rejection):  # counted when it arrived live
             state.add(record.timestamp, reading)
 
     def as_diagnostics(self) -> dict[str, Any]:
