@@ -6,9 +6,10 @@ test harness resolves our package rather than its own `custom_components` stub.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_NAME
@@ -43,6 +44,21 @@ from .fake_thingspeak import FakeThingSpeak, start_fake_thingspeak
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/iotitan."""
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Register entities that are disabled by default as enabled.
+
+    The same fixture as Home Assistant core's tests/components/conftest.py,
+    which pytest-homeassistant-custom-component no longer ships.
+    """
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,10 @@ import statistics
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.mqtt.const import MQTT_CONNECTION_STATE
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
+from homeassistant.config_entries import (
+    RELOAD_AFTER_UPDATE_DELAY,
+    ConfigSubentryDataWithId,
+)
 from homeassistant.const import (
     ATTR_DEVICE_CLASS,
     ATTR_UNIT_OF_MEASUREMENT,
@@ -30,7 +34,8 @@ from custom_components.iotitan.const import DOMAIN
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.sensor import statistic_device_class, statistic_unit
 
-from .conftest import hub_entry, sensor_subentry, subentry_id
+from .alerts_common import ALERT_ID, SOURCE_ID, alert_subentry, source_subentry
+from .conftest import channel_subentry, hub_entry, sensor_subentry, subentry_id
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 
@@ -208,6 +213,7 @@ async def test_state_written_at_most_once_per_interval(
     assert float(state_of(hass, entry, "room/t/3600/mean")) == 25.0
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_unchanged_statistics_are_not_rewritten(
     hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -297,6 +303,7 @@ async def test_json_value_path(hass: HomeAssistant, setup_hub: SetupHub) -> None
     assert state_of(hass, entry, "tele/sonoff/SENSOR/3600/last") == "21.3"
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_rejected_payloads_are_counted_not_fatal(
     hass: HomeAssistant,
     setup_hub: SetupHub,
@@ -369,7 +376,7 @@ async def test_availability_follows_mqtt_connection(
     await hass.async_block_till_done()
     assert state_of(hass, entry, "room/t/3600/mean") == STATE_UNAVAILABLE
     assert (
-        hass.states.get("sensor.iotitan_messages_received").state == STATE_UNAVAILABLE
+        hass.states.get("sensor.iotitan_payloads_rejected").state == STATE_UNAVAILABLE
     )  # type: ignore[union-attr]
 
     async_dispatcher_send(hass, MQTT_CONNECTION_STATE, True)
@@ -497,3 +504,93 @@ async def test_overflowing_statistic_is_unknown(
     await tick(hass, freezer)
     assert state_of(hass, entry, "huge/t/3600/variance") == STATE_UNKNOWN
     assert float(state_of(hass, entry, "huge/t/3600/mean")) == 0.0
+
+
+async def test_noisy_entities_are_disabled_by_default(
+    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+) -> None:
+    """Per-topic rejections and the hub's busiest counters start disabled.
+
+    Everything a user acts on (statistics, alerts, payloads rejected, records
+    dropped, the syslog connection, the channel's sensors) starts enabled; a
+    disabled entity comes back once the user enables it, after the reload
+    Home Assistant schedules.
+    """
+    channel_id = "channel0"
+    entry = await setup_hub(
+        hub_entry(
+            source_subentry("room/t"),
+            alert_subentry("high", high=30),
+            ConfigSubentryDataWithId(
+                **channel_subentry(
+                    {
+                        "1": {
+                            "source": SOURCE_ID,
+                            "topic": "room/t",
+                            "window": 3600.0,
+                            "statistic": "mean",
+                        }
+                    }
+                ),
+                subentry_id=channel_id,
+            ),
+        )
+    )
+    async_fire_mqtt_message(hass, "room/t", "20")
+    await tick(hass, freezer)
+
+    registry = er.async_get(hass)
+    entities = {
+        registry_entry.unique_id: registry_entry
+        for registry_entry in er.async_entries_for_config_entry(
+            registry, entry.entry_id
+        )
+    }
+    hub_id = entry.entry_id
+    disabled = {
+        f"{hub_id}/messages_received",
+        f"{hub_id}/records_logged",
+        f"{hub_id}/journal_size",
+        f"{SOURCE_ID}/room/t/rejected_payloads",
+    }
+    enabled = {
+        f"{hub_id}/payloads_rejected",
+        f"{hub_id}/records_dropped",
+        f"{hub_id}/syslog_connection",
+        f"{SOURCE_ID}/room/t/3600/mean",
+        f"{SOURCE_ID}/room/t/3600/value_min",
+        f"{SOURCE_ID}/room/t/3600/value_max",
+        f"{SOURCE_ID}/room/t/alert/{ALERT_ID}",
+        f"{channel_id}/rows_waiting",
+        f"{channel_id}/last_upload",
+        f"{channel_id}/last_error",
+    }
+    assert set(entities) == disabled | enabled
+    for unique_id in disabled:
+        registry_entry = entities[unique_id]
+        assert registry_entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+        assert hass.states.get(registry_entry.entity_id) is None, unique_id
+    for unique_id in enabled:
+        registry_entry = entities[unique_id]
+        assert registry_entry.disabled_by is None, unique_id
+        assert hass.states.get(registry_entry.entity_id) is not None, unique_id
+
+    # Enabled as the entity settings dialog does; Home Assistant reloads the
+    # entry RELOAD_AFTER_UPDATE_DELAY seconds later.
+    rejected = entities[f"{SOURCE_ID}/room/t/rejected_payloads"].entity_id
+    received = entities[f"{hub_id}/messages_received"].entity_id
+    for entity_id in (rejected, received):
+        registry.async_update_entity(entity_id, disabled_by=None)
+    await tick(hass, freezer, RELOAD_AFTER_UPDATE_DELAY + 1)
+    assert hass.states.get(rejected) is not None
+
+    async_fire_mqtt_message(hass, "room/t", "oops")
+    await tick(hass, freezer)
+    state = hass.states.get(rejected)
+    assert state is not None
+    assert state.state == "1"
+    assert state.attributes["not_a_number"] == 1
+    state = hass.states.get(received)
+    assert state is not None
+    assert state.state == str(entry.runtime_data.messages_received)
+    assert entry.runtime_data.messages_received >= 1

@@ -223,9 +223,14 @@ class IoTitanStatisticSensor(IoTitanTopicEntity, SensorEntity):
 
 
 class IoTitanRejectedPayloadsSensor(IoTitanTopicEntity, SensorEntity):
-    """How many payloads on this topic carried no usable reading."""
+    """How many payloads on this topic carried no usable reading.
+
+    Disabled by default: there is one per topic, and the hub's *Payloads
+    rejected* already counts every rejection by reason.
+    """
 
     _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_entity_registry_enabled_default = False
     _attr_state_class = SensorStateClass.TOTAL_INCREASING
     _attr_translation_key = REJECTED_KEY
 
@@ -256,11 +261,16 @@ class IoTitanHubSensorEntityDescription(SensorEntityDescription):
     attributes_fn: Callable[[IoTitanHub], dict[str, int]] | None = None
 
 
+# Messages received, records logged and journal size move with every message
+# and are rarely looked at (diagnostics and system health show them too), so
+# they are disabled by default; what a user acts on (payloads rejected,
+# records dropped, the syslog connection) stays enabled.
 HUB_SENSORS: tuple[IoTitanHubSensorEntityDescription, ...] = (
     IoTitanHubSensorEntityDescription(
         key="messages_received",
         translation_key="messages_received",
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda hub: hub.messages_received,
     ),
@@ -278,6 +288,7 @@ HUB_SENSORS: tuple[IoTitanHubSensorEntityDescription, ...] = (
         key="records_logged",
         translation_key="records_logged",
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda hub: hub.message_log.journal.stats.records_written,
     ),
@@ -301,6 +312,7 @@ HUB_SENSORS: tuple[IoTitanHubSensorEntityDescription, ...] = (
         key="journal_size",
         translation_key="journal_size",
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.DATA_SIZE,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfInformation.BYTES,

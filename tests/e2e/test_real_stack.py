@@ -220,8 +220,11 @@ def test_readings_flow_to_statistics_alerts_outputs_syslog_and_thingspeak(
     hass.wait_state(mean, near(expected_mean), f"the mean {expected_mean}")
     assert number(hass.state(low)["state"]) == min(published)
     assert number(hass.state(high)["state"]) == max(published)
-    rejected = hass.entity_id(f"{LAB} Rejected payloads")
-    hass.wait_state(rejected, near(len(JUNK), 0), f"{len(JUNK)} rejected")
+    # The hub's total, by reason (the topic's own counter is disabled by default).
+    rejected = hass.entity_id(f"{develop.HUB_NAME} Payloads rejected")
+    counted = hass.wait_state(rejected, near(len(JUNK), 0), f"{len(JUNK)} rejected")
+    assert counted["attributes"]["not_a_number"] == 1, counted  # b"err"
+    assert counted["attributes"]["not_finite"] == 1, counted  # b"nan"
 
     # Log-only topic: payloads a line-based log could be broken by.
     for payload in RAW_PAYLOADS:
