@@ -17,6 +17,9 @@ from pathlib import Path
 import time
 
 SOURCE_FILTER = "bench/+/temperature"
+# The bare dispatch ("floor") measured inside each contender's process, on
+# topics nothing else subscribes to.
+FLOOR_FILTER = "floor/+/temperature"
 HIGH_LIMIT = 24.5
 """IoTitan's high alert: on above 24.5, off again at 23.5 or below..."""
 DEADBAND = 1.0
@@ -43,9 +46,9 @@ SENSOR_SUBENTRY_ID = "01BENCHIOTITANSOURCE000000"
 ALERT_SUBENTRY_ID = "01BENCHIOTITANALERT0000000"
 
 
-def topic(index: int) -> str:
-    """The MQTT topic of sensor `index`."""
-    return f"bench/t{index:03d}/temperature"
+def topic(index: int, prefix: str = "bench") -> str:
+    """The MQTT topic of sensor `index` (`floor` prefix: the bare dispatch's)."""
+    return f"{prefix}/t{index:03d}/temperature"
 
 
 def object_id(index: int) -> str:
@@ -78,9 +81,11 @@ def timestamp(second: int) -> float:
     return SIM_START + second
 
 
-def stream(topics: int, first: int, seconds: int) -> list[list[tuple[str, bytes]]]:
+def stream(
+    topics: int, first: int, seconds: int, prefix: str = "bench"
+) -> list[list[tuple[str, bytes]]]:
     """Messages of seconds first..first+seconds-1: one per topic and second."""
-    names = [topic(index) for index in range(topics)]
+    names = [topic(index, prefix) for index in range(topics)]
     return [
         [(names[index], payload(index, second)) for index in range(topics)]
         for second in range(first, first + seconds)

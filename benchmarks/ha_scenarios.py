@@ -116,6 +116,7 @@ from custom_components.iotitan.hub import IoTitanHub, TopicState
 from .ha_common import (
     ALERT_SUBENTRY_ID,
     DEADBAND,
+    FLOOR_FILTER,
     HIGH_LIMIT,
     HUB_ENTRY_ID,
     PERCENTILE,
@@ -405,19 +406,30 @@ async def run_segments(
     modes: list[str],
     finish: Callable[[], Awaitable[None]],
     snapshot: Callable[[], dict[str, Any]],
+    floor: bool,
 ) -> dict[str, Any]:
     """Feed `segments` rounds of `seconds` simulated seconds per injection mode.
 
     First WARMUP_SECONDS unmeasured (timers left over from the setup run,
-    caches warm up; the peak RSS is taken after it), then segments of the modes alternate (harness, direct,
-    harness, ...), all on one stream. A segment's time runs from its first
-    message until every effect of its messages is done: tasks and state writes
-    (block_till_done) and whatever `finish` waits for (journal flushed, syslog
-    spool sent, MQTT output published). `snapshot` is taken after the warm-up,
-    at the same simulated second for every contender.
+    caches warm up; the peak RSS is taken after it), then segments of the
+    modes alternate (harness, direct, harness, ...), all on one stream. A
+    segment's time runs from its first message until every effect of its
+    messages is done: tasks and state writes (block_till_done) and whatever
+    `finish` waits for (journal flushed, syslog spool sent, MQTT output
+    published). `snapshot` is taken after the warm-up, at the same simulated
+    second for every contender.
+
+    With `floor`, each segment is followed by one of bare dispatch (mode
+    "floor <mode>"): as many messages on FLOOR_FILTER's topics, which only a
+    counting callback subscribes to, injected without yielding to the event
+    loop (so nothing of the contender runs in it). Each contender's cost is then also
+    known as a multiple of Home Assistant's own dispatch in the same process
+    at nearly the same moment, which a shared machine's drift cannot skew.
     """
     injection = Injection(hass)
     runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
+    if floor:
+        runs.update({f"floor {mode}": [] for mode in modes})
     first = 1
     result: dict[str, Any] = {"modes": {}}
 
@@ -432,9 +444,32 @@ async def run_segments(
         await hass.async_block_till_done()
         await finish()
 
+    async def feed_floor(
+        fire: Callable[[HomeAssistant, str, bytes], None], count: int
+    ) -> None:
+        # Dispatch to a callback is synchronous, so the floor never yields to
+        # the loop: with the clock standing still, callbacks the contender has
+        # due "now" (core's statistics re-arm a purge timer at the second
+        # whose oldest sample is exactly max_age old) must not run in it.
+        for batch in stream(topics, first, count, prefix="floor"):
+            for name, body in batch:
+                fire(hass, name, body)
+
+    async def measure(
+        mode: str, feeder: Callable[..., Awaitable[None]], fire: Any
+    ) -> None:
+        reset_mocks(hass)
+        gc.collect()
+        began_cpu, began = time.process_time(), time.perf_counter()
+        await feeder(fire, seconds)
+        cpu, wall = time.process_time() - began_cpu, time.perf_counter() - began
+        runs[mode].append({"messages": seconds * topics, "cpu": cpu, "wall": wall})
+
     # Warm-up by direct injection: the harness's mocks record every message
     # they see, which would inflate the memory figures taken here.
     await feed(injection.use("direct"), WARMUP_SECONDS)
+    if floor:
+        await feed_floor(injection.use("direct"), WARMUP_SECONDS)
     first += WARMUP_SECONDS
     # The same simulated second for every contender, whatever its segments.
     result["snapshot"] = {"second": first - 1, **snapshot()}
@@ -442,12 +477,9 @@ async def run_segments(
     for _ in range(segments):
         for mode in modes:
             fire = injection.use(mode)
-            reset_mocks(hass)
-            gc.collect()
-            began_cpu, began = time.process_time(), time.perf_counter()
-            await feed(fire, seconds)
-            cpu, wall = time.process_time() - began_cpu, time.perf_counter() - began
-            runs[mode].append({"messages": seconds * topics, "cpu": cpu, "wall": wall})
+            await measure(mode, feed, fire)
+            if floor:
+                await measure(f"floor {mode}", feed_floor, fire)
             first += seconds
     reset_mocks(hass)
     injection.use("harness")
@@ -470,7 +502,9 @@ async def run_segments(
                 r["messages"] / r["wall"] for r in results
             ),
         }
-    result["messages"] = sum(m["messages"] for m in result["modes"].values())
+    result["messages"] = sum(
+        m["messages"] for name, m in result["modes"].items() if name in modes
+    )
     return result
 
 
@@ -664,6 +698,19 @@ async def _test_stream(
         write_result(result)
         return
 
+    floor = bool(SPEC.get("floor")) and kind != "bare"
+    floor_calls = [0]
+    if floor:
+
+        @callback
+        def count_floor(message: mqtt.ReceiveMessage) -> None:
+            floor_calls[0] += 1
+
+        await mqtt.async_subscribe(
+            hass, FLOOR_FILTER, count_floor, qos=0, encoding=None
+        )
+        await hass.async_block_till_done()
+
     profiler = start_profiler()
     result.update(
         await run_segments(
@@ -675,6 +722,7 @@ async def _test_stream(
             SPEC.get("modes", ["harness", "direct"]),
             finish,
             snapshot,
+            floor,
         )
     )
     stop_profiler(profiler)
@@ -693,6 +741,13 @@ async def _test_stream(
     last = result["last_second"]
     warmup = WARMUP_SECONDS * topics
     result.update(result.pop("snapshot", {}))
+    if floor:
+        floor_messages = sum(
+            m["messages"]
+            for name, m in result["modes"].items()
+            if name.startswith("floor")
+        )
+        assert floor_calls[0] == floor_messages + warmup, floor_calls[0]
     if kind == "bare":
         assert calls[0] == result["messages"] + warmup, (calls[0], result["messages"])
         unsubscribe()
