@@ -504,7 +504,8 @@ class _FlushResult:
     bytes_written: int = 0
     rotations: int = 0
     deleted: int = 0
-    files: int = 0
+    files: int | None = None
+    """How many files the journal has, when it may have changed (else None)."""
     error: str | None = None
     """Retention or counting failed (the lines themselves were written)."""
 
@@ -532,10 +533,11 @@ class _JournalFiles:
             self.directory.mkdir(parents=True, exist_ok=True)
             return os.open(self.active, flags, _FILE_MODE)
 
-    def _write_chunk(self, lines: list[bytes], start: int) -> tuple[int, bool]:
+    def _write_chunk(self, lines: list[bytes], start: int) -> tuple[int, bool, bool]:
         """Write lines from `start` into the active file until it is full.
 
-        Return the index after the last line written and whether the file is full.
+        Return the index after the last line written, whether the file is full
+        and whether it was empty (new) before.
         A failed write is cut back off the file, so a retry cannot duplicate lines
         or leave half a line.
         """
@@ -562,7 +564,7 @@ class _JournalFiles:
                 raise
         finally:
             os.close(fd)
-        return end, size + len(data) >= self.max_file_bytes
+        return end, size + len(data) >= self.max_file_bytes, size == 0
 
     def rotate(self) -> None:
         rotated = _rotated(self.directory)
@@ -595,12 +597,14 @@ class _JournalFiles:
         """
         result = _FlushResult()
         start = 0
+        created = False
         while start < len(lines):
             try:
-                end, full = self._write_chunk(lines, start)
+                end, full, new = self._write_chunk(lines, start)
             except OSError as err:
                 raise _PartialWrite(start, err) from err
             result.bytes_written += sum(map(len, lines[start:end]))
+            created = created or new
             start = end
             if full:
                 try:
@@ -612,7 +616,10 @@ class _JournalFiles:
         try:
             if prune or result.rotations:
                 result.deleted = self.prune(horizon)
-            result.files = self.count()
+            # Listing the directory costs more than the write itself: only
+            # when files may have come or gone.
+            if prune or result.rotations or created:
+                result.files = self.count()
         except OSError as err:
             result.error = f"retention: {type(err).__name__}: {err}"
         return result
@@ -838,7 +845,8 @@ class JournalWriter:
             self._rotations += result.rotations
             self._deleted += result.deleted
             if result.error is None:
-                self._file_count = result.files
+                if result.files is not None:
+                    self._file_count = result.files
             else:  # retried at the next retention interval
                 if result.error != self._last_error:
                     _LOGGER.warning("Journal %s: %s", self.directory, result.error)
