@@ -780,7 +780,8 @@ class SyslogWriter:
             self._sent += len(batch) - oversize
             self._set_state(ConnectionState.CONNECTED)
             delay = self._backoff_initial
-            await asyncio.sleep(0)  # let the loop breathe between batches
+            if spool:
+                await asyncio.sleep(0)  # let the loop breathe between batches
 
     def _take_batch(self, max_records: int) -> list[bytes]:
         spool = self._spool
