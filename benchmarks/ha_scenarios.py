@@ -866,9 +866,6 @@ def drain_writers(hub: IoTitanHub) -> Callable[[], Awaitable[None]]:
     async def finish() -> None:
         await hub.message_log.journal.flush()
         syslog = hub.message_log.syslog
-        # Simulated time stands still here: the writer's linger timer would
-        # not fire before the next simulated second.
-        syslog.send_now()
         output = hub.output
         for _ in range(100_000):
             if syslog.stats.queued == 0 and not getattr(output, "_queue", ()):

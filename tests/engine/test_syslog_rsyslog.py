@@ -690,31 +690,6 @@ async def test_udp_datagrams_and_oversize(udp_sink: tuple[UdpSink, int]) -> None
     assert writer.stats.dropped == {"oversize": 1}
 
 
-async def test_records_linger_to_share_a_batch(
-    udp_sink: tuple[UdpSink, int], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A record waits `linger` for others, so a burst wakes the writer once.
-
-    With a linger far longer than the test, nothing leaves until `send_now`
-    (what stopping does too); then all of it, in order.
-    """
-    sink, port = udp_sink
-    monkeypatch.setattr(SyslogWriter, "linger", 3600.0)
-    writer = SyslogWriter(SyslogTarget(Transport.UDP, host="127.0.0.1", port=port))
-    await writer.start()
-    await asyncio.sleep(0.05)  # connected, idle
-    for seq in range(1, 6):
-        writer.submit(seq_record(seq))
-        await asyncio.sleep(0.01)
-    assert writer.stats.sent == 0
-    writer.send_now()
-    await wait_until(lambda: len(sink.datagrams) == 5)
-    writer.submit(seq_record(6))
-    await writer.stop()  # sends without lingering
-    await wait_until(lambda: len(sink.datagrams) == 6)
-    assert [int(SEQ_RE.search(d)[1]) for d in sink.datagrams] == [1, 2, 3, 4, 5, 6]  # type: ignore[index]
-
-
 async def test_unix_datagram_socket_appearing_later(
     tmp_path: Path, allow_unix_connect: None
 ) -> None:

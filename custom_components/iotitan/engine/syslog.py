@@ -511,10 +511,6 @@ class SyslogWriter:
     and `stop` from the integration's setup and unload.
     """
 
-    linger = 0.05
-    """Seconds a record waits for others to join its batch: at a few messages
-    a second, one wake-up of the writer per burst instead of per message."""
-
     def __init__(
         self,
         target: SyslogTarget,
@@ -551,7 +547,6 @@ class SyslogWriter:
         self._spool_bytes = 0
         self._in_flight: list[bytes] = []  # taken from the spool, being sent
         self._wakeup = asyncio.Event()
-        self._linger_handle: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._conn: _Connection | None = None
         self._closing = False
@@ -590,24 +585,8 @@ class SyslogWriter:
         self._spool_bytes += len(message)
         if len(spool) > self._spool_size or self._spool_bytes > self._spool_bytes_max:
             self._trim_spool()
-        if (
-            self._linger_handle is None
-            and self._task is not None
-            and not self._wakeup.is_set()
-        ):
-            self._linger_handle = asyncio.get_running_loop().call_later(
-                self.linger, self._wake
-            )
-
-    def _wake(self) -> None:
-        self._linger_handle = None
-        self._wakeup.set()
-
-    def send_now(self) -> None:
-        """Send what is spooled without waiting for the batch to fill."""
-        if self._linger_handle is not None:
-            self._linger_handle.cancel()
-        self._wake()
+        if not self._wakeup.is_set():
+            self._wakeup.set()
 
     def _trim_spool(self) -> None:
         spool = self._spool
@@ -670,7 +649,7 @@ class SyslogWriter:
         if task is None:
             return
         self._closing = True
-        self.send_now()
+        self._wakeup.set()
         _, pending = await asyncio.wait({task}, timeout=flush_timeout)
         if pending:
             task.cancel()
