@@ -127,7 +127,7 @@ class Plan:
     def spec(self, kind: str, topics: int) -> dict[str, Any]:
         """Stream length of one contender."""
         seconds = self.seconds[kind].get(topics, max(10, 6000 // topics))
-        return {"seconds": seconds, "segments": self.segments[kind], "floor": True}
+        return {"seconds": seconds, "segments": self.segments[kind]}
 
 
 def load_average() -> str:

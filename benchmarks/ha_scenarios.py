@@ -18,8 +18,10 @@ segments (:class:`Ablation`, :func:`run_scaling`).
 
 Kinds:
 
-- ``bare``: one subscription on the same topic filter with a callback that
-  only counts (the floor: Home Assistant's own MQTT dispatch);
+Both main kinds also measure the floor, Home Assistant's own MQTT dispatch:
+a subscription on other topics with a callback that only counts, in segments
+interleaved with theirs (:func:`run_segments`).
+
 - ``iotitan``: the hub with one wildcard sensor source (windows of `window`
   seconds, six statistics), one high alert on it (so one per topic), journal
   on and syslog over UDP; its windows are pre-filled from a journal the driver
@@ -414,7 +416,6 @@ async def run_segments(
     modes: list[str],
     finish: Callable[[], Awaitable[None]],
     snapshot: Callable[[], dict[str, Any]],
-    floor: bool,
 ) -> dict[str, Any]:
     """Feed `segments` rounds of `seconds` simulated seconds per injection mode.
 
@@ -427,7 +428,7 @@ async def run_segments(
     published). `snapshot` is taken after the warm-up, at the same simulated
     second for every contender.
 
-    With `floor`, each segment is followed by one of bare dispatch (mode
+    Each segment is followed by one of bare dispatch (mode
     "floor <mode>"): as many messages on FLOOR_FILTER's topics, which only a
     counting callback subscribes to, injected without yielding to the event
     loop (so nothing of the contender runs in it). Each contender's cost is then also
@@ -436,8 +437,7 @@ async def run_segments(
     """
     injection = Injection(hass)
     runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
-    if floor:
-        runs.update({f"floor {mode}": [] for mode in modes})
+    runs.update({f"floor {mode}": [] for mode in modes})
     first = 1
     result: dict[str, Any] = {"modes": {}}
 
@@ -476,8 +476,7 @@ async def run_segments(
     # Warm-up by direct injection: the harness's mocks record every message
     # they see, which would inflate the memory figures taken here.
     await feed(injection.use("direct"), WARMUP_SECONDS)
-    if floor:
-        await feed_floor(injection.use("direct"), WARMUP_SECONDS)
+    await feed_floor(injection.use("direct"), WARMUP_SECONDS)
     first += WARMUP_SECONDS
     # The same simulated second for every contender, whatever its segments.
     result["snapshot"] = {"second": first - 1, **snapshot()}
@@ -486,8 +485,7 @@ async def run_segments(
         for mode in modes:
             fire = injection.use(mode)
             await measure(mode, feed, fire)
-            if floor:
-                await measure(f"floor {mode}", feed_floor, fire)
+            await measure(f"floor {mode}", feed_floor, fire)
             first += seconds
     reset_mocks(hass)
     injection.restore()
@@ -629,21 +627,7 @@ async def _test_stream(
             }
     else:
         await mqtt_mock_entry()
-        if kind == "bare":
-            calls = [0]
-
-            @callback
-            def noop(message: mqtt.ReceiveMessage) -> None:
-                calls[0] += 1
-
-            unsubscribe = await mqtt.async_subscribe(
-                hass, SOURCE_FILTER, noop, qos=0, encoding=None
-            )
-            finish = nothing
-
-            def snapshot() -> dict[str, Any]:
-                return {}
-        elif kind == "iotitan":
+        if kind == "iotitan":
             entry = hub_entry(
                 topics, window, SPEC["syslog_port"], SPEC.get("variant", {})
             )
@@ -706,18 +690,14 @@ async def _test_stream(
         write_result(result)
         return
 
-    floor = bool(SPEC.get("floor")) and kind != "bare"
     floor_calls = [0]
-    if floor:
 
-        @callback
-        def count_floor(message: mqtt.ReceiveMessage) -> None:
-            floor_calls[0] += 1
+    @callback
+    def count_floor(message: mqtt.ReceiveMessage) -> None:
+        floor_calls[0] += 1
 
-        await mqtt.async_subscribe(
-            hass, FLOOR_FILTER, count_floor, qos=0, encoding=None
-        )
-        await hass.async_block_till_done()
+    await mqtt.async_subscribe(hass, FLOOR_FILTER, count_floor, qos=0, encoding=None)
+    await hass.async_block_till_done()
 
     profiler = start_profiler()
     result.update(
@@ -730,7 +710,6 @@ async def _test_stream(
             SPEC.get("modes", ["harness", "direct"]),
             finish,
             snapshot,
-            floor,
         )
     )
     stop_profiler(profiler)
@@ -749,17 +728,11 @@ async def _test_stream(
     last = result["last_second"]
     warmup = WARMUP_SECONDS * topics
     result.update(result.pop("snapshot", {}))
-    if floor:
-        floor_messages = sum(
-            m["messages"]
-            for name, m in result["modes"].items()
-            if name.startswith("floor")
-        )
-        assert floor_calls[0] == floor_messages + warmup, floor_calls[0]
-    if kind == "bare":
-        assert calls[0] == result["messages"] + warmup, (calls[0], result["messages"])
-        unsubscribe()
-    elif kind == "iotitan":
+    floor_messages = sum(
+        m["messages"] for name, m in result["modes"].items() if name.startswith("floor")
+    )
+    assert floor_calls[0] == floor_messages + warmup, floor_calls[0]
+    if kind == "iotitan":
         assert hub.messages_received == result["messages"] + warmup
         result["alert_trackers"] = len(hub.alerts.trackers)
         syslog = hub.message_log.syslog.stats
