@@ -33,6 +33,8 @@ from custom_components.iotitan.const import (
     CONF_UPDATE_INTERVAL,
     CONF_VALUE_PATH,
     CONF_WINDOWS,
+    CONFIG_ENTRY_MINOR_VERSION,
+    CONFIG_ENTRY_VERSION,
     DOMAIN,
     SUBENTRY_CHANNEL,
     SUBENTRY_SENSOR,
@@ -108,9 +110,11 @@ def hub_entry(
     name: str = "IoTitan",
     update_interval: int = 10,
 ) -> MockConfigEntry:
-    """A hub config entry with the given subentries."""
+    """A hub config entry of today's shape with the given subentries."""
     return MockConfigEntry(
         domain=DOMAIN,
+        version=CONFIG_ENTRY_VERSION,
+        minor_version=CONFIG_ENTRY_MINOR_VERSION,
         title=name,
         data={CONF_NAME: name},
         options={CONF_UPDATE_INTERVAL: update_interval},

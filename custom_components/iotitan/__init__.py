@@ -14,6 +14,7 @@ from .channel import async_remove_channel_stores, async_setup_channels
 from .const import DOMAIN
 from .hub import IoTitanConfigEntry, IoTitanHub
 from .message_log import journal_directory, remove_journal
+from .migration import async_migrate_hub_entry
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
@@ -48,6 +49,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> b
     entry.async_on_unload(hub.async_stop)
     await hub.async_start()
     return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> bool:
+    """Bring a hub stored by an older IoTitan to today's shape (see migration.py)."""
+    return await async_migrate_hub_entry(hass, entry)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> bool:

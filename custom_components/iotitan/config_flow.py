@@ -110,6 +110,8 @@ from .const import (
     CONF_WATCH,
     CONF_WINDOWS,
     CONF_WRITE_KEY,
+    CONFIG_ENTRY_MINOR_VERSION,
+    CONFIG_ENTRY_VERSION,
     DEFAULT_JOURNAL_FILE_MB,
     DEFAULT_JOURNAL_FLUSH_INTERVAL,
     DEFAULT_JOURNAL_RETENTION,
@@ -360,8 +362,8 @@ SENSOR_DEFAULTS: dict[str, Any] = {
 class IoTitanConfigFlow(ConfigFlow, domain=DOMAIN):
     """Create an IoTitan hub."""
 
-    VERSION = 1
-    MINOR_VERSION = 1
+    VERSION = CONFIG_ENTRY_VERSION
+    MINOR_VERSION = CONFIG_ENTRY_MINOR_VERSION
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None

@@ -10,6 +10,11 @@ from .engine.window import Statistic
 DOMAIN: Final = "iotitan"
 LOGGER = logging.getLogger(__package__)
 
+# The stored shape of a hub entry and its subentries; migration.py moves older
+# shapes forward one minor version at a time.
+CONFIG_ENTRY_VERSION: Final = 1
+CONFIG_ENTRY_MINOR_VERSION: Final = 1
+
 # Subentry types.
 SUBENTRY_SENSOR: Final = "sensor"
 SUBENTRY_ALERT: Final = "alert"
