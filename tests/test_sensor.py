@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+import json
+from pathlib import Path
 import statistics
 
 from freezegun.api import FrozenDateTimeFactory
@@ -148,6 +150,60 @@ async def test_entity_names_units_and_classes(
     assert count is not None
     assert ATTR_UNIT_OF_MEASUREMENT not in count.attributes
     assert count.state == "1"
+
+
+@pytest.mark.parametrize(
+    ("percentile", "name"),
+    [
+        (1, "1st percentile 1m"),
+        (2, "2nd percentile 1m"),
+        (3, "3rd percentile 1m"),
+        (4, "4th percentile 1m"),
+        (11, "11th percentile 1m"),
+        (12, "12th percentile 1m"),
+        (13, "13th percentile 1m"),
+        (21, "21st percentile 1m"),
+        (42, "42nd percentile 1m"),
+        (73, "73rd percentile 1m"),
+        (95, "95th percentile 1m"),
+    ],
+)
+async def test_percentile_names_use_english_ordinals(
+    hass: HomeAssistant, setup_hub: SetupHub, percentile: int, name: str
+) -> None:
+    """No "2th percentile": every percentile reads as a person would write it."""
+    entry = await setup_hub(
+        hub_entry(
+            sensor_subentry(
+                "home/office/temperature",
+                windows=[60.0],
+                statistics=["percentile"],
+                percentile=percentile,
+            )
+        )
+    )
+    async_fire_mqtt_message(hass, "home/office/temperature", "21.5")
+    await hass.async_block_till_done()
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor",
+        DOMAIN,
+        f"{subentry_id(entry)}/home/office/temperature/60/p{percentile}",
+    )
+    state = hass.states.get(entity_id or "")
+    assert state is not None
+    assert state.attributes["friendly_name"] == f"home/office/temperature {name}"
+
+
+def test_every_statistic_has_its_own_icon() -> None:
+    """No statistic falls back to the frontend's generic eye icon."""
+    icons = json.loads(
+        (
+            Path(__file__).parent.parent / "custom_components/iotitan/icons.json"
+        ).read_text()
+    )["entity"]["sensor"]
+    missing = [str(s) for s in Statistic if str(s) not in icons]
+    assert missing == []
+    assert all(icons[str(s)]["default"].startswith("mdi:") for s in Statistic)
 
 
 @pytest.mark.parametrize(

@@ -287,7 +287,8 @@ async def test_rows_on_the_interval_with_the_statistics(
     assert last_upload.attributes["device_class"] == "timestamp"
     assert channel.last_success is not None
     assert dt_util.parse_datetime(last_upload.state) == channel.last_success
-    assert sensor_state(hass, entry, "last_error").state == "unknown"
+    # Nothing went wrong: "None", not Home Assistant's "Unknown".
+    assert sensor_state(hass, entry, "last_error").state == "none"
 
     # The outbox is saved, with the time of the last success, never the key.
     stored_outbox = saved(hass_storage, entry)

@@ -101,6 +101,18 @@ def statistic_device_class(
     return parsed
 
 
+def english_ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st, 22nd (CLDR's English rules).
+
+    Entity names are formatted in the backend with str.format, which has no plural
+    rules; the English name uses this placeholder, other languages may use the
+    plain number in `{percentile}`.
+    """
+    if number % 100 in (11, 12, 13):
+        return f"{number}th"
+    return f"{number}" + {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+
+
 def statistic_key(statistic: Statistic, window: float, percentile: int) -> str:
     """The part of a statistic sensor's unique id after the topic."""
     name = f"p{percentile}" if statistic is Statistic.PERCENTILE else str(statistic)
@@ -202,6 +214,7 @@ class IoTitanStatisticSensor(IoTitanTopicEntity, SensorEntity):
         self._attr_translation_placeholders = {
             "window": format_duration(window),
             "percentile": str(config.percentile),
+            "percentile_ordinal": english_ordinal(config.percentile),
         }
         self._attr_native_unit_of_measurement = statistic_unit(statistic, config.unit)
         self._attr_device_class = statistic_device_class(
@@ -354,9 +367,13 @@ class IoTitanHubSensor(IoTitanHubEntity, SensorEntity):
 # -- ThingSpeak channels ------------------------------------------------------------
 
 
-def _last_error(channel: ThingSpeakChannel) -> str | None:
+NO_ERROR = "none"
+"""The last error's state while nothing has gone wrong (not "unknown")."""
+
+
+def _last_error(channel: ThingSpeakChannel) -> str:
     error = channel.sender.last_error
-    return None if error is None else str(error.kind)
+    return NO_ERROR if error is None else str(error.kind)
 
 
 def _last_error_attributes(channel: ThingSpeakChannel) -> dict[str, Any]:
@@ -398,7 +415,10 @@ CHANNEL_SENSORS: tuple[IoTitanChannelSensorEntityDescription, ...] = (
         translation_key="last_error",
         entity_category=EntityCategory.DIAGNOSTIC,
         device_class=SensorDeviceClass.ENUM,
-        options=[str(kind) for kind in ResultKind if kind is not ResultKind.SUCCESS],
+        options=[
+            NO_ERROR,
+            *(str(kind) for kind in ResultKind if kind is not ResultKind.SUCCESS),
+        ],
         value_fn=_last_error,
         attributes_fn=_last_error_attributes,
     ),
