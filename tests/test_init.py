@@ -7,6 +7,7 @@ from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
@@ -31,6 +32,27 @@ async def test_setup_retries_without_mqtt(hass: HomeAssistant) -> None:
     ):
         assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_diagnostics_of_a_hub_that_is_not_loaded(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """A hub waiting for MQTT still downloads its diagnostics (was HTTP 500)."""
+    assert await async_setup_component(hass, "diagnostics", {})
+    entry = hub_entry(sensor_subentry())
+    entry.add_to_hass(hass)
+    with patch(
+        "custom_components.iotitan.mqtt.async_wait_for_mqtt_client",
+        return_value=False,
+    ):
+        await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["entry"]["state"] == "setup_retry"
+    assert diagnostics["entry"]["reason"]
+    assert diagnostics["entry"]["subentries"]
+    assert "hub" not in diagnostics
 
 
 async def test_setup_and_unload(hass: HomeAssistant, setup_hub: SetupHub) -> None:

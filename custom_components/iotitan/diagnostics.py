@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
 from .channel import TO_REDACT
@@ -14,10 +15,16 @@ from .hub import IoTitanConfigEntry
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: IoTitanConfigEntry
 ) -> dict[str, Any]:
-    """Return diagnostics for a config entry."""
-    return {
+    """Return diagnostics for a config entry, loaded or not.
+
+    A hub that is retrying its setup or reloading has no runtime data; its
+    settings and state are exactly what a person debugging that needs.
+    """
+    diagnostics: dict[str, Any] = {
         "entry": {
             "title": entry.title,
+            "state": entry.state.value,
+            "reason": entry.reason,
             "data": dict(entry.data),
             "options": dict(entry.options),
             "subentries": {
@@ -30,6 +37,11 @@ async def async_get_config_entry_diagnostics(
                 for subentry_id, subentry in entry.subentries.items()
             },
         },
+    }
+    if entry.state is not ConfigEntryState.LOADED:
+        return diagnostics
+    return {
+        **diagnostics,
         "hub": entry.runtime_data.as_diagnostics(),
         "alerts": entry.runtime_data.alerts.as_diagnostics(),
         "mqtt_output": entry.runtime_data.output.as_diagnostics(),
