@@ -1009,7 +1009,11 @@ async def test_alert_flow_creates_plain_data(
             rule_form(rule="stale", stale_after="soon"),
             {"stale_after": "invalid_duration"},
         ),
-        (rule_form(rule="stale", stale_after="0"), {"stale_after": "invalid_duration"}),
+        (rule_form(rule="stale", stale_after="0"), {"stale_after": "must_be_positive"}),
+        (
+            rule_form(rule="stale", stale_after="0s"),
+            {"stale_after": "must_be_positive"},
+        ),
         (rule_form(rule="rate"), {"rate_limit": "limit_required"}),
         (rule_form(rule="rate", rate_limit=0.0), {"rate_limit": "must_be_positive"}),
         (
@@ -1017,7 +1021,8 @@ async def test_alert_flow_creates_plain_data(
             {"deadband": "deadband_too_wide"},
         ),
         (rule_form(on_delay="later"), {"on_delay": "invalid_duration"}),
-        (rule_form(off_delay="-5s"), {"off_delay": "invalid_duration"}),
+        (rule_form(off_delay="-5s"), {"off_delay": "negative_delay"}),
+        (rule_form(on_delay="-1m"), {"on_delay": "negative_delay"}),
     ],
 )
 async def test_alert_flow_field_errors(

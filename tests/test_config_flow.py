@@ -8,10 +8,11 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, section
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+import voluptuous as vol
 
 from custom_components.iotitan.const import DOMAIN, SUBENTRY_SENSOR
 
@@ -137,7 +138,7 @@ async def test_reconfigure_renames_hub(
     assert entry.data[CONF_NAME] == "Main house"
 
 
-def options_form(**sections: dict[str, Any]) -> dict[str, Any]:
+def options_form(**sections: Any) -> dict[str, Any]:
     """A complete options form, with some section fields overridden."""
     form: dict[str, Any] = {
         "update_interval": 30,
@@ -163,7 +164,7 @@ def options_form(**sections: dict[str, Any]) -> dict[str, Any]:
         },
     }
     for name, fields in sections.items():
-        form[name] = {**form[name], **fields}
+        form[name] = {**form[name], **fields} if isinstance(fields, dict) else fields
     return form
 
 
@@ -190,13 +191,53 @@ async def test_options_flow(hass: HomeAssistant, setup_hub: SetupHub) -> None:
 
 
 @pytest.mark.parametrize(
+    ("advanced", "error"),
+    [
+        ({"percentile": 0}, "percentile_range"),
+        ({"percentile": 100}, "percentile_range"),
+        ({"precision": 7}, "precision_range"),
+        ({"max_samples": 0}, "max_samples_range"),
+        ({"max_topics": 1_000_000_000}, "max_topics_range"),
+    ],
+)
+async def test_sensor_numbers_out_of_range_are_shown_on_the_open_section(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    advanced: dict[str, Any],
+    error: str,
+) -> None:
+    """Each number has its own message, above the Advanced section, opened."""
+    entry = await setup_hub(hub_entry())
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
+    )
+    form = sensor_form()
+    form["advanced"] = {**form["advanced"], **advanced}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], form
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"advanced": error}
+    assert expanded_sections(result["data_schema"]) == {"advanced"}
+
+
+def expanded_sections(schema: vol.Schema) -> set[str]:
+    """Names of the form's sections that open when the form is shown."""
+    return {
+        str(marker)
+        for marker, validator in schema.schema.items()
+        if isinstance(validator, section) and not validator.options["collapsed"]
+    }
+
+
+@pytest.mark.parametrize(
     ("sections", "errors"),
     [
-        ({"logging": {"log_topics": ["a/#/b"]}}, {"log_topics": "invalid_topic"}),
-        ({"logging": {"syslog_host": " "}}, {"syslog_host": "host_required"}),
+        ({"logging": {"log_topics": ["a/#/b"]}}, {"logging": "invalid_topic"}),
+        ({"logging": {"syslog_host": " "}}, {"logging": "host_required"}),
         (
             {"logging": {"syslog_transport": "unix", "syslog_path": ""}},
-            {"syslog_path": "path_required"},
+            {"logging": "path_required"},
         ),
         (
             {
@@ -205,20 +246,32 @@ async def test_options_flow(hass: HomeAssistant, setup_hub: SetupHub) -> None:
                     "syslog_ca_file": "/nonexistent.pem",
                 }
             },
-            {"syslog_ca_file": "ca_file_not_found"},
+            {"logging": "ca_file_not_found"},
         ),
-        ({"journal": {"retention": "forever"}}, {"retention": "invalid_duration"}),
-        ({"output": {"prefix": "a/+/b"}}, {"prefix": "invalid_prefix"}),
-        ({"output": {"prefix": "$SYS"}}, {"prefix": "invalid_prefix"}),
+        ({"journal": {"retention": "forever"}}, {"journal": "invalid_duration"}),
+        ({"journal": {"retention": "banana"}}, {"journal": "invalid_duration"}),
+        ({"output": {"prefix": "a/+/b"}}, {"output": "invalid_prefix"}),
+        ({"output": {"prefix": "a/#"}}, {"output": "invalid_prefix"}),
+        ({"output": {"prefix": "$SYS"}}, {"output": "invalid_prefix"}),
+        ({"update_interval": 0}, {"update_interval": "update_interval_range"}),
+        ({"journal": {"max_file_mb": 4096}}, {"journal": "max_file_mb_range"}),
+        (
+            {"logging": {"syslog_port": 70000}},
+            {"logging": "syslog_port_range"},
+        ),
     ],
 )
 async def test_options_flow_errors(
     hass: HomeAssistant,
     setup_hub: SetupHub,
-    sections: dict[str, dict[str, Any]],
+    sections: dict[str, Any],
     errors: dict[str, str],
 ) -> None:
-    """Invalid options are field errors; nothing is saved until they are fixed."""
+    """Invalid options are shown where the frontend can show them; nothing is saved.
+
+    The 2026.2 frontend draws no error on a field inside a section, but shows
+    one keyed by the section above it: the error is there, and the section open.
+    """
     entry = await setup_hub(hub_entry())
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
@@ -226,6 +279,7 @@ async def test_options_flow_errors(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
+    assert expanded_sections(result["data_schema"]) == set(errors) - {"update_interval"}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], options_form()
     )
@@ -318,7 +372,8 @@ async def test_sensor_subentry_named(hass: HomeAssistant, setup_hub: SetupHub) -
         ({"topic": ""}, {"topic": "invalid_topic"}),
         ({"value_path": "a..b"}, {"value_path": "invalid_value_path"}),
         ({"windows": ["soon"]}, {"windows": "invalid_window"}),
-        ({"windows": ["-5m"]}, {"windows": "invalid_window"}),
+        ({"windows": ["-5m"]}, {"windows": "window_not_positive"}),
+        ({"windows": ["0s"]}, {"windows": "window_not_positive"}),
         ({"windows": ["400d"]}, {"windows": "window_too_long"}),
         ({"windows": []}, {"windows": "windows_required"}),
         ({"statistics": []}, {"statistics": "statistics_required"}),

@@ -150,6 +150,7 @@ from .const import (
 )
 from .engine.alerts import AlertConfig, AlertRule, Severity, validate_alert_config
 from .engine.output import (
+    DurationError,
     format_duration,
     format_number,
     parse_duration,
@@ -158,6 +159,7 @@ from .engine.output import (
 from .engine.payload import parse_value_path
 from .engine.syslog import Facility, Transport
 from .engine.thingspeak import DEFAULT_BASE_URL, DEFAULT_MAX_ROWS, Plan
+from .form import number_box, range_errors, show_errors_in_sections
 from .models import SensorSourceConfig
 
 DEFAULT_HUB_NAME = "IoTitan"
@@ -177,20 +179,9 @@ SYSLOG_FACILITIES = [facility.name.lower() for facility in Facility]
 HUB_SCHEMA = vol.Schema({vol.Required(CONF_NAME): TextSelector()})
 
 
-def _box(
-    minimum: float, maximum: float, step: float = 1, unit: str | None = None
-) -> NumberSelector:
-    config = NumberSelectorConfig(
-        min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX
-    )
-    if unit is not None:
-        config["unit_of_measurement"] = unit
-    return NumberSelector(config)
-
-
 OPTIONS_SCHEMA = vol.Schema(
     {
-        vol.Required(CONF_UPDATE_INTERVAL): _box(
+        vol.Required(CONF_UPDATE_INTERVAL): number_box(
             MIN_UPDATE_INTERVAL, MAX_UPDATE_INTERVAL, unit="s"
         ),
         vol.Required(CONF_LOGGING): section(
@@ -207,7 +198,7 @@ OPTIONS_SCHEMA = vol.Schema(
                         )
                     ),
                     vol.Optional(CONF_SYSLOG_HOST): TextSelector(),
-                    vol.Optional(CONF_SYSLOG_PORT): _box(1, 65535),
+                    vol.Optional(CONF_SYSLOG_PORT): number_box(1, 65535),
                     vol.Optional(CONF_SYSLOG_PATH): TextSelector(),
                     vol.Optional(CONF_SYSLOG_CA_FILE): TextSelector(),
                     vol.Required(CONF_SYSLOG_FORMAT): SelectSelector(
@@ -225,8 +216,10 @@ OPTIONS_SCHEMA = vol.Schema(
                     ),
                     vol.Optional(CONF_SYSLOG_APP_NAME): TextSelector(),
                     vol.Optional(CONF_SYSLOG_HOSTNAME): TextSelector(),
-                    vol.Required(CONF_MAX_PAYLOAD_BYTES): _box(64, 1_048_576, unit="B"),
-                    vol.Required(CONF_SPOOL_SIZE): _box(1, 10_000_000),
+                    vol.Required(CONF_MAX_PAYLOAD_BYTES): number_box(
+                        64, 1_048_576, unit="B"
+                    ),
+                    vol.Required(CONF_SPOOL_SIZE): number_box(1, 10_000_000),
                 }
             ),
             {"collapsed": True},
@@ -235,8 +228,8 @@ OPTIONS_SCHEMA = vol.Schema(
             vol.Schema(
                 {
                     vol.Required(CONF_JOURNAL_RETENTION): TextSelector(),
-                    vol.Required(CONF_JOURNAL_FILE_MB): _box(1, 1024, unit="MiB"),
-                    vol.Required(CONF_JOURNAL_FLUSH_INTERVAL): _box(
+                    vol.Required(CONF_JOURNAL_FILE_MB): number_box(1, 1024, unit="MiB"),
+                    vol.Required(CONF_JOURNAL_FLUSH_INTERVAL): number_box(
                         0.1, 60, step=0.1, unit="s"
                     ),
                 }
@@ -248,8 +241,8 @@ OPTIONS_SCHEMA = vol.Schema(
                 {
                     vol.Required(CONF_OUTPUT_ENABLED): BooleanSelector(),
                     vol.Required(CONF_OUTPUT_PREFIX): TextSelector(),
-                    vol.Required(CONF_OUTPUT_INTERVAL): _box(1, 86400, unit="s"),
-                    vol.Required(CONF_OUTPUT_QOS): _box(0, 2),
+                    vol.Required(CONF_OUTPUT_INTERVAL): number_box(1, 86400, unit="s"),
+                    vol.Required(CONF_OUTPUT_QOS): number_box(0, 2),
                     vol.Required(CONF_OUTPUT_RETAIN): BooleanSelector(),
                     vol.Required(CONF_OUTPUT_LEGACY): BooleanSelector(),
                 }
@@ -321,26 +314,10 @@ SENSOR_SCHEMA = vol.Schema(
         vol.Required(CONF_ADVANCED): section(
             vol.Schema(
                 {
-                    vol.Required(CONF_PERCENTILE): NumberSelector(
-                        NumberSelectorConfig(
-                            min=1, max=99, step=1, mode=NumberSelectorMode.BOX
-                        )
-                    ),
-                    vol.Required(CONF_PRECISION): NumberSelector(
-                        NumberSelectorConfig(
-                            min=0, max=6, step=1, mode=NumberSelectorMode.BOX
-                        )
-                    ),
-                    vol.Optional(CONF_MAX_SAMPLES): NumberSelector(
-                        NumberSelectorConfig(
-                            min=1, max=10_000_000, step=1, mode=NumberSelectorMode.BOX
-                        )
-                    ),
-                    vol.Required(CONF_MAX_TOPICS): NumberSelector(
-                        NumberSelectorConfig(
-                            min=1, max=100_000, step=1, mode=NumberSelectorMode.BOX
-                        )
-                    ),
+                    vol.Required(CONF_PERCENTILE): number_box(1, 99),
+                    vol.Required(CONF_PRECISION): number_box(0, 6),
+                    vol.Optional(CONF_MAX_SAMPLES): number_box(1, 10_000_000),
+                    vol.Required(CONF_MAX_TOPICS): number_box(1, 100_000),
                 }
             ),
             {"collapsed": True},
@@ -493,16 +470,17 @@ class IoTitanOptionsFlow(OptionsFlow):
             if not errors:
                 return self.async_create_entry(data=options)
         suggested = user_input or _merge(OPTIONS_DEFAULTS, self.config_entry.options)
+        schema, errors = show_errors_in_sections(OPTIONS_SCHEMA, errors)
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, suggested),
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
         )
 
     async def _validate(
         self, user_input: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, str]]:
-        errors: dict[str, str] = {}
+        errors = range_errors(OPTIONS_SCHEMA, user_input)
         log = dict(user_input[CONF_LOGGING])
         journal = dict(user_input[CONF_JOURNAL])
         output = dict(user_input[CONF_OUTPUT])
@@ -539,8 +517,12 @@ class IoTitanOptionsFlow(OptionsFlow):
 
         try:
             parse_duration(str(journal[CONF_JOURNAL_RETENTION]))
-        except ValueError:
-            errors[CONF_JOURNAL_RETENTION] = "invalid_duration"
+        except DurationError as err:
+            errors[CONF_JOURNAL_RETENTION] = (
+                "retention_not_positive"
+                if err.reason == DurationError.NOT_POSITIVE
+                else "invalid_duration"
+            )
         journal[CONF_JOURNAL_FILE_MB] = int(journal[CONF_JOURNAL_FILE_MB])
 
         prefix = output[CONF_OUTPUT_PREFIX].strip()
@@ -600,9 +582,10 @@ class SensorSubentryFlowHandler(ConfigSubentryFlow):
     def _show_form(
         self, step_id: str, suggested: Mapping[str, Any], errors: dict[str, str]
     ) -> SubentryFlowResult:
+        schema, errors = show_errors_in_sections(SENSOR_SCHEMA, errors)
         return self.async_show_form(
             step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(SENSOR_SCHEMA, suggested),
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
         )
 
@@ -610,7 +593,7 @@ class SensorSubentryFlowHandler(ConfigSubentryFlow):
         self, user_input: dict[str, Any], subentry_id: str | None
     ) -> tuple[str, dict[str, Any], dict[str, str]]:
         """Return (title, data to store, field errors)."""
-        errors: dict[str, str] = {}
+        errors = range_errors(SENSOR_SCHEMA, user_input)
         topic = user_input[CONF_TOPIC].strip()
         try:
             mqtt.valid_subscribe_topic(topic)
@@ -631,8 +614,12 @@ class SensorSubentryFlowHandler(ConfigSubentryFlow):
         for text in user_input[CONF_WINDOWS]:
             try:
                 seconds = parse_duration(str(text))
-            except ValueError:
-                errors[CONF_WINDOWS] = "invalid_window"
+            except DurationError as err:
+                errors[CONF_WINDOWS] = (
+                    "window_not_positive"
+                    if err.reason == DurationError.NOT_POSITIVE
+                    else "invalid_window"
+                )
                 break
             if seconds > MAX_WINDOW_SECONDS:
                 errors[CONF_WINDOWS] = "window_too_long"
@@ -889,11 +876,19 @@ class AlertSubentryFlowHandler(ConfigSubentryFlow):
 
 
 def _delay(text: str | None) -> float:
-    """An on/off delay: empty or 0 for none, else a duration (ValueError)."""
+    """An on/off delay: empty or zero for none, else a duration.
+
+    Raises DurationError: `not_positive` only for a negative delay.
+    """
     text = (text or "").strip()
-    if text in ("", "0"):
+    if not text:
         return 0.0
-    return parse_duration(text)
+    try:
+        return parse_duration(text)
+    except DurationError as err:
+        if err.reason == DurationError.NOT_POSITIVE and not text.startswith("-"):
+            return 0.0  # "0", "0s", "00:00:00": no delay
+        raise
 
 
 def _limit(user_input: Mapping[str, Any], key: str, needed: bool) -> float | None:
@@ -914,14 +909,22 @@ def _alert_config(
     ):
         try:
             stale_after = parse_duration(text)
-        except ValueError:
-            errors[CONF_STALE_AFTER] = "invalid_duration"
+        except DurationError as err:
+            errors[CONF_STALE_AFTER] = (
+                "must_be_positive"
+                if err.reason == DurationError.NOT_POSITIVE
+                else "invalid_duration"
+            )
     delays: dict[str, float] = {}
     for key in (CONF_ON_DELAY, CONF_OFF_DELAY):
         try:
             delays[key] = _delay(user_input.get(key))
-        except ValueError:
-            errors[key] = "invalid_duration"
+        except DurationError as err:
+            errors[key] = (
+                "negative_delay"
+                if err.reason == DurationError.NOT_POSITIVE
+                else "invalid_duration"
+            )
             delays[key] = 0.0
     config = AlertConfig(
         rule=rule,
@@ -1014,17 +1017,11 @@ CHANNEL_SCHEMA = vol.Schema(
                 mode=SelectSelectorMode.LIST,
             )
         ),
-        vol.Required(CONF_UPLOAD_INTERVAL): _box(1, MAX_UPLOAD_INTERVAL, unit="s"),
-        vol.Optional(CONF_LATITUDE): NumberSelector(
-            NumberSelectorConfig(
-                min=-90, max=90, step="any", mode=NumberSelectorMode.BOX
-            )
+        vol.Required(CONF_UPLOAD_INTERVAL): number_box(
+            1, MAX_UPLOAD_INTERVAL, unit="s"
         ),
-        vol.Optional(CONF_LONGITUDE): NumberSelector(
-            NumberSelectorConfig(
-                min=-180, max=180, step="any", mode=NumberSelectorMode.BOX
-            )
-        ),
+        vol.Optional(CONF_LATITUDE): number_box(-90, 90, step="any"),
+        vol.Optional(CONF_LONGITUDE): number_box(-180, 180, step="any"),
         vol.Required(CONF_SEND_TEST_ROW, default=True): BooleanSelector(),
         vol.Required(CONF_ADVANCED): section(
             vol.Schema(
@@ -1032,7 +1029,7 @@ CHANNEL_SCHEMA = vol.Schema(
                     vol.Required(CONF_BASE_URL): TextSelector(
                         TextSelectorConfig(type=TextSelectorType.URL)
                     ),
-                    vol.Required(CONF_MAX_ROWS): _box(
+                    vol.Required(CONF_MAX_ROWS): number_box(
                         MIN_OUTBOX_ROWS, MAX_OUTBOX_ROWS, unit="rows"
                     ),
                 }
@@ -1137,10 +1134,11 @@ class ChannelSubentryFlowHandler(ConfigSubentryFlow):
             errors = await self._async_validate_settings(user_input, subentry_id)
             if not errors:
                 return await self.async_step_fields()
+        schema, errors = show_errors_in_sections(CHANNEL_SCHEMA, errors)
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                CHANNEL_SCHEMA, user_input or suggested
+                schema, user_input or suggested
             ),
             errors=errors,
         )
@@ -1149,7 +1147,7 @@ class ChannelSubentryFlowHandler(ConfigSubentryFlow):
         self, user_input: dict[str, Any], subentry_id: str | None
     ) -> dict[str, str]:
         """Check the settings (and send the test row); keep them if they are fine."""
-        errors: dict[str, str] = {}
+        errors = range_errors(CHANNEL_SCHEMA, user_input)
         channel_id = parse_channel_id(str(user_input[CONF_CHANNEL_ID]))
         if channel_id is None:
             errors[CONF_CHANNEL_ID] = "invalid_channel_id"
@@ -1158,7 +1156,7 @@ class ChannelSubentryFlowHandler(ConfigSubentryFlow):
             errors[CONF_WRITE_KEY] = "invalid_write_key"
         plan = Plan(user_input[CONF_PLAN])
         interval = int(user_input[CONF_UPLOAD_INTERVAL])
-        if interval < plan.min_interval:
+        if CONF_UPLOAD_INTERVAL not in errors and interval < plan.min_interval:
             errors[CONF_UPLOAD_INTERVAL] = "interval_too_short"
         advanced = user_input[CONF_ADVANCED]
         base_url = advanced[CONF_BASE_URL].strip().rstrip("/")

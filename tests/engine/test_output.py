@@ -23,6 +23,7 @@ from custom_components.iotitan.engine.output import (
     DEFAULT_PREFIX,
     MAX_TOPIC_BYTES,
     STATISTICS,
+    DurationError,
     OutputGuard,
     OutputTopics,
     format_duration,
@@ -690,3 +691,32 @@ def test_topic_matches_reference(
 )
 def test_validate_topic_filter(topic_filter: str, error: str | None) -> None:
     assert validate_topic_filter(topic_filter) == error
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("0", DurationError.NOT_POSITIVE),
+        ("0s", DurationError.NOT_POSITIVE),
+        ("00:00:00", DurationError.NOT_POSITIVE),
+        ("-5m", DurationError.NOT_POSITIVE),
+        ("- 5m", DurationError.NOT_POSITIVE),
+        ("-01:00:00", DurationError.NOT_POSITIVE),
+        ("-90", DurationError.NOT_POSITIVE),
+        ("banana", DurationError.MALFORMED),
+        ("--5m", DurationError.MALFORMED),
+        ("-+5", DurationError.MALFORMED),
+        ("", DurationError.MALFORMED),
+        ("9" * 400, DurationError.MALFORMED),
+    ],
+)
+def test_parse_duration_says_why(text: str, reason: str) -> None:
+    """Forms tell "must be above zero" apart from "not a duration"."""
+    with pytest.raises(DurationError) as raised:
+        parse_duration(text)
+    assert raised.value.reason == reason
+
+
+def test_a_plus_sign_is_still_read() -> None:
+    assert parse_duration("+90") == 90.0
+    assert parse_duration("+1h") == 3600.0

@@ -116,7 +116,7 @@ def format_number(value: float) -> str:
 
 _UNITS: Final = (("d", 86400.0), ("h", 3600.0), ("m", 60.0))
 _NUM: Final = r"(?:\d+(?:\.\d*)?|\.\d+)"
-_PLAIN_SECONDS_RE: Final = re.compile(rf"[+-]?{_NUM}")
+_PLAIN_SECONDS_RE: Final = re.compile(_NUM)
 _HMS_RE: Final = re.compile(r"(\d+):(\d{1,2}):(\d{1,2}(?:\.\d*)?)")
 _COMPOUND_RE: Final = re.compile(
     rf"(?:({_NUM})\s*d)?\s*(?:({_NUM})\s*h)?\s*(?:({_NUM})\s*m)?\s*(?:({_NUM})\s*s)?"
@@ -143,25 +143,46 @@ def format_duration(seconds: float) -> str:
     return f"{_plain(float(seconds))}s"
 
 
+class DurationError(ValueError):
+    """A text that is not a positive duration, and why (for a precise message)."""
+
+    MALFORMED: Final = "malformed"
+    NOT_POSITIVE: Final = "not_positive"
+    """Zero or negative, such as ``0s`` or ``-5m``: well formed, but no duration."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        """Keep the reason beside the message."""
+        super().__init__(message)
+        self.reason = reason
+
+
 def parse_duration(text: str) -> float:
     """Parse a duration into seconds.
 
     Accepts ``30s``, ``10m``, ``1h``, ``1d``, combinations in descending order
     (``1h30m``, ``1d 12h``, ``1.5h``), ``HH:MM:SS`` (minutes and seconds below
     60; hours unbounded) and a plain number of seconds (``90``, ``0.5``).
-    Case and surrounding whitespace do not matter. Raises ``ValueError`` on
-    anything else, and on zero, negative or non-finite durations.
+    Case and surrounding whitespace do not matter. Raises :class:`DurationError`
+    (a ``ValueError``) on anything else, with reason ``not_positive`` for zero
+    and negative durations (``0s``, ``-5m``) and ``malformed`` otherwise.
     """
     cleaned = text.strip().lower()
     if not cleaned:
-        raise ValueError(f"empty duration: {_DURATION_HELP}")
+        raise DurationError(
+            f"empty duration: {_DURATION_HELP}", DurationError.MALFORMED
+        )
+    # A sign is read, so that "-5m" is told apart from nonsense: it is no duration.
+    negative = cleaned[:1] == "-"
+    if cleaned[:1] in "+-":
+        cleaned = cleaned[1:].lstrip()
     if _PLAIN_SECONDS_RE.fullmatch(cleaned):
         seconds = float(cleaned)
     elif match := _HMS_RE.fullmatch(cleaned):
         hours, minutes, secs = int(match[1]), int(match[2]), float(match[3])
         if minutes >= 60 or secs >= 60:
-            raise ValueError(
-                f"invalid duration {text!r}: minutes and seconds must be below 60"
+            raise DurationError(
+                f"invalid duration {text!r}: minutes and seconds must be below 60",
+                DurationError.MALFORMED,
             )
         seconds = hours * 3600.0 + minutes * 60.0 + secs
     elif (match := _COMPOUND_RE.fullmatch(cleaned)) and any(match.groups()):
@@ -172,9 +193,19 @@ def parse_duration(text: str) -> float:
             if part is not None:
                 seconds += float(part) * size
     else:
-        raise ValueError(f"invalid duration {text!r}: {_DURATION_HELP}")
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"invalid duration {text!r}: it must be above zero")
+        raise DurationError(
+            f"invalid duration {text!r}: {_DURATION_HELP}", DurationError.MALFORMED
+        )
+    if not math.isfinite(seconds):
+        raise DurationError(
+            f"invalid duration {text!r}: it must be a finite number above zero",
+            DurationError.MALFORMED,
+        )
+    if negative or seconds <= 0:
+        raise DurationError(
+            f"invalid duration {text!r}: it must be above zero",
+            DurationError.NOT_POSITIVE,
+        )
     return seconds
 
 
