@@ -12,6 +12,7 @@ from homeassistant.helpers.typing import ConfigType
 from .alert_runtime import async_delete_alert_issues
 from .channel import async_remove_channel_stores, async_setup_channels
 from .const import DOMAIN
+from .device import async_register_hub_device
 from .hub import IoTitanConfigEntry, IoTitanHub
 from .message_log import journal_directory, remove_journal
 from .migration import async_migrate_hub_entry
@@ -35,8 +36,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> b
         )
     # Subentries and options change what the hub subscribes to: rebuild it.
     # Registered before the hub reads them, so a change made while the setup
-    # below is awaiting still reloads the entry.
+    # below is awaiting still reloads the entry. This listener is the one way
+    # the hub reloads on a change: no flow reloads it itself (Home Assistant
+    # reports a flow that does while a listener exists), and it also catches
+    # a subentry deleted from the UI, where no flow of ours runs.
     entry.async_on_unload(entry.add_update_listener(_async_reload_entry))
+    # The hub device first: every other device is linked below it by its id.
+    async_register_hub_device(hass, entry.entry_id, entry.title)
     hub = IoTitanHub(hass, entry)
     hub.async_restore_topics()
     await hub.async_replay_journal()

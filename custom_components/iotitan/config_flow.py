@@ -403,7 +403,8 @@ class IoTitanConfigFlow(ConfigFlow, domain=DOMAIN):
             elif self._name_in_use(name, except_entry_id=entry.entry_id):
                 errors[CONF_NAME] = "name_in_use"
             else:
-                return self.async_update_reload_and_abort(
+                # The update listener reloads the hub (see __init__.py).
+                return self.async_update_and_abort(
                     entry, title=name, data_updates={CONF_NAME: name}
                 )
         return self.async_show_form(
