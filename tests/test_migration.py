@@ -9,10 +9,12 @@ from homeassistant.config_entries import ConfigEntryState, ConfigSubentryDataWit
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.typing import UNDEFINED
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
+    async_mock_service,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
@@ -315,3 +317,32 @@ async def test_alert_entities_move_to_their_own_device_keeping_their_ids(
     assert owners[str([(DOMAIN, HUB_ID)])] == {None}
     assert owners[str([(DOMAIN, CHANNEL)])] == {CHANNEL}
     assert len(owners) == 1 + 3 + 2 + 1  # hub, topic devices, alert devices, channel
+
+    # A device trigger made before 1.3 on the topic's device page still works.
+    calls = async_mock_service(hass, "test", "automation")
+    room_device = device_by_identifier(
+        devices, (DOMAIN, f"{ROOM_SOURCE}/room/t"), HUB_ID
+    )
+    room_alert_entry = entities.async_get(room_alert)
+    assert room_device is not None
+    assert room_alert_entry is not None
+    trigger = {
+        "trigger": "device",
+        "domain": DOMAIN,
+        "device_id": room_device.id,
+        "entity_id": room_alert_entry.id,
+        "type": "alert_off",
+    }
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "triggers": [trigger],
+                "actions": [{"action": "test.automation"}],
+            }
+        },
+    )
+    async_fire_mqtt_message(hass, "room/t", "20")
+    await hass.async_block_till_done()
+    assert len(calls) == 1

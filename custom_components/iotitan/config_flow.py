@@ -833,7 +833,9 @@ class AlertSubentryFlowHandler(ConfigSubentryFlow):
                 data = _alert_data(
                     config, name, self._source_id, user_input[CONF_WATCH]
                 )
-                title = name or f"{source.title}: {_rule_summary(config)}"
+                title = name or (
+                    f"{source.title}: {_rule_summary(config, source_config.unit)}"
+                )
                 if self._reconfiguring:
                     return self.async_update_and_abort(
                         self._get_entry(),
@@ -962,11 +964,16 @@ def _alert_data(
     }
 
 
-def _rule_summary(config: AlertConfig) -> str:
-    """A default title for an unnamed alert, such as `above 30`."""
+def _rule_summary(config: AlertConfig, unit: str | None = None) -> str:
+    """A default title for an unnamed alert, such as `above 30 °C`.
+
+    It names the alert's device and so its entity (the entity id of a one-topic
+    alert is `binary_sensor.<source>_above_30_degc`).
+    """
+    suffix = f" {unit}" if unit else ""
 
     def number(value: float | None) -> str:
-        return "?" if value is None else format_number(value)
+        return "?" if value is None else f"{format_number(value)}{suffix}"
 
     match config.rule:
         case AlertRule.HIGH:
