@@ -25,6 +25,7 @@ from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -1194,3 +1195,52 @@ async def test_alert_flow_reconfigure_after_its_source_was_removed(
         context={"source": SOURCE_RECONFIGURE, "subentry_id": ALERT_ID},
     )
     assert suggested_values(result["data_schema"].schema) == {"source": SOURCE_ID}
+
+
+async def test_removing_a_topic_device_removes_its_alert_entities(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    freezer: FrozenDateTimeFactory,
+    hass_ws_client: Any,
+) -> None:
+    """The alert's entity of a deleted topic goes too, and comes back with it.
+
+    It sits on the alert's device, not the topic's, so Home Assistant does not
+    remove it with the topic's device.
+    """
+    entry = await setup_hub(
+        hub_entry(
+            source_subentry("home/+/temperature"),
+            alert_subentry(high=30, title="Too warm"),
+        )
+    )
+    await send(hass, freezer, "31", topic="home/old/temperature")
+    await send(hass, freezer, "20", topic="home/new/temperature")
+    old = alert_entity_id(hass, "home/old/temperature")
+    new = alert_entity_id(hass, "home/new/temperature")
+    topic_device = device_by_identifier(
+        dr.async_get(hass),
+        (DOMAIN, f"{SOURCE_ID}/home/old/temperature"),
+        entry.entry_id,
+    )
+    assert topic_device is not None
+
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "config/device_registry/remove_config_entry",
+            "config_entry_id": entry.entry_id,
+            "device_id": topic_device.id,
+        }
+    )
+    response = await client.receive_json()
+    assert response["success"], response
+    await hass.async_block_till_done()
+    assert er.async_get(hass).async_get(old) is None
+    assert hass.states.get(old) is None
+    assert hass.states.get(new) is not None  # the other topic's alert stays
+
+    # The topic reports again: a new device and alert entity, no id clash.
+    await send(hass, freezer, "32", topic="home/old/temperature", after=1)
+    assert alert_state(hass, "home/old/temperature").state == STATE_ON
