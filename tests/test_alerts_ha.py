@@ -1244,3 +1244,25 @@ async def test_removing_a_topic_device_removes_its_alert_entities(
     # The topic reports again: a new device and alert entity, no id clash.
     await send(hass, freezer, "32", topic="home/old/temperature", after=1)
     assert alert_state(hass, "home/old/temperature").state == STATE_ON
+
+
+async def test_unnamed_alert_is_named_after_its_source_rule_and_unit(
+    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+) -> None:
+    """The flow's default title carries the unit; the one-topic entity takes it."""
+    entry = await setup_hub(hub_entry(source_subentry(unit="°C")))
+    result = await hass.config_entries.subentries.async_configure(
+        await start_alert_flow(hass, entry), rule_form(high=30.0)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "room/t: above 30 °C"
+    await hass.async_block_till_done()
+    await send(hass, freezer, "31")
+    (alert_id,) = [
+        subentry_id
+        for subentry_id, subentry in entry.subentries.items()
+        if subentry.subentry_type == SUBENTRY_ALERT
+    ]
+    state = alert_state(hass, alert_id=alert_id)
+    assert state.entity_id == "binary_sensor.room_t_above_30_degc"
+    assert state.name == "room/t: above 30 °C"
