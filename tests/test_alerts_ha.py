@@ -25,6 +25,7 @@ from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -43,6 +44,7 @@ from pytest_homeassistant_custom_component.typing import (
 
 from custom_components.iotitan.alert_runtime import AlertProblem, AlertSettings, Watch
 from custom_components.iotitan.const import DOMAIN, EVENT_ALERT, SUBENTRY_ALERT
+from custom_components.iotitan.device import device_by_identifier, device_subentry_ids
 from custom_components.iotitan.engine.alerts import AlertConfig, AlertRule
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.logbook import describe_alert
@@ -62,6 +64,11 @@ from .alerts_common import (
     source_subentry,
 )
 from .conftest import hub_entry
+
+# Titles as the alert flow makes them for an unnamed alert on the `room/t` source
+# (the alert's device, and its entity on a one-topic source, take that name).
+TITLE_ABOVE_30 = "room/t: above 30"
+TITLE_STALE_10M = "room/t: no reading for 10m"
 
 
 async def send(
@@ -90,7 +97,12 @@ async def test_high_deadband_exact_boundaries(
 ) -> None:
     """On strictly above 30; off only at 30 - 2 = 28, not above it."""
     events = async_capture_events(hass, EVENT_ALERT)
-    await setup_hub(hub_entry(source_subentry(), alert_subentry(high=30, deadband=2)))
+    await setup_hub(
+        hub_entry(
+            source_subentry(),
+            alert_subentry(high=30, deadband=2, title=TITLE_ABOVE_30),
+        )
+    )
     steps = [
         ("29", STATE_OFF),
         ("30", STATE_OFF),  # at the limit is not above it
@@ -233,7 +245,10 @@ async def test_stale_fires_on_a_timer_without_messages(
     """No reading for 10 minutes turns the alert on; the next reading clears it."""
     events = async_capture_events(hass, EVENT_ALERT)
     await setup_hub(
-        hub_entry(source_subentry(), alert_subentry("stale", stale_after=600))
+        hub_entry(
+            source_subentry(),
+            alert_subentry("stale", stale_after=600, title=TITLE_STALE_10M),
+        )
     )
     await send(hass, freezer, "20")
     assert alert_state(hass).state == STATE_OFF
@@ -397,7 +412,9 @@ async def test_restored_on_stays_on_inside_the_deadband(
     events = async_capture_events(hass, EVENT_ALERT)
     await setup_with_known_topics(
         hass,
-        hub_entry(source_subentry(), alert_subentry(high=30, deadband=2)),
+        hub_entry(
+            source_subentry(), alert_subentry(high=30, deadband=2, title=TITLE_ABOVE_30)
+        ),
         "room/t",
     )
     state = alert_state(hass)
@@ -423,7 +440,9 @@ async def test_restored_state_for_another_rule_is_ignored(
         [State("binary_sensor.room_t_above_30", STATE_ON, {"rule": "low"})],
     )
     await setup_with_known_topics(
-        hass, hub_entry(source_subentry(), alert_subentry(high=30)), "room/t"
+        hass,
+        hub_entry(source_subentry(), alert_subentry(high=30, title=TITLE_ABOVE_30)),
+        "room/t",
     )
     assert alert_state(hass).state == STATE_UNAVAILABLE
 
@@ -496,7 +515,10 @@ async def test_stale_restored_with_last_seen_fires_without_messages(
     events = async_capture_events(hass, EVENT_ALERT)
     await setup_with_known_topics(
         hass,
-        hub_entry(source_subentry(), alert_subentry("stale", stale_after=600)),
+        hub_entry(
+            source_subentry(),
+            alert_subentry("stale", stale_after=600, title=TITLE_STALE_10M),
+        ),
         "room/t",
     )
     assert alert_state(hass).state == STATE_OFF
@@ -526,14 +548,18 @@ async def test_stale_restarts_from_the_journal(
     assert alert_state(hass).attributes["since"] == iso(600)
 
 
-async def test_wildcard_topics_get_their_own_alert_on_their_device(
+async def test_wildcard_topics_get_their_own_alert_on_the_alert_device(
     hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
 ) -> None:
-    """One entity per concrete topic, on that topic's device."""
+    """One entity per concrete topic, named after it, on the alert's own device.
+
+    The topic's device stays with its sensor subentry alone: a device belongs to
+    one subentry (the newest Home Assistant warns otherwise, and will refuse it).
+    """
     entry = await setup_hub(
         hub_entry(
             source_subentry("home/+/temperature", unit="°C"),
-            alert_subentry(high=30),
+            alert_subentry(high=30, title="Too warm"),
         )
     )
     await send(hass, freezer, "31", topic="home/kitchen/temperature")
@@ -542,41 +568,58 @@ async def test_wildcard_topics_get_their_own_alert_on_their_device(
     garage = alert_state(hass, "home/garage/temperature")
     assert kitchen.state == STATE_ON
     assert garage.state == STATE_OFF
-    assert kitchen.entity_id == "binary_sensor.home_kitchen_temperature_above_30_degc"
-    assert kitchen.name == "home/kitchen/temperature Above 30 °C"
+    assert kitchen.entity_id == "binary_sensor.too_warm_home_kitchen_temperature"
+    assert kitchen.name == "Too warm home/kitchen/temperature"
 
-    registry_entry = er.async_get(hass).async_get(kitchen.entity_id)
-    assert registry_entry is not None
-    assert registry_entry.config_subentry_id == ALERT_ID
-    device = dr.async_get(hass).async_get(registry_entry.device_id or "")
+    devices = dr.async_get(hass)
+    entities = er.async_get(hass)
+    alert_devices = set()
+    for state in (kitchen, garage):
+        registry_entry = entities.async_get(state.entity_id)
+        assert registry_entry is not None
+        assert registry_entry.config_subentry_id == ALERT_ID
+        alert_devices.add(registry_entry.device_id)
+    assert len(alert_devices) == 1
+    device = devices.async_get(alert_devices.pop() or "")
     assert device is not None
-    assert device.identifiers == {(DOMAIN, f"{SOURCE_ID}/home/kitchen/temperature")}
-    assert device.config_entries_subentries[entry.entry_id] == {SOURCE_ID, ALERT_ID}
+    assert device.identifiers == {(DOMAIN, ALERT_ID)}
+    assert device.name == "Too warm"
+    assert device_subentry_ids(device, entry.entry_id) == {ALERT_ID}
+    hub = device_by_identifier(devices, (DOMAIN, entry.entry_id), entry.entry_id)
+    assert hub is not None
+    assert device.via_device_id == hub.id
+    topic_device = device_by_identifier(
+        devices, (DOMAIN, f"{SOURCE_ID}/home/kitchen/temperature"), entry.entry_id
+    )
+    assert topic_device is not None
+    assert device_subentry_ids(topic_device, entry.entry_id) == {SOURCE_ID}
 
 
 @pytest.mark.parametrize(
     ("alert", "name"),
     [
-        (alert_subentry(high=30.5), "Above 30.5 °C"),
-        (alert_subentry("low", low=-5), "Below -5 °C"),
-        (alert_subentry("range", low=10, high=20), "Outside 10 °C to 20 °C"),
-        (alert_subentry("stale", stale_after=5400), "No reading for 90m"),
-        (alert_subentry("rate", rate_limit=2), "Changing faster than 2 °C per minute"),
+        (
+            alert_subentry(high=30.5, title="room/t: above 30.5 °C"),
+            "room/t: above 30.5 °C",
+        ),
         (alert_subentry(high=30, name="Too warm"), "Too warm"),
     ],
 )
-async def test_translated_default_names_and_user_names(
+async def test_one_topic_alert_takes_the_alert_name(
     hass: HomeAssistant,
     setup_hub: SetupHub,
     freezer: FrozenDateTimeFactory,
     alert: dict[str, object],
     name: str,
 ) -> None:
-    """Unnamed alerts are named after their rule and limits, in the unit."""
+    """On a source without wildcards the alert is its device's main entity.
+
+    It shows the alert subentry's title: the user's name, or the flow's default.
+    """
     await setup_hub(hub_entry(source_subentry(unit="°C"), alert))  # type: ignore[arg-type]
     await send(hass, freezer, "20")
     await send(hass, freezer, "21", after=1)
-    assert alert_state(hass).name == f"room/t {name}"
+    assert alert_state(hass).name == name
 
 
 async def test_alerts_that_cannot_run_are_skipped(
@@ -635,14 +678,20 @@ async def test_alert_moved_to_another_source_drops_its_old_entities(
     )
     await send(hass, freezer, "31", topic="room/t")
     await send(hass, freezer, "31", topic="room/u")
-    old_entity_id = alert_entity_id(hass)
+    alert_entity_id(hass)  # the alert's entity on room/t exists
 
     subentry = entry.subentries[ALERT_ID]
     hass.config_entries.async_update_subentry(
         entry, subentry, data={**subentry.data, "source": "source0other"}
     )
     await hass.async_block_till_done()
-    assert er.async_get(hass).async_get(old_entity_id) is None
+    # Gone by unique id (its entity id, the alert's name, passes to the new one).
+    assert (
+        er.async_get(hass).async_get_entity_id(
+            "binary_sensor", DOMAIN, f"{SOURCE_ID}/room/t/alert/{ALERT_ID}"
+        )
+        is None
+    )
     moved = alert_state(hass, "room/u", source_id="source0other")
     assert moved.state == STATE_ON  # re-evaluated from the journal
 
@@ -703,7 +752,10 @@ async def test_alert_diagnostics(
 ) -> None:
     """Diagnostics show each alert's machine per topic."""
     entry = await setup_hub(
-        hub_entry(source_subentry(), alert_subentry(high=30, on_delay=60))
+        hub_entry(
+            source_subentry(),
+            alert_subentry(high=30, on_delay=60, title=TITLE_ABOVE_30),
+        )
     )
     await send(hass, freezer, "31")
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
@@ -786,7 +838,9 @@ async def test_logbook_describes_alert_events(
 ) -> None:
     """The logbook platform registers a description for `iotitan_alert`."""
     caplog.set_level(logging.ERROR)
-    await setup_hub(hub_entry(source_subentry(), alert_subentry(high=30)))
+    await setup_hub(
+        hub_entry(source_subentry(), alert_subentry(high=30, title=TITLE_ABOVE_30))
+    )
     await send(hass, freezer, "31")
     from custom_components.iotitan import logbook
 
@@ -801,7 +855,7 @@ async def test_logbook_describes_alert_events(
     event = async_capture_events(hass, EVENT_ALERT)
     await send(hass, freezer, "20", after=1)
     assert describe(event[0]) == {  # type: ignore[operator]
-        "name": "room/t Above 30",
+        "name": "room/t: above 30",
         "message": "cleared (warning): value 20, limit 30",
         "entity_id": "binary_sensor.room_t_above_30",
     }
@@ -1146,3 +1200,74 @@ async def test_alert_flow_reconfigure_after_its_source_was_removed(
         context={"source": SOURCE_RECONFIGURE, "subentry_id": ALERT_ID},
     )
     assert suggested_values(result["data_schema"].schema) == {"source": SOURCE_ID}
+
+
+async def test_removing_a_topic_device_removes_its_alert_entities(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    freezer: FrozenDateTimeFactory,
+    hass_ws_client: Any,
+) -> None:
+    """The alert's entity of a deleted topic goes too, and comes back with it.
+
+    It sits on the alert's device, not the topic's, so Home Assistant does not
+    remove it with the topic's device.
+    """
+    entry = await setup_hub(
+        hub_entry(
+            source_subentry("home/+/temperature"),
+            alert_subentry(high=30, title="Too warm"),
+        )
+    )
+    await send(hass, freezer, "31", topic="home/old/temperature")
+    await send(hass, freezer, "20", topic="home/new/temperature")
+    old = alert_entity_id(hass, "home/old/temperature")
+    new = alert_entity_id(hass, "home/new/temperature")
+    topic_device = device_by_identifier(
+        dr.async_get(hass),
+        (DOMAIN, f"{SOURCE_ID}/home/old/temperature"),
+        entry.entry_id,
+    )
+    assert topic_device is not None
+
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "config/device_registry/remove_config_entry",
+            "config_entry_id": entry.entry_id,
+            "device_id": topic_device.id,
+        }
+    )
+    response = await client.receive_json()
+    assert response["success"], response
+    await hass.async_block_till_done()
+    assert er.async_get(hass).async_get(old) is None
+    assert hass.states.get(old) is None
+    assert hass.states.get(new) is not None  # the other topic's alert stays
+
+    # The topic reports again: a new device and alert entity, no id clash.
+    await send(hass, freezer, "32", topic="home/old/temperature", after=1)
+    assert alert_state(hass, "home/old/temperature").state == STATE_ON
+
+
+async def test_unnamed_alert_is_named_after_its_source_rule_and_unit(
+    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+) -> None:
+    """The flow's default title carries the unit; the one-topic entity takes it."""
+    entry = await setup_hub(hub_entry(source_subentry(unit="°C")))
+    result = await hass.config_entries.subentries.async_configure(
+        await start_alert_flow(hass, entry), rule_form(high=30.0)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "room/t: above 30 °C"
+    await hass.async_block_till_done()
+    await send(hass, freezer, "31")
+    (alert_id,) = [
+        subentry_id
+        for subentry_id, subentry in entry.subentries.items()
+        if subentry.subentry_type == SUBENTRY_ALERT
+    ]
+    state = alert_state(hass, alert_id=alert_id)
+    assert state.entity_id == "binary_sensor.room_t_above_30_degc"
+    assert state.name == "room/t: above 30 °C"

@@ -106,7 +106,10 @@ async def test_notifies_when_an_alert_turns_on_and_clears(
     """Value and limit are in the message; reconnects send nothing."""
     notify = async_mock_service(hass, "notify", "mobile_app_phone")
     await setup_hub(
-        hub_entry(source_subentry(), alert_subentry(high=30, severity="critical"))
+        hub_entry(
+            source_subentry(),
+            alert_subentry(high=30, severity="critical", title="room/t: above 30"),
+        )
     )
     async_fire_mqtt_message(hass, "room/t", "20")
     await hass.async_block_till_done()
@@ -116,8 +119,8 @@ async def test_notifies_when_an_alert_turns_on_and_clears(
     await hass.async_block_till_done()
     assert [call.data for call in notify] == [
         {
-            "title": "Alert: room/t Above 30",
-            "message": "room/t Above 30 turned on (critical): value 31.5, limit 30.0",
+            "title": "Alert: room/t: above 30",
+            "message": "room/t: above 30 turned on (critical): value 31.5, limit 30.0",
         }
     ]
     # Unavailable and back is no new alert.
@@ -130,8 +133,8 @@ async def test_notifies_when_an_alert_turns_on_and_clears(
     async_fire_mqtt_message(hass, "room/t", "25")
     await hass.async_block_till_done()
     assert notify[1].data == {
-        "title": "Alert cleared: room/t Above 30",
-        "message": "room/t Above 30 cleared (critical): value 25.0, limit 30.0",
+        "title": "Alert cleared: room/t: above 30",
+        "message": "room/t: above 30 cleared (critical): value 25.0, limit 30.0",
     }
 
 
@@ -144,7 +147,12 @@ async def test_only_chosen_alerts_notify(
         hub_entry(
             source_subentry(),
             alert_subentry(high=30),
-            alert_subentry("stale", subentry_id="alert0stale", stale_after=60),
+            alert_subentry(
+                "stale",
+                subentry_id="alert0stale",
+                stale_after=60,
+                title="room/t: no reading for 1m",
+            ),
         )
     )
     async_fire_mqtt_message(hass, "room/t", "20")
@@ -158,7 +166,7 @@ async def test_only_chosen_alerts_notify(
 
     await advance(hass, freezer, 60)  # no reading for a minute
     assert [call.data["message"] for call in notify] == [
-        "room/t No reading for 1m turned on (warning): no reading for 60 s"
+        "room/t: no reading for 1m turned on (warning): no reading for 60 s"
     ]
     async_fire_mqtt_message(hass, "room/t", "20")  # clears: not wanted
     await hass.async_block_till_done()

@@ -1,4 +1,4 @@
-"""Device triggers "alert turned on" / "alert cleared" on a topic's device."""
+"""Device triggers "alert turned on" / "alert cleared" on an alert's device."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.iotitan.const import DOMAIN
+from custom_components.iotitan.device import device_by_identifier
 
 from .alerts_common import (
     ALERT_ID,
-    SOURCE_ID,
     START,
     SetupHub,
     alert_entity_id,
@@ -38,10 +38,11 @@ def start_time(freezer: FrozenDateTimeFactory) -> None:
     freezer.move_to(START)
 
 
-def topic_device_id(hass: HomeAssistant, topic: str = "room/t") -> str:
-    """The device of a topic."""
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, f"{SOURCE_ID}/{topic}")}
+def alert_device_id(hass: HomeAssistant, alert_id: str = ALERT_ID) -> str:
+    """The device of an alert subentry."""
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    device = device_by_identifier(
+        dr.async_get(hass), (DOMAIN, alert_id), entry.entry_id
     )
     assert device is not None
     return device.id
@@ -56,7 +57,7 @@ async def reading(hass: HomeAssistant, payload: str, topic: str = "room/t") -> N
 async def test_triggers_listed_for_each_alert_of_the_device(
     hass: HomeAssistant, setup_hub: SetupHub
 ) -> None:
-    """Two triggers per alert entity, keyed by the entity's registry id."""
+    """Two triggers per alert entity, on the alert's own device."""
     await setup_hub(
         hub_entry(
             source_subentry(),
@@ -65,28 +66,30 @@ async def test_triggers_listed_for_each_alert_of_the_device(
         )
     )
     await reading(hass, "20")
-    device_id = topic_device_id(hass)
     registry = er.async_get(hass)
-    expected = [
-        {
-            "platform": "device",
-            "domain": DOMAIN,
-            "device_id": device_id,
-            "entity_id": registry.async_get(alert_entity_id(hass, alert_id=alert)).id,  # type: ignore[union-attr]
-            "type": trigger_type,
-        }
-        for alert in (ALERT_ID, "alert0low")
-        for trigger_type in ("alert_on", "alert_off")
-    ]
-    triggers = await async_get_device_automations(
-        hass, DeviceAutomationType.TRIGGER, device_id
-    )
-    ours = [
-        {key: value for key, value in trigger.items() if key != "metadata"}
-        for trigger in triggers
-        if trigger["domain"] == DOMAIN
-    ]
-    assert sorted(ours, key=str) == sorted(expected, key=str)
+    for alert in (ALERT_ID, "alert0low"):
+        device_id = alert_device_id(hass, alert)
+        expected = [
+            {
+                "platform": "device",
+                "domain": DOMAIN,
+                "device_id": device_id,
+                "entity_id": registry.async_get(
+                    alert_entity_id(hass, alert_id=alert)
+                ).id,  # type: ignore[union-attr]
+                "type": trigger_type,
+            }
+            for trigger_type in ("alert_on", "alert_off")
+        ]
+        triggers = await async_get_device_automations(
+            hass, DeviceAutomationType.TRIGGER, device_id
+        )
+        ours = [
+            {key: value for key, value in trigger.items() if key != "metadata"}
+            for trigger in triggers
+            if trigger["domain"] == DOMAIN
+        ]
+        assert sorted(ours, key=str) == sorted(expected, key=str)
 
 
 async def test_triggers_fire_an_automation_on_real_changes_only(
@@ -96,7 +99,7 @@ async def test_triggers_fire_an_automation_on_real_changes_only(
     calls = async_mock_service(hass, "test", "automation")
     entry = await setup_hub(hub_entry(source_subentry(), alert_subentry(high=30)))
     await reading(hass, "20")
-    device_id = topic_device_id(hass)
+    device_id = alert_device_id(hass)
     entity_registry_id = er.async_get(hass).async_get(alert_entity_id(hass)).id  # type: ignore[union-attr]
 
     def automation(trigger_type: str) -> dict[str, Any]:
@@ -151,7 +154,7 @@ async def test_trigger_by_entity_id_and_unknown_entities(
     calls = async_mock_service(hass, "test", "automation")
     await setup_hub(hub_entry(source_subentry(), alert_subentry(high=30)))
     await reading(hass, "20")
-    device_id = topic_device_id(hass)
+    device_id = alert_device_id(hass)
 
     def automation(entity: str) -> dict[str, Any]:
         return {

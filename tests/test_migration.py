@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryDataWithId
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.typing import UNDEFINED
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_mqtt_message,
+    async_mock_service,
+)
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.iotitan.const import (
     CONFIG_ENTRY_MINOR_VERSION,
     CONFIG_ENTRY_VERSION,
+    DOMAIN,
 )
+from custom_components.iotitan.device import device_by_identifier, device_subentry_ids
 
-from .conftest import hub_entry, sensor_subentry
+from .alerts_common import alert_subentry
+from .conftest import channel_subentry, hub_entry, sensor_subentry
 
 
 async def test_entry_from_a_newer_iotitan_is_refused(
@@ -54,3 +66,283 @@ async def test_entry_of_the_first_shape_loads_at_the_current_version(
         for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     }
     assert entity_ids, "the hub's entities were not created"
+
+
+# -- 1.3: a device belongs to one subentry -------------------------------------------
+
+HUB_ID = "01HUB00000000000000000000A"
+ROOM_SOURCE = "source0room"
+WILD_SOURCE = "source0wild"
+ROOM_ALERT = "alert0room"
+WILD_ALERT = "alert0wild"
+CHANNEL = "channel0first"
+
+
+def _hub_of_the_previous_shape() -> MockConfigEntry:
+    """A hub stored at 1.1 (before 1.3): two sources, an alert on each, a channel."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=HUB_ID,
+        title="IoTitan",
+        version=1,
+        minor_version=1,
+        data={"name": "IoTitan"},
+        options={"update_interval": 10},
+        subentries_data=[
+            ConfigSubentryDataWithId(
+                **sensor_subentry("room/t", unit=None, device_class=None),
+                subentry_id=ROOM_SOURCE,
+            ),
+            ConfigSubentryDataWithId(
+                **sensor_subentry("home/+/temperature"), subentry_id=WILD_SOURCE
+            ),
+            ConfigSubentryDataWithId(
+                **alert_subentry(
+                    high=30,
+                    subentry_id=ROOM_ALERT,
+                    source=ROOM_SOURCE,
+                    title="room/t: above 30",
+                )
+            ),
+            ConfigSubentryDataWithId(
+                **alert_subentry(
+                    high=25,
+                    subentry_id=WILD_ALERT,
+                    source=WILD_SOURCE,
+                    title="Too warm",
+                )
+            ),
+            ConfigSubentryDataWithId(
+                **channel_subentry(
+                    {
+                        "1": {
+                            "source": ROOM_SOURCE,
+                            "topic": "room/t",
+                            "window": 3600.0,
+                            "statistic": "mean",
+                        }
+                    }
+                ),
+                subentry_id=CHANNEL,
+            ),
+        ],
+    )
+
+
+def _register_as_before_1_3(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> dict[str, str]:
+    """The registries as IoTitan before 1.3 left them; unique id -> entity id.
+
+    As its entity platform did: the hub device (no subentry), each topic's device
+    registered by the topic's sensors (sensor subentry) and again by each alert's
+    entity on it (alert subentry, so the device belonged to both), the channel's
+    device by its sensors. Devices linked to the hub by `via_device`.
+    """
+    devices = dr.async_get(hass)
+    entities = er.async_get(hass)
+    hub_identifier = (DOMAIN, entry.entry_id)
+    devices.async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={hub_identifier},
+        name="IoTitan",
+        manufacturer="IoTitan",
+        model="MQTT statistics hub",
+        entry_type=dr.DeviceEntryType.SERVICE,
+    )
+    registered: dict[str, str] = {}
+
+    def entity(
+        domain: str, unique_id: str, subentry: str | None, device_id: str, name: str
+    ) -> None:
+        registry_entry = entities.async_get_or_create(
+            domain,
+            DOMAIN,
+            unique_id,
+            config_entry=entry,
+            config_subentry_id=subentry,
+            device_id=device_id,
+            suggested_object_id=name,
+            has_entity_name=True,
+        )
+        registered[unique_id] = registry_entry.entity_id
+
+    registered_hub = devices.async_get_device(identifiers={hub_identifier})
+    assert registered_hub is not None
+    entity(
+        "sensor",
+        f"{entry.entry_id}/messages_received",
+        None,
+        registered_hub.id,
+        "iotitan_messages_received",
+    )
+    for source, topic, alert, object_id in (
+        (ROOM_SOURCE, "room/t", ROOM_ALERT, "room_t_above_30"),
+        (
+            WILD_SOURCE,
+            "home/kitchen/temperature",
+            WILD_ALERT,
+            "home_kitchen_temperature_too_warm",
+        ),
+    ):
+        for subentry in (source, alert):  # sensors first, then the alert's entity
+            device = devices.async_get_or_create(
+                config_entry_id=entry.entry_id,
+                config_subentry_id=subentry,
+                identifiers={(DOMAIN, f"{source}/{topic}")},
+                name=topic,
+                manufacturer="IoTitan",
+                model="MQTT topic",
+                via_device=hub_identifier,
+            )
+        slug = topic.replace("/", "_")
+        entity(
+            "sensor",
+            f"{source}/{topic}/3600/mean",
+            source,
+            device.id,
+            f"{slug}_mean_1h",
+        )
+        entity(
+            "binary_sensor",
+            f"{source}/{topic}/alert/{alert}",
+            alert,
+            device.id,
+            object_id,
+        )
+    channel_device = devices.async_get_or_create(
+        config_entry_id=entry.entry_id,
+        config_subentry_id=CHANNEL,
+        identifiers={(DOMAIN, CHANNEL)},
+        name="ThingSpeak 1001",
+        manufacturer="IoTitan",
+        model="ThingSpeak channel",
+        entry_type=dr.DeviceEntryType.SERVICE,
+        via_device=hub_identifier,
+    )
+    entity(
+        "sensor",
+        f"{CHANNEL}/rows_waiting",
+        CHANNEL,
+        channel_device.id,
+        "thingspeak_1001_rows_waiting",
+    )
+    # The previous shape indeed had topic devices in two subentries.
+    room = devices.async_get_device(identifiers={(DOMAIN, f"{ROOM_SOURCE}/room/t")})
+    assert room is not None
+    assert device_subentry_ids(room, entry.entry_id) == {ROOM_SOURCE, ROOM_ALERT}
+    return registered
+
+
+async def test_alert_entities_move_to_their_own_device_keeping_their_ids(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After 1.3 every device belongs to one subentry; ids and history stay.
+
+    The newest Home Assistant (2026.8+) warns, and from 2027.8 raises, when
+    `async_get_or_create` is given an existing device with another subentry than
+    the device's (`device_registry.py`); that condition is recorded on every call
+    during setup, messages, new topics and a reload, and must never hold.
+    """
+    moves: list[str] = []
+    original = dr.DeviceRegistry.async_get_or_create
+
+    def get_or_create(
+        self: dr.DeviceRegistry, *, config_entry_id: str, **kwargs: Any
+    ) -> dr.DeviceEntry:
+        subentry = kwargs.get("config_subentry_id", UNDEFINED)
+        for identifier in kwargs.get("identifiers") or ():
+            existing = device_by_identifier(self, identifier, config_entry_id)
+            if (
+                existing is not None
+                and subentry is not UNDEFINED
+                and device_subentry_ids(existing, config_entry_id) != {subentry}
+            ):
+                moves.append(f"{identifier} -> {subentry}")
+        return original(self, config_entry_id=config_entry_id, **kwargs)
+
+    entry = _hub_of_the_previous_shape()
+    entry.add_to_hass(hass)
+    registered = _register_as_before_1_3(hass, entry)
+    monkeypatch.setattr(dr.DeviceRegistry, "async_get_or_create", get_or_create)
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.minor_version == CONFIG_ENTRY_MINOR_VERSION
+    async_fire_mqtt_message(hass, "room/t", "31")
+    async_fire_mqtt_message(hass, "home/kitchen/temperature", "26")
+    async_fire_mqtt_message(hass, "home/den/temperature", "20")  # a new topic
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert moves == []
+
+    entities = er.async_get(hass)
+    devices = dr.async_get(hass)
+    # Same entity ids for the same unique ids, and the alerts still work.
+    for unique_id, entity_id in registered.items():
+        domain = entity_id.split(".", 1)[0]
+        assert entities.async_get_entity_id(domain, DOMAIN, unique_id) == entity_id
+    room_alert = registered[f"{ROOM_SOURCE}/room/t/alert/{ROOM_ALERT}"]
+    assert room_alert == "binary_sensor.room_t_above_30"
+    state = hass.states.get(room_alert)
+    assert state is not None
+    assert state.state == "on"
+    # Each alert's entities are on the alert's own device, below the hub.
+    hub = device_by_identifier(devices, (DOMAIN, HUB_ID), HUB_ID)
+    assert hub is not None
+    for alert in (ROOM_ALERT, WILD_ALERT):
+        alert_device = device_by_identifier(devices, (DOMAIN, alert), HUB_ID)
+        assert alert_device is not None
+        assert alert_device.via_device_id == hub.id
+        on_device = er.async_entries_for_device(entities, alert_device.id)
+        assert on_device
+        assert {e.config_subentry_id for e in on_device} == {alert}
+    # Every device of the hub belongs to exactly one subentry: its own.
+    owners: dict[str, set[str | None]] = {}
+    for device in dr.async_entries_for_config_entry(devices, HUB_ID):
+        owners[str(sorted(device.identifiers))] = device_subentry_ids(device, HUB_ID)
+        subentries = {
+            e.config_subentry_id
+            for e in er.async_entries_for_device(
+                entities, device.id, include_disabled_entities=True
+            )
+        }
+        assert subentries <= device_subentry_ids(device, HUB_ID), device.identifiers
+    assert all(len(subentries) == 1 for subentries in owners.values()), owners
+    assert owners[str([(DOMAIN, f"{ROOM_SOURCE}/room/t")])] == {ROOM_SOURCE}
+    assert owners[str([(DOMAIN, HUB_ID)])] == {None}
+    assert owners[str([(DOMAIN, CHANNEL)])] == {CHANNEL}
+    assert len(owners) == 1 + 3 + 2 + 1  # hub, topic devices, alert devices, channel
+
+    # A device trigger made before 1.3 on the topic's device page still works.
+    calls = async_mock_service(hass, "test", "automation")
+    room_device = device_by_identifier(
+        devices, (DOMAIN, f"{ROOM_SOURCE}/room/t"), HUB_ID
+    )
+    room_alert_entry = entities.async_get(room_alert)
+    assert room_device is not None
+    assert room_alert_entry is not None
+    trigger = {
+        "trigger": "device",
+        "domain": DOMAIN,
+        "device_id": room_device.id,
+        "entity_id": room_alert_entry.id,
+        "type": "alert_off",
+    }
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "triggers": [trigger],
+                "actions": [{"action": "test.automation"}],
+            }
+        },
+    )
+    async_fire_mqtt_message(hass, "room/t", "20")
+    await hass.async_block_till_done()
+    assert len(calls) == 1

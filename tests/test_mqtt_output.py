@@ -516,6 +516,7 @@ async def test_own_output_is_never_read_back(
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     assert sorted(device.name or "" for device in devices) == [
         "IoTitan",
+        "high alert",  # the alert subentry's own device
         "home/kitchen/temperature",
     ]
     assert list(hub.alerts.trackers) == [(ALERT_ID, "home/kitchen/temperature")]

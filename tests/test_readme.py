@@ -284,9 +284,11 @@ def readme_hub() -> MockConfigEntry:
             unit=None,
             device_class=None,
         ),
-        alert_subentry(high=30, source=ROOMS, subentry_id="rooms0hot"),
+        # Titles as the alert flow makes them: the user's name, or the source's
+        # title and the rule. They name each alert's device and entities.
+        alert_subentry(name="Too hot", high=30, source=ROOMS, subentry_id="rooms0hot"),
         alert_subentry(
-            name="Too warm",
+            name="Freezer too warm",
             high=-18,
             deadband=2,
             watch="600/mean",
@@ -296,10 +298,18 @@ def readme_hub() -> MockConfigEntry:
             subentry_id="freezer0warm",
         ),
         alert_subentry(
-            "stale", stale_after=1800, source=FREEZER, subentry_id="freezer0stale"
+            "stale",
+            stale_after=1800,
+            source=FREEZER,
+            subentry_id="freezer0stale",
+            title=f"{FREEZER_TOPIC}: no reading for 30m",
         ),
         alert_subentry(
-            high=30, deadband=2, source=GREENHOUSE, subentry_id="greenhouse0hot"
+            high=30,
+            deadband=2,
+            source=GREENHOUSE,
+            subentry_id="greenhouse0hot",
+            title=f"{GREENHOUSE_TOPIC}: above 30 °C",
         ),
         channel,
     )

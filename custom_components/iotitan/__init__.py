@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from homeassistant.components import mqtt
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
 from homeassistant.helpers.typing import ConfigType
 
 from .alert_runtime import async_delete_alert_issues
 from .channel import async_remove_channel_stores, async_setup_channels
-from .const import DOMAIN
+from .const import DOMAIN, SUBENTRY_ALERT
+from .device import async_register_hub_device
 from .hub import IoTitanConfigEntry, IoTitanHub
 from .message_log import journal_directory, remove_journal
 from .migration import async_migrate_hub_entry
@@ -35,8 +40,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> b
         )
     # Subentries and options change what the hub subscribes to: rebuild it.
     # Registered before the hub reads them, so a change made while the setup
-    # below is awaiting still reloads the entry.
+    # below is awaiting still reloads the entry. This listener is the one way
+    # the hub reloads on a change: no flow reloads it itself (Home Assistant
+    # reports a flow that does while a listener exists), and it also catches
+    # a subentry deleted from the UI, where no flow of ours runs.
     entry.async_on_unload(entry.add_update_listener(_async_reload_entry))
+    # The hub device first: every other device is linked below it by its id.
+    async_register_hub_device(hass, entry.entry_id, entry.title)
     hub = IoTitanHub(hass, entry)
     hub.async_restore_topics()
     await hub.async_replay_journal()
@@ -77,10 +87,35 @@ async def _async_reload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) ->
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: IoTitanConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Let the user remove a topic's device; the hub device stays."""
+    """Let the user remove a topic's device; the hub device stays.
+
+    The topic's alert entities sit on their alerts' devices, so they are removed
+    here (they come back, like the device, if the topic reports again).
+    """
     for domain, identifier in device.identifiers:
         if domain == DOMAIN and "/" in identifier:
             subentry_id, topic = identifier.split("/", 1)
             entry.runtime_data.async_forget_topic(subentry_id, topic)
+            _async_remove_alert_entities(hass, entry, f"{subentry_id}/{topic}")
             return True
     return False
+
+
+@callback
+def _async_remove_alert_entities(
+    hass: HomeAssistant, entry: IoTitanConfigEntry, topic_key: str
+) -> None:
+    """Remove the alert entities of one topic (unique id `<topic key>/alert/<id>`)."""
+    alerts = {
+        subentry_id
+        for subentry_id, subentry in entry.subentries.items()
+        if subentry.subentry_type == SUBENTRY_ALERT
+    }
+    registry = er.async_get(hass)
+    for registry_entry in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if (
+            registry_entry.config_subentry_id in alerts
+            and registry_entry.unique_id
+            == f"{topic_key}/alert/{registry_entry.config_subentry_id}"
+        ):
+            registry.async_remove(registry_entry.entity_id)

@@ -1,4 +1,9 @@
-"""Alert entities: one per alert and concrete topic, on that topic's device."""
+"""Alert entities: one per alert and concrete topic, on the alert's own device.
+
+Each alert subentry owns one device, named after the subentry and linked below the
+hub device; the topic's device stays with its sensor subentry (a device belongs to
+one subentry).
+"""
 
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ from .alert_runtime import (
     AlertTracker,
 )
 from .const import SUBENTRY_ALERT
+from .device import alert_device_info
 from .engine.alerts import AlertRule
 from .engine.output import format_duration, format_number
 from .entity import IoTitanTopicEntity
@@ -131,16 +137,31 @@ class IoTitanAlertBinarySensor(IoTitanTopicEntity, BinarySensorEntity, RestoreEn
     _attr_device_class = BinarySensorDeviceClass.PROBLEM
 
     def __init__(self, tracker: AlertTracker) -> None:
-        """Show the tracker's state on the topic's device."""
+        """Show the tracker's state on the alert's device.
+
+        The device is named after the alert; on a source without wildcards (one
+        topic) the entity is the device's main feature and takes its name, on a
+        wildcard source each topic's entity is named after the topic.
+        """
         settings = tracker.settings
-        super().__init__(tracker.source, tracker.topic, f"alert/{settings.subentry_id}")
+        source = tracker.source
+        hub = source.hub
+        super().__init__(
+            source,
+            tracker.topic,
+            f"alert/{settings.subentry_id}",
+            alert_device_info(
+                hub.hass, hub.entry.entry_id, settings.subentry_id, settings.title
+            ),
+        )
         self.tracker = tracker
         self._attr_translation_key = str(settings.config.rule)
         self._attr_translation_placeholders = name_placeholders(
-            settings, tracker.source.config.unit
+            settings, source.config.unit
         )
-        if settings.name:
-            self._attr_name = settings.name
+        self._attr_name = (
+            None if tracker.topic.topic == source.config.topic else tracker.topic.topic
+        )
 
     @property
     def available(self) -> bool:

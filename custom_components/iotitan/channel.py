@@ -78,6 +78,7 @@ from .const import (
     SUBENTRY_CHANNEL,
     SUBENTRY_SENSOR,
 )
+from .device import build_device_info, device_config_entry_ids, hub_device_identifier
 from .engine.output import format_duration
 from .engine.thingspeak import (
     DEFAULT_BASE_URL,
@@ -487,19 +488,20 @@ class ThingSpeakChannel:
     @property
     def device_info(self) -> DeviceInfo:
         """The channel's device, below the hub's."""
-        info = DeviceInfo(
-            identifiers={channel_device_identifier(self.subentry_id)},
-            name=self.title,
-            manufacturer="IoTitan",
-            model=MODEL,
-            entry_type=DeviceEntryType.SERVICE,
-            via_device=(DOMAIN, self.entry.entry_id),
-        )
+        extra: dict[str, Any] = {"entry_type": DeviceEntryType.SERVICE}
         if self.settings.base_url == DEFAULT_BASE_URL:
-            info["configuration_url"] = (
+            extra["configuration_url"] = (
                 f"https://thingspeak.mathworks.com/channels/{self.settings.channel_id}"
             )
-        return info
+        return build_device_info(
+            self.hass,
+            self.entry.entry_id,
+            identifier=channel_device_identifier(self.subentry_id),
+            name=self.title,
+            model=MODEL,
+            via=hub_device_identifier(self.entry.entry_id),
+            **extra,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -772,7 +774,7 @@ def async_get_channel(hass: HomeAssistant, device_id: str) -> ThingSpeakChannel:
         for domain, identifier in device.identifiers:
             if domain != DOMAIN:
                 continue
-            for entry_id in device.config_entries:
+            for entry_id in device_config_entry_ids(device):
                 entry = hass.config_entries.async_get_entry(entry_id)
                 if entry is None or entry.domain != DOMAIN:
                     continue

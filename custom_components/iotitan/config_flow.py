@@ -380,7 +380,8 @@ class IoTitanConfigFlow(ConfigFlow, domain=DOMAIN):
             elif self._name_in_use(name, except_entry_id=entry.entry_id):
                 errors[CONF_NAME] = "name_in_use"
             else:
-                return self.async_update_reload_and_abort(
+                # The update listener reloads the hub (see __init__.py).
+                return self.async_update_and_abort(
                     entry, title=name, data_updates={CONF_NAME: name}
                 )
         return self.async_show_form(
@@ -819,7 +820,9 @@ class AlertSubentryFlowHandler(ConfigSubentryFlow):
                 data = _alert_data(
                     config, name, self._source_id, user_input[CONF_WATCH]
                 )
-                title = name or f"{source.title}: {_rule_summary(config)}"
+                title = name or (
+                    f"{source.title}: {_rule_summary(config, source_config.unit)}"
+                )
                 if self._reconfiguring:
                     return self.async_update_and_abort(
                         self._get_entry(),
@@ -964,11 +967,16 @@ def _alert_data(
     }
 
 
-def _rule_summary(config: AlertConfig) -> str:
-    """A default title for an unnamed alert, such as `above 30`."""
+def _rule_summary(config: AlertConfig, unit: str | None = None) -> str:
+    """A default title for an unnamed alert, such as `above 30 °C`.
+
+    It names the alert's device and so its entity (the entity id of a one-topic
+    alert is `binary_sensor.<source>_above_30_degc`).
+    """
+    suffix = f" {unit}" if unit else ""
 
     def number(value: float | None) -> str:
-        return "?" if value is None else format_number(value)
+        return "?" if value is None else f"{format_number(value)}{suffix}"
 
     match config.rule:
         case AlertRule.HIGH:

@@ -13,7 +13,7 @@ LOGGER = logging.getLogger(__package__)
 # The stored shape of a hub entry and its subentries; migration.py moves older
 # shapes forward one minor version at a time.
 CONFIG_ENTRY_VERSION: Final = 1
-CONFIG_ENTRY_MINOR_VERSION: Final = 1
+CONFIG_ENTRY_MINOR_VERSION: Final = 3
 
 # Subentry types.
 SUBENTRY_SENSOR: Final = "sensor"

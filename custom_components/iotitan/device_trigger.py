@@ -1,4 +1,4 @@
-"""Device triggers: an alert of a topic's device turned on, or cleared.
+"""Device triggers: an alert (on the alert's device) turned on, or cleared.
 
 They listen for the `iotitan_alert` event rather than for state changes, so a
 restart, a reload or an MQTT reconnect (unavailable -> on) never looks like a

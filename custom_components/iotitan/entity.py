@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from homeassistant.core import callback
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
 
-from .const import DOMAIN
+from .device import build_device_info, hub_device_identifier, hub_device_info
 from .hub import IoTitanHub, SensorSource, TopicState, topic_device_identifier
 
+TOPIC_MODEL = "MQTT topic"
 
-def hub_device_info(hub: IoTitanHub) -> DeviceInfo:
-    """The hub's own device, parent of every topic device."""
-    return DeviceInfo(
-        identifiers={(DOMAIN, hub.entry.entry_id)},
-        name=hub.entry.title,
-        manufacturer="IoTitan",
-        model="MQTT statistics hub",
-        entry_type=DeviceEntryType.SERVICE,
+
+def topic_device_info(source: SensorSource, topic: str) -> DeviceInfo:
+    """A concrete topic's device: owned by its sensor subentry, below the hub."""
+    entry_id = source.hub.entry.entry_id
+    return build_device_info(
+        source.hub.hass,
+        entry_id,
+        identifier=topic_device_identifier(source.subentry_id, topic),
+        name=topic,
+        model=TOPIC_MODEL,
+        via=hub_device_identifier(entry_id),
     )
 
 
@@ -75,7 +79,9 @@ class IoTitanHubEntity(IoTitanEntity):
         """Attach to the hub device."""
         super().__init__(hub)
         self._attr_unique_id = f"{hub.entry.entry_id}/{key}"
-        self._attr_device_info = hub_device_info(hub)
+        self._attr_device_info = hub_device_info(
+            hub.hass, hub.entry.entry_id, hub.entry.title
+        )
 
     async def async_added_to_hass(self) -> None:
         """Write state when the hub's counters change (throttled by the hub)."""
@@ -88,19 +94,23 @@ class IoTitanHubEntity(IoTitanEntity):
 class IoTitanTopicEntity(IoTitanEntity):
     """An entity of one concrete MQTT topic's device."""
 
-    def __init__(self, source: SensorSource, topic: TopicState, key: str) -> None:
-        """Attach to the topic's device, itself attached to the hub device."""
+    def __init__(
+        self,
+        source: SensorSource,
+        topic: TopicState,
+        key: str,
+        device_info: DeviceInfo | None = None,
+    ) -> None:
+        """Attach to the topic's device (by default), below the hub device.
+
+        Each device belongs to one subentry: entities of another subentry that
+        follow this topic (alerts) bring their own subentry's device.
+        """
         super().__init__(source.hub)
         self.source = source
         self.topic = topic
         self._attr_unique_id = f"{source.subentry_id}/{topic.topic}/{key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={topic_device_identifier(source.subentry_id, topic.topic)},
-            name=topic.topic,
-            manufacturer="IoTitan",
-            model="MQTT topic",
-            via_device=(DOMAIN, source.hub.entry.entry_id),
-        )
+        self._attr_device_info = device_info or topic_device_info(source, topic.topic)
 
     async def async_added_to_hass(self) -> None:
         """Write state when the hub says the topic changed."""

@@ -5,7 +5,10 @@ change to what the flows store, in the entry or in any of its subentries, bumps
 `CONFIG_ENTRY_MINOR_VERSION` and adds one step here. A step brings an entry from the
 minor version before it to its own; steps run in order, each followed by a version
 update, so an install several releases old walks the whole chain. A minor version
-without a step (none so far) changes nothing stored.
+without a step changes nothing stored.
+
+Steps may also bring the entity and device registries to the shape the code of
+their version expects (1.3: a device per alert subentry).
 """
 
 from __future__ import annotations
@@ -15,14 +18,76 @@ from typing import TYPE_CHECKING, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 
-from .const import CONFIG_ENTRY_MINOR_VERSION, CONFIG_ENTRY_VERSION, LOGGER
+from .const import (
+    CONFIG_ENTRY_MINOR_VERSION,
+    CONFIG_ENTRY_VERSION,
+    DOMAIN,
+    LOGGER,
+    SUBENTRY_ALERT,
+)
+from .device import (
+    alert_device_info,
+    async_get_or_create_device,
+    async_move_device_to_subentry,
+    async_register_hub_device,
+)
 
 if TYPE_CHECKING:
     MigrationStep = Callable[[HomeAssistant, ConfigEntry], None]
 
+
+def _alert_devices_of_their_own(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """1.3: each device belongs to one subentry.
+
+    Before, an alert's entities sat on the watched topics' devices, which thus
+    belonged to the sensor subentry and to every alert subentry watching it (the
+    newest Home Assistant moves such a device between subentries with a warning,
+    and will refuse it). Now each alert subentry has its own device: its entities
+    move there, keeping entity id, unique id and so their history, and every topic
+    device is left to its sensor subentry alone.
+    """
+    entity_registry = er.async_get(hass)
+    device_registry = dr.async_get(hass)
+    alerts = {
+        subentry_id: subentry
+        for subentry_id, subentry in entry.subentries.items()
+        if subentry.subentry_type == SUBENTRY_ALERT
+    }
+    if alerts:
+        async_register_hub_device(hass, entry.entry_id, entry.title)
+    alert_devices: dict[str, str] = {}
+    for registry_entry in er.async_entries_for_config_entry(
+        entity_registry, entry.entry_id
+    ):
+        subentry_id = registry_entry.config_subentry_id
+        if subentry_id not in alerts:
+            continue
+        if (device_id := alert_devices.get(subentry_id)) is None:
+            info = alert_device_info(
+                hass, entry.entry_id, subentry_id, alerts[subentry_id].title
+            )
+            device_id = alert_devices[subentry_id] = async_get_or_create_device(
+                hass, entry.entry_id, subentry_id, info
+            ).id
+        if registry_entry.device_id != device_id:
+            entity_registry.async_update_entity(
+                registry_entry.entity_id, device_id=device_id
+            )
+    for device in dr.async_entries_for_config_entry(device_registry, entry.entry_id):
+        for domain, identifier in device.identifiers:
+            if domain == DOMAIN and "/" in identifier:
+                source_id = identifier.split("/", 1)[0]
+                if source_id in entry.subentries:
+                    async_move_device_to_subentry(
+                        device_registry, device, entry.entry_id, source_id
+                    )
+                break
+
+
 # minor version -> the step that produces it from the one before.
-MIGRATION_STEPS: Final[dict[int, MigrationStep]] = {}
+MIGRATION_STEPS: Final[dict[int, MigrationStep]] = {3: _alert_devices_of_their_own}
 
 
 async def async_migrate_hub_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:

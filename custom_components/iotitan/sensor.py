@@ -27,6 +27,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util.enum import try_parse_enum
 
 from .channel import ThingSpeakChannel
+from .device import device_by_identifier
 from .engine.output import format_duration
 from .engine.syslog import ConnectionState
 from .engine.thingspeak import ResultKind
@@ -173,8 +174,10 @@ def _remove_entities_no_longer_configured(
     hass: HomeAssistant, source: SensorSource, topic: TopicState, wanted: set[str]
 ) -> None:
     """Drop a topic's registry entries for windows or statistics removed since."""
-    device = dr.async_get(hass).async_get_device(
-        identifiers={topic_device_identifier(source.subentry_id, topic.topic)}
+    device = device_by_identifier(
+        dr.async_get(hass),
+        topic_device_identifier(source.subentry_id, topic.topic),
+        source.hub.entry.entry_id,
     )
     if device is None:
         return
@@ -182,7 +185,7 @@ def _remove_entities_no_longer_configured(
     for registry_entry in er.async_entries_for_device(
         registry, device.id, include_disabled_entities=True
     ):
-        # Alerts add their own entities (of their own subentry) to the device.
+        # Alert entities of installs before 1.3 sat on the topic's device.
         if (
             registry_entry.config_subentry_id == source.subentry_id
             and registry_entry.unique_id not in wanted

@@ -474,7 +474,7 @@ class HomeAssistant:
         """The entity whose friendly name is this (waits until it exists).
 
         An IoTitan entity's friendly name is its device's name (the topic, the
-        hub's or channel's title) followed by its own name.
+        hub's, alert's or channel's title) followed by its own name, if any.
         """
 
         def find() -> str | None:
