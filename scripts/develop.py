@@ -135,7 +135,7 @@ class FieldChoice:
         )
 
 
-# The demo's alert, as the "Add alert" form's second step submits it: on when
+# The demo's alert, as the "Add alert" form's last two steps submit it: on when
 # the 10-minute mean of a temperature rises above 22 °C, off again at 21.5 °C.
 # With the simulator's set points the office (22.5 °C) is too warm, the
 # kitchen (21.5 °C) and bedroom (19 °C) are not.
@@ -807,7 +807,11 @@ def add_sensor(api: HomeAssistantApi, hub_id: str, user_input: dict[str, Any]) -
 def add_alert(
     api: HomeAssistantApi, hub_id: str, source: str, rule: dict[str, Any]
 ) -> None:
-    """Add an alert on the sensor source titled `source` (the form's two steps)."""
+    """Add an alert on the sensor source titled `source`.
+
+    The form's three steps: the source, the rule, then the fields of that rule
+    (`rule` holds them all; each step is given the ones it shows).
+    """
 
     def choose_source(form: dict[str, Any]) -> dict[str, Any]:
         for option in select_options(form, "source"):
@@ -815,8 +819,16 @@ def add_alert(
                 return {"source": option["value"]}
         raise Fatal(f"no sensor source titled {source!r} to put an alert on")
 
+    def settings(form: dict[str, Any]) -> dict[str, Any]:
+        shown = {field["name"] for field in form["data_schema"]}
+        return {key: value for key, value in rule.items() if key in shown}
+
     result = api.run_flow(
-        SUBENTRY_FLOW, {"handler": [hub_id, "alert"]}, choose_source, rule
+        SUBENTRY_FLOW,
+        {"handler": [hub_id, "alert"]},
+        choose_source,
+        {"rule": rule["rule"]},
+        settings,
     )
     if result.get("type") != "create_entry":
         api.abort_flow(SUBENTRY_FLOW, result)

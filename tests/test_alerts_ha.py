@@ -17,6 +17,7 @@ from homeassistant.components.mqtt.const import MQTT_CONNECTION_STATE
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     SOURCE_USER,
+    ConfigFlowResult,
     ConfigSubentry,
     ConfigSubentryDataWithId,
 )
@@ -894,6 +895,33 @@ def select_options(schema: dict[Any, Any], field: str) -> list[Any]:
     return list(selector.config["options"])
 
 
+async def submit_alert(
+    hass: HomeAssistant, flow_id: str, form: dict[str, object]
+) -> ConfigFlowResult:
+    """Choose the form's rule, then submit the fields the rule's settings show.
+
+    `rule_form` holds every field; the settings step asks only for the chosen
+    rule's (test_alert_form_asks_only_for_what_the_rule_uses pins which).
+    """
+    result = await hass.config_entries.subentries.async_configure(
+        flow_id, {"rule": form["rule"]}
+    )
+    if result["type"] is not FlowResultType.FORM or result["step_id"] != "settings":
+        return result
+    return await submit_settings(hass, result, form)
+
+
+async def submit_settings(
+    hass: HomeAssistant, result: ConfigFlowResult, form: dict[str, object]
+) -> ConfigFlowResult:
+    """Submit the settings step with the form's values of the fields it shows."""
+    shown = {str(key) for key in result["data_schema"].schema}
+    return await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {key: value for key, value in form.items() if key in shown},
+    )
+
+
 async def start_alert_flow(hass: HomeAssistant, entry: MockConfigEntry) -> str:
     """Start the alert flow and choose the first source; return the flow id."""
     result = await hass.config_entries.subentries.async_init(
@@ -949,6 +977,15 @@ async def test_alert_flow_offers_sources_and_their_statistics(
         result["flow_id"], {"source": SOURCE_ID}
     )
     assert result["description_placeholders"] == {"source": "Room"}
+    assert result["step_id"] == "rule"
+    schema = result["data_schema"].schema
+    assert suggested_values(schema) == {"rule": "high"}
+    assert select_options(schema, "rule") == ["high", "low", "range", "stale", "rate"]
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"rule": "rate"}
+    )
+    assert result["step_id"] == "settings"
+    assert result["description_placeholders"] == {"source": "Room"}
     schema = result["data_schema"].schema
     assert select_options(schema, "watch") == [
         {"value": "value", "label": "Raw value"},
@@ -959,7 +996,6 @@ async def test_alert_flow_offers_sources_and_their_statistics(
     ]
     assert suggested_values(schema) == {
         "watch": "value",
-        "rule": "high",
         "deadband": 0,
         "severity": "warning",
     }
@@ -1012,7 +1048,7 @@ async def test_alert_flow_creates_plain_data(
     """Only the rule's own limits are stored; durations in seconds."""
     entry = await setup_hub(hub_entry(source_subentry(windows=[3600.0])))
     flow_id = await start_alert_flow(hass, entry)
-    result = await hass.config_entries.subentries.async_configure(flow_id, form)
+    result = await submit_alert(hass, flow_id, form)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == title
     data = result["data"]
@@ -1041,6 +1077,42 @@ async def test_alert_flow_creates_plain_data(
         for subentry_id, subentry in entry.subentries.items()
         if subentry.subentry_type == SUBENTRY_ALERT
     ]
+
+
+# A form each rule accepts, to correct a form that had errors.
+VALID_FORMS = {
+    "high": rule_form(),
+    "low": rule_form(rule="low", low=5.0),
+    "range": rule_form(rule="range", low=5.0, high=30.0, deadband=0.5),
+    "stale": rule_form(rule="stale", stale_after="10m"),
+    "rate": rule_form(rule="rate", rate_limit=2.0, deadband=0.5),
+}
+
+
+@pytest.mark.parametrize(
+    ("rule", "fields"),
+    [
+        ("high", ["name", "watch", "high", "deadband", "on_delay", "off_delay"]),
+        ("low", ["name", "watch", "low", "deadband", "on_delay", "off_delay"]),
+        (
+            "range",
+            ["name", "watch", "low", "high", "deadband", "on_delay", "off_delay"],
+        ),
+        ("stale", ["name", "stale_after", "on_delay", "off_delay"]),
+        ("rate", ["name", "watch", "rate_limit", "deadband", "on_delay", "off_delay"]),
+    ],
+)
+async def test_alert_form_asks_only_for_what_the_rule_uses(
+    hass: HomeAssistant, setup_hub: SetupHub, rule: str, fields: list[str]
+) -> None:
+    """The rule first; then its own fields (and severity), never all eleven."""
+    entry = await setup_hub(hub_entry(source_subentry(windows=[600.0])))
+    flow_id = await start_alert_flow(hass, entry)
+    result = await hass.config_entries.subentries.async_configure(
+        flow_id, {"rule": rule}
+    )
+    assert result["step_id"] == "settings"
+    assert [str(key) for key in result["data_schema"].schema] == [*fields, "severity"]
 
 
 @pytest.mark.parametrize(
@@ -1089,12 +1161,14 @@ async def test_alert_flow_field_errors(
     entry = await setup_hub(hub_entry(source_subentry()))
     flow_id = await start_alert_flow(hass, entry)
     form = {key: value for key, value in form.items() if value is not None}
-    result = await hass.config_entries.subentries.async_configure(flow_id, form)
+    result = await submit_alert(hass, flow_id, form)
     assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "settings"
     assert result["errors"] == errors
     # What the user typed stays in the form.
-    assert suggested_values(result["data_schema"].schema)["rule"] == form["rule"]
-    result = await hass.config_entries.subentries.async_configure(flow_id, rule_form())
+    shown = suggested_values(result["data_schema"].schema)
+    assert all(shown[key] == form[key] for key in shown), (shown, form)
+    result = await submit_settings(hass, result, VALID_FORMS[str(form["rule"])])
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -1112,9 +1186,8 @@ async def test_alert_flow_rate_needs_a_window(
     )
     entry.add_to_hass(hass)  # not set up: a hub needs a window to start
     flow_id = await start_alert_flow(hass, entry)
-    result = await hass.config_entries.subentries.async_configure(
-        flow_id, rule_form(rule="rate", rate_limit=1.0)
-    )
+    result = await submit_alert(hass, flow_id, rule_form(rule="rate", rate_limit=1.0))
+    assert result["step_id"] == "rule"
     assert result["errors"] == {"rule": "rate_needs_window"}
 
 
@@ -1145,18 +1218,47 @@ async def test_alert_flow_reconfigure(hass: HomeAssistant, setup_hub: SetupHub) 
         result["flow_id"], {"source": SOURCE_ID}
     )
     assert result["step_id"] == "rule"
+    assert suggested_values(result["data_schema"].schema) == {"rule": "stale"}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"rule": "stale"}
+    )
     assert suggested_values(result["data_schema"].schema) == {
         "name": "Quiet",
-        "watch": "60/mean",
-        "rule": "stale",
-        "deadband": 0.0,
         "stale_after": "90m",
         "on_delay": "30s",
         "severity": "warning",
     }
+    result = await submit_settings(
+        hass,
+        result,
+        rule_form(rule="stale", stale_after="2h", name="Quiet", on_delay="30s"),
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.subentries[ALERT_ID].data["stale_after"] == 7200.0
+    # The stale form does not ask what to watch: what was stored stays.
+    assert entry.subentries[ALERT_ID].data["watch"] == "60/mean"
+
+    # Another rule: its own fields, pre-filled where the stored alert has them.
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_ALERT),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": ALERT_ID},
+    )
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"],
-        rule_form(rule="high", high=25.0, name="", watch="60/mean"),
+        result["flow_id"], {"source": SOURCE_ID}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"rule": "high"}
+    )
+    assert suggested_values(result["data_schema"].schema) == {
+        "name": "Quiet",
+        "watch": "60/mean",
+        "deadband": 0.0,
+        "on_delay": "30s",
+        "severity": "warning",
+    }
+    result = await submit_settings(
+        hass, result, rule_form(rule="high", high=25.0, name="", watch="60/mean")
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -1175,12 +1277,13 @@ async def test_alert_flow_reconfigure(hass: HomeAssistant, setup_hub: SetupHub) 
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"source": "source0other"}
     )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"rule": "high"}
+    )
     suggested = suggested_values(result["data_schema"].schema)
     assert suggested["watch"] == "value"
     assert suggested["high"] == 25.0
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], rule_form(high=25.0)
-    )
+    result = await submit_settings(hass, result, rule_form(high=25.0))
     assert result["reason"] == "reconfigure_successful"
     assert entry.subentries[ALERT_ID].data["source"] == "source0other"
 
@@ -1256,8 +1359,8 @@ async def test_unnamed_alert_is_named_after_its_source_rule_and_unit(
 ) -> None:
     """The flow's default title carries the unit; the one-topic entity takes it."""
     entry = await setup_hub(hub_entry(source_subentry(unit="°C")))
-    result = await hass.config_entries.subentries.async_configure(
-        await start_alert_flow(hass, entry), rule_form(high=30.0)
+    result = await submit_alert(
+        hass, await start_alert_flow(hass, entry), rule_form(high=30.0)
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "room/t: above 30 °C"

@@ -234,9 +234,11 @@ async def test_alert_subentry_create_and_reconfigure_reload_once_each(
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"source": SOURCE_ID}
     )
-    rule = {"watch": "value", "rule": "low", "low": 5.0, "severity": "warning"}
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], rule
+        result["flow_id"], {"rule": "low"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"watch": "value", "low": 5.0, "severity": "warning"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -252,8 +254,10 @@ async def test_alert_subentry_create_and_reconfigure_reload_once_each(
             result["flow_id"], {"source": SOURCE_ID}
         )
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"],
-        {"watch": "value", "rule": "high", "high": 40.0, "severity": "warning"},
+        result["flow_id"], {"rule": "high"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"watch": "value", "high": 40.0, "severity": "warning"}
     )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()

@@ -708,48 +708,87 @@ def _any_number(unit: str | None) -> NumberSelector:
     return NumberSelector(config)
 
 
+# The fields each rule uses, in form order; name and severity are asked for every
+# rule. The form shows only these, so a person never fills in what is ignored.
+RULE_FIELDS: dict[AlertRule, tuple[str, ...]] = {
+    AlertRule.HIGH: (
+        CONF_WATCH,
+        CONF_HIGH,
+        CONF_DEADBAND,
+        CONF_ON_DELAY,
+        CONF_OFF_DELAY,
+    ),
+    AlertRule.LOW: (CONF_WATCH, CONF_LOW, CONF_DEADBAND, CONF_ON_DELAY, CONF_OFF_DELAY),
+    AlertRule.RANGE: (
+        CONF_WATCH,
+        CONF_LOW,
+        CONF_HIGH,
+        CONF_DEADBAND,
+        CONF_ON_DELAY,
+        CONF_OFF_DELAY,
+    ),
+    AlertRule.STALE: (CONF_STALE_AFTER, CONF_ON_DELAY, CONF_OFF_DELAY),
+    AlertRule.RATE: (
+        CONF_WATCH,
+        CONF_RATE_LIMIT,
+        CONF_DEADBAND,
+        CONF_ON_DELAY,
+        CONF_OFF_DELAY,
+    ),
+}
+
+RULE_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_RULE): SelectSelector(
+            SelectSelectorConfig(
+                options=[str(rule) for rule in AlertRule],
+                translation_key=CONF_RULE,
+                mode=SelectSelectorMode.LIST,
+            )
+        )
+    }
+)
+
+
 def _alert_schema(
-    watch_options: list[SelectOptionDict], unit: str | None
+    rule: AlertRule, watch_options: list[SelectOptionDict], unit: str | None
 ) -> vol.Schema:
-    return vol.Schema(
-        {
-            vol.Optional(CONF_NAME): TextSelector(),
-            vol.Required(CONF_WATCH): SelectSelector(
-                SelectSelectorConfig(
-                    options=watch_options,
-                    translation_key=CONF_WATCH,
-                    mode=SelectSelectorMode.DROPDOWN,
-                )
-            ),
-            vol.Required(CONF_RULE): SelectSelector(
-                SelectSelectorConfig(
-                    options=[str(rule) for rule in AlertRule],
-                    translation_key=CONF_RULE,
-                    mode=SelectSelectorMode.DROPDOWN,
-                )
-            ),
-            vol.Optional(CONF_HIGH): _any_number(unit),
-            vol.Optional(CONF_LOW): _any_number(unit),
-            vol.Optional(CONF_DEADBAND): _any_number(unit),
-            vol.Optional(CONF_STALE_AFTER): TextSelector(),
-            vol.Optional(CONF_RATE_LIMIT): _any_number(f"{unit or ''}/min"),
-            vol.Optional(CONF_ON_DELAY): TextSelector(),
-            vol.Optional(CONF_OFF_DELAY): TextSelector(),
-            vol.Required(CONF_SEVERITY): SelectSelector(
-                SelectSelectorConfig(
-                    options=[str(severity) for severity in Severity],
-                    translation_key=CONF_SEVERITY,
-                    mode=SelectSelectorMode.LIST,
-                )
-            ),
-        }
+    """The settings form of one rule: its own fields, then severity."""
+    fields: dict[str, Any] = {
+        CONF_WATCH: SelectSelector(
+            SelectSelectorConfig(
+                options=watch_options,
+                translation_key=CONF_WATCH,
+                mode=SelectSelectorMode.DROPDOWN,
+            )
+        ),
+        CONF_HIGH: _any_number(unit),
+        CONF_LOW: _any_number(unit),
+        CONF_DEADBAND: _any_number(unit),
+        CONF_STALE_AFTER: TextSelector(),
+        CONF_RATE_LIMIT: _any_number(f"{unit or ''}/min"),
+        CONF_ON_DELAY: TextSelector(),
+        CONF_OFF_DELAY: TextSelector(),
+    }
+    schema: dict[Any, Any] = {vol.Optional(CONF_NAME): TextSelector()}
+    for key in RULE_FIELDS[rule]:
+        marker = vol.Required if key == CONF_WATCH else vol.Optional
+        schema[marker(key)] = fields[key]
+    schema[vol.Required(CONF_SEVERITY)] = SelectSelector(
+        SelectSelectorConfig(
+            options=[str(severity) for severity in Severity],
+            translation_key=CONF_SEVERITY,
+            mode=SelectSelectorMode.LIST,
+        )
     )
+    return vol.Schema(schema)
 
 
 class AlertSubentryFlowHandler(ConfigSubentryFlow):
-    """Add or change an alert: a sensor source, what it watches, and one rule."""
+    """Add or change an alert: a sensor source, its rule, then that rule's settings."""
 
     _source_id: str
+    _rule: AlertRule
     _reconfiguring = False
 
     async def async_step_user(
@@ -806,20 +845,56 @@ class AlertSubentryFlowHandler(ConfigSubentryFlow):
     async def async_step_rule(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """What the alert watches, its rule and limits, delays and severity."""
+        """Which rule: the next step asks only for what that rule uses."""
+        source = self._get_entry().subentries[self._source_id]
+        if user_input is not None:
+            self._rule = AlertRule(user_input[CONF_RULE])
+            if (
+                self._rule is AlertRule.RATE
+                and not SensorSourceConfig.from_subentry_data(source.data).windows
+            ):
+                return self.async_show_form(
+                    step_id="rule",
+                    data_schema=self.add_suggested_values_to_schema(
+                        RULE_SCHEMA, user_input
+                    ),
+                    errors={CONF_RULE: "rate_needs_window"},
+                    description_placeholders={"source": source.title},
+                )
+            return await self.async_step_settings()
+        current = (
+            self._get_reconfigure_subentry().data[CONF_RULE]
+            if self._reconfiguring
+            else ALERT_DEFAULTS[CONF_RULE]
+        )
+        return self.async_show_form(
+            step_id="rule",
+            data_schema=self.add_suggested_values_to_schema(
+                RULE_SCHEMA, {CONF_RULE: current}
+            ),
+            description_placeholders={"source": source.title},
+        )
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """The chosen rule's limits and delays, what it watches, its severity."""
         source = self._get_entry().subentries[self._source_id]
         source_config = SensorSourceConfig.from_subentry_data(source.data)
         watch_options = await self._async_watch_options(source_config)
         errors: dict[str, str] = {}
         if user_input is not None:
-            config, errors = _alert_config(user_input)
-            if config.rule is AlertRule.RATE and not source_config.windows:
-                errors[CONF_RULE] = "rate_needs_window"
+            # A rule that does not ask what to watch (stale) keeps what was stored.
+            watch = (
+                self._get_reconfigure_subentry().data[CONF_WATCH]
+                if self._reconfiguring
+                else WATCH_VALUE
+            )
+            form = {CONF_WATCH: watch, **user_input, CONF_RULE: self._rule}
+            config, errors = _alert_config(form)
             if not errors:
                 name = (user_input.get(CONF_NAME) or "").strip()
-                data = _alert_data(
-                    config, name, self._source_id, user_input[CONF_WATCH]
-                )
+                data = _alert_data(config, name, self._source_id, form[CONF_WATCH])
                 title = name or (
                     f"{source.title}: {_rule_summary(config, source_config.unit)}"
                 )
@@ -836,13 +911,15 @@ class AlertSubentryFlowHandler(ConfigSubentryFlow):
             suggested = _alert_form_values(self._get_reconfigure_subentry().data)
         else:
             suggested = ALERT_DEFAULTS
-        if suggested[CONF_WATCH] not in {option["value"] for option in watch_options}:
+        if suggested.get(CONF_WATCH) not in {
+            option["value"] for option in watch_options
+        }:
             # Reconfigured to a source without the watched statistic.
             suggested = {**suggested, CONF_WATCH: WATCH_VALUE}
         return self.async_show_form(
-            step_id="rule",
+            step_id="settings",
             data_schema=self.add_suggested_values_to_schema(
-                _alert_schema(watch_options, source_config.unit), suggested
+                _alert_schema(self._rule, watch_options, source_config.unit), suggested
             ),
             errors=errors,
             description_placeholders={"source": source.title},
