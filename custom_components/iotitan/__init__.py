@@ -12,7 +12,7 @@ from homeassistant.helpers.typing import ConfigType
 from .alert_runtime import async_delete_alert_issues
 from .channel import async_remove_channel_stores, async_setup_channels
 from .const import DOMAIN
-from .hub import IoTitanConfigEntry, IoTitanHub
+from .hub import IoTitanConfigEntry, IoTitanHub, async_delete_journal_issue
 from .message_log import journal_directory, remove_journal
 from .migration import async_migrate_hub_entry
 from .services import async_setup_services
@@ -62,12 +62,13 @@ async def async_unload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> None:
-    """Delete the journal, outboxes and alert repair issues of a removed hub."""
+    """Delete the journal, outboxes and repair issues of a removed hub."""
     await hass.async_add_executor_job(
         remove_journal, journal_directory(hass, entry.entry_id)
     )
     await async_remove_channel_stores(hass, entry)
     async_delete_alert_issues(hass, entry.entry_id)
+    async_delete_journal_issue(hass, entry.entry_id)
 
 
 async def _async_reload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> None:
