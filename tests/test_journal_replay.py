@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 import logging
 from pathlib import Path
 import shutil
 import time
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_mqtt_message,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -175,3 +181,98 @@ async def test_unreadable_journal_folder_and_removal(
     await hass.async_block_till_done()
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
     shutil.rmtree(directory, ignore_errors=True)
+
+
+# -- no window holds a sample from the future --------------------------------------------
+
+
+async def test_replay_refuses_records_from_the_future(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    tmp_path: Path,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A journal written before the clock stepped back holds later records.
+
+    They stay in the journal but never enter a window, and are counted.
+    """
+    now = datetime(2027, 5, 4, 12, 0, tzinfo=UTC)
+    freezer.move_to(now)
+    entry = new_entry()
+    directory = tmp_path / "iotitan" / entry.entry_id
+    stamp = now.timestamp()
+    past = [
+        MqttRecord(stamp - 600 + 60 * index, TOPIC, b"%d" % index, 0, False)
+        for index in range(10)
+    ]
+    future = [
+        MqttRecord(stamp + 600, TOPIC, b"1000", 0, False),
+        MqttRecord(stamp + 7200, TOPIC, b"2000", 0, False),
+    ]
+    await write_journal(directory, past + future)
+    await setup_hub(entry)
+    window = (
+        entry.runtime_data.sources[subentry_id(entry)].topics[TOPIC].windows[3600.0]
+    )
+    assert [value for _, value in window] == [float(index) for index in range(10)]
+    assert window.last_timestamp is not None
+    assert window.last_timestamp <= stamp
+    # (The diagnostics' "hub" part; the download's login expires in 2027.)
+    diagnostics = entry.runtime_data.as_diagnostics()
+    assert diagnostics["future_samples"]["refused_replay"] == 2
+    assert diagnostics["journal_replay"]["future_samples_refused"] == 2
+    topic = diagnostics["sources"][subentry_id(entry)]["topics"][TOPIC]
+    assert topic["future_samples_refused"] == 2
+
+
+async def test_clock_stepped_back_drops_samples_now_in_the_future(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Samples taken before the clock stepped back leave the windows.
+
+    On the next tick, and on the next message before it is added (otherwise
+    it would be clamped to the later sample's time).
+    """
+    now = datetime(2027, 5, 4, 12, 0, tzinfo=UTC)
+    freezer.move_to(now)
+    entry = await setup_hub(new_entry())
+    for value in ("1", "2"):
+        async_fire_mqtt_message(hass, TOPIC, value)
+        await hass.async_block_till_done()
+        freezer.tick(timedelta(seconds=30))
+    window = (
+        entry.runtime_data.sources[subentry_id(entry)].topics[TOPIC].windows[3600.0]
+    )
+    assert len(window) == 2
+    freezer.move_to(now - timedelta(minutes=20))  # the clock steps back
+    async_fire_mqtt_message(hass, TOPIC, "3")
+    await hass.async_block_till_done()
+    assert list(window) == [((now - timedelta(minutes=20)).timestamp(), 3.0)]
+    # Step back again; this time the tick notices first.
+    freezer.move_to(now - timedelta(minutes=40))
+    # The loop's timers run on its own clock, which did not step: fire them.
+    async_fire_time_changed(hass, fire_all=True)
+    await hass.async_block_till_done()
+    assert len(window) == 0
+    diagnostics = entry.runtime_data.as_diagnostics()
+    assert diagnostics["future_samples"]["dropped_after_clock_step"] == 3
+
+
+async def test_live_message_stamped_ahead_is_refused(
+    hass: HomeAssistant, setup_hub: SetupHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message stamped ahead of now is logged but never enters a window."""
+    entry = await setup_hub(new_entry())
+
+    def ahead(topic: str, payload: bytes, qos: int, retain: bool) -> MqttRecord:
+        return MqttRecord(time.time() + 3600, topic, payload, qos, retain)
+
+    monkeypatch.setattr("custom_components.iotitan.hub.record_now", ahead)
+    async_fire_mqtt_message(hass, TOPIC, "5")
+    await hass.async_block_till_done()
+    state = entry.runtime_data.sources[subentry_id(entry)].topics[TOPIC]
+    assert len(state.windows[3600.0]) == 0
+    assert entry.runtime_data.future_samples["refused_live"] == 1
+    assert entry.runtime_data.message_log.journal.stats.buffered == 1
