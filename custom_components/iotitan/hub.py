@@ -118,7 +118,10 @@ class TopicState:
         if timestamp > now + FUTURE_SLACK:
             self.future_samples_refused += 1
             return False
-        self.discard_future(now)
+        # Every window got the last reading, the newest: one comparison tells
+        # whether any window holds the future (the clock stepped back).
+        if self.last_received is not None and self.last_received > now + FUTURE_SLACK:
+            self.discard_future(now)
         for window in self.windows.values():
             window.add(timestamp, value)
         self.last_value = value
