@@ -184,10 +184,14 @@ class SyslogImport:
         since: float,
         now: float,
     ) -> None:
-        """Take over `fd` (closed by `close`)."""
+        """Take over `fd` (closed by `close`, or here if this raises). Blocking."""
         raw: BinaryIO = os.fdopen(fd, "rb", buffering=0)
-        if not gzipped:
-            gzipped = os.pread(fd, 2, 0) == _GZIP_MAGIC
+        try:
+            if not gzipped:
+                gzipped = os.pread(fd, 2, 0) == _GZIP_MAGIC
+        except BaseException:
+            raw.close()
+            raise
         self._file: BinaryIO | gzip.GzipFile = (
             gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
 from homeassistant.config_entries import ConfigEntryState
@@ -97,15 +98,25 @@ async def _async_import_syslog(call: ServiceCall) -> ServiceResponse:
     journal = hub.message_log.journal
     now = time.time()
     year = call.data.get(ATTR_YEAR)
-    reader = SyslogImport(
-        fd,
-        gzipped=path.endswith(".gz"),
-        year=year,
-        this_year=dt_util.now().year,
-        tz=dt_util.get_default_time_zone(),
-        since=now - journal.keep_seconds,
-        now=now,
-    )
+    try:  # in the executor: it peeks at the file for the gzip magic
+        reader = await hass.async_add_executor_job(
+            functools.partial(
+                SyslogImport,
+                fd,
+                gzipped=path.endswith(".gz"),
+                year=year,
+                this_year=dt_util.now().year,
+                tz=dt_util.get_default_time_zone(),
+                since=now - journal.keep_seconds,
+                now=now,
+            )
+        )
+    except OSError as err:  # SyslogImport closed the descriptor
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="import_failed",
+            translation_placeholders={"path": path, "error": err.strerror or str(err)},
+        ) from err
     try:
         while batch := await hass.async_add_executor_job(reader.read_batch):
             for record in batch:
