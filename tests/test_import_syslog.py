@@ -262,8 +262,12 @@ async def test_many_lines_stream_in_batches(
     The records go to the journal a batch at a time, so the peak is set by a
     batch; holding the whole file would make it grow with the file. (Batches
     of 1,000 records here, to keep the test quick: six and eighteen batches.)
+    The two imports run the same code in the same process, so what Home
+    Assistant itself allocates meanwhile is the same in both.
     """
     monkeypatch.setattr(import_syslog, "IMPORT_BATCH", 1000, raising=False)
+    # Reads of 16 KiB too (both files would fit in one 1 MiB read).
+    monkeypatch.setattr(import_syslog, "READ_CHUNK", 16 * 1024, raising=False)
     allowed, _ = folders
     await hass.config.async_set_time_zone("UTC")
     freezer.move_to(datetime(2023, 7, 10, 12, 0, tzinfo=dt_util.UTC))
@@ -276,6 +280,8 @@ async def test_many_lines_stream_in_batches(
                 when = start + timedelta(seconds=index)
                 file.write(legacy(when, TOPIC, f"{index % 40}.{index % 7}"))
 
+    # Only the import is measured, not the reload that replays the journal.
+    monkeypatch.setattr(hass.config_entries, "async_schedule_reload", lambda _: None)
     small, large = allowed / "small.log", allowed / "large.log"
     await hass.async_add_executor_job(write, small, 6_000)
     await hass.async_add_executor_job(write, large, 18_000)
@@ -284,7 +290,7 @@ async def test_many_lines_stream_in_batches(
     large_response, large_peak = await traced_import(hass, entry, large, year=2023)
     assert small_response["imported"] == 6_000
     assert large_response["imported"] == 18_000
-    assert large_peak < 1.5 * small_peak, (small_peak, large_peak)
+    assert large_peak < 1.25 * small_peak, (small_peak, large_peak)
 
 
 # -- damaged files --------------------------------------------------------------------
