@@ -284,6 +284,8 @@ async def test_import_legacy_syslog(
         "lines": 6,
         "imported": 3,
         "too_old": 1,
+        "in_future": 0,
+        "too_long": 0,
         "unparsed": 2,
         "unparsed_by_reason": {
             "not a line of the expected program": 1,

@@ -17,7 +17,7 @@ from .alert_runtime import async_delete_alert_issues
 from .channel import async_remove_channel_stores, async_setup_channels
 from .const import DOMAIN, SUBENTRY_ALERT
 from .device import async_register_hub_device
-from .hub import IoTitanConfigEntry, IoTitanHub
+from .hub import IoTitanConfigEntry, IoTitanHub, async_delete_journal_issue
 from .message_log import journal_directory, remove_journal
 from .migration import async_migrate_hub_entry
 from .services import async_setup_services
@@ -72,12 +72,13 @@ async def async_unload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> None:
-    """Delete the journal, outboxes and alert repair issues of a removed hub."""
+    """Delete the journal, outboxes and repair issues of a removed hub."""
     await hass.async_add_executor_job(
         remove_journal, journal_directory(hass, entry.entry_id)
     )
     await async_remove_channel_stores(hass, entry)
     async_delete_alert_issues(hass, entry.entry_id)
+    async_delete_journal_issue(hass, entry.entry_id)
 
 
 async def _async_reload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> None:

@@ -14,7 +14,7 @@ most once per update interval by a timer, which also expires old samples.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import time
@@ -24,12 +24,13 @@ from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 
 from .alert_runtime import AlertRuntime
 from .const import DOMAIN, LOGGER, SUBENTRY_SENSOR
+from .engine.journal import UnreadableFile
 from .engine.output import OutputGuard, topic_matches
 from .engine.payload import PayloadParser, Rejection, parse_value_path
 from .engine.record import MqttRecord
@@ -49,6 +50,24 @@ type IoTitanConfigEntry = ConfigEntry[IoTitanHub]
 MAX_ROUTES = 50_000
 # How often the journal's size on disk is measured.
 JOURNAL_SIZE_INTERVAL = 60.0
+# A sample stamped later than now (plus the journal's resolution, 1 ms) never
+# enters a window: it would stay there until the clock caught up with it.
+FUTURE_SLACK = 0.001
+# Keys of IoTitanHub.future_samples.
+FUTURE_REFUSED_LIVE = "refused_live"
+FUTURE_REFUSED_REPLAY = "refused_replay"
+FUTURE_DROPPED = "dropped_after_clock_step"
+
+
+def journal_issue_id(entry_id: str) -> str:
+    """Id of the repair issue of a hub whose journal could not be read whole."""
+    return f"journal_unreadable_{entry_id}"
+
+
+@callback
+def async_delete_journal_issue(hass: HomeAssistant, entry_id: str) -> None:
+    """Remove the unreadable-journal repair issue of a hub, if there is one."""
+    ir.async_delete_issue(hass, DOMAIN, journal_issue_id(entry_id))
 
 
 def signal_new_topic(entry_id: str) -> str:
@@ -80,16 +99,45 @@ class TopicState:
         self.last_payload: bytes | bytearray | str | None = None
         self.last_value: float | None = None
         self.last_received: float | None = None
+        self.future_samples_refused = 0
+        self.future_samples_dropped = 0
         self.dirty = False
         self._listeners: Listeners[[]] = Listeners()
 
-    def add(self, timestamp: float, value: float) -> None:
-        """Feed one reading to every window."""
+    def add(self, timestamp: float, value: float, now: float | None = None) -> bool:
+        """Feed one reading to every window, unless it is from the future.
+
+        A reading stamped later than `now` (default: the clock now) is refused
+        and counted: live messages are stamped on arrival, so only a journal
+        written before the clock stepped back, or an import, brings one.
+        Samples already in a window that lie in the future (the clock stepped
+        back since) are dropped first. Return whether the reading was added.
+        """
+        if now is None:
+            now = time.time()
+        if timestamp > now + FUTURE_SLACK:
+            self.future_samples_refused += 1
+            return False
+        # Every window got the last reading, the newest: one comparison tells
+        # whether any window holds the future (the clock stepped back).
+        if self.last_received is not None and self.last_received > now + FUTURE_SLACK:
+            self.discard_future(now)
         for window in self.windows.values():
             window.add(timestamp, value)
         self.last_value = value
         self.last_received = timestamp
         self.dirty = True
+        return True
+
+    def discard_future(self, now: float) -> int:
+        """Drop samples stamped later than `now` from every window; return how many."""
+        dropped = 0
+        for window in self.windows.values():
+            dropped = max(dropped, window.discard_after(now + FUTURE_SLACK))
+        if dropped:
+            self.future_samples_dropped += dropped
+            self.dirty = True
+        return dropped
 
     def is_repeat(self, payload: bytes | bytearray | str, retain: bool) -> bool:
         """Whether a message is the broker's retained copy of the last one.
@@ -101,11 +149,17 @@ class TopicState:
         """
         return retain and payload == self.last_payload
 
-    def expire(self, now: float) -> None:
-        """Drop samples that left their windows; mark the topic dirty if any did."""
+    def expire(self, now: float) -> int:
+        """Drop samples that left their windows; mark the topic dirty if any did.
+
+        Samples from the future of `now` (the clock stepped back) go too;
+        return how many of those there were.
+        """
+        future = self.discard_future(now)
         for window in self.windows.values():
             if window.expire(now):
                 self.dirty = True
+        return future
 
     @callback
     def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -126,6 +180,8 @@ class TopicState:
             "rejected": dict(self.rejected),
             "last_value": self.last_value,
             "last_received": self.last_received,
+            "future_samples_refused": self.future_samples_refused,
+            "future_samples_dropped": self.future_samples_dropped,
             "window_samples": {
                 str(seconds): len(window) for seconds, window in self.windows.items()
             },
@@ -197,10 +253,11 @@ class SensorSource:
                     topic,
                     reading,
                 )
-        else:
-            state.add(timestamp, reading)
+        elif state.add(timestamp, reading):
             for listener in self.hub.sample_listeners:
                 listener(self, state, timestamp, reading)
+        else:
+            self.hub.future_samples[FUTURE_REFUSED_LIVE] += 1
         if not known:
             # The platform creates the topic's device and entities with its
             # first state; later updates go through the throttled tick.
@@ -208,16 +265,22 @@ class SensorSource:
                 self.hub.hass, signal_new_topic(self.hub.entry.entry_id), self, state
             )
 
-    def replay(self, record: MqttRecord) -> None:
-        """Feed one journal record to the windows (at startup, before entities)."""
+    def replay(self, record: MqttRecord, now: float) -> None:
+        """Feed one journal record to the windows (at startup, before entities).
+
+        A record stamped later than `now` (a journal written before the clock
+        stepped back, or an import) is refused and counted, as live.
+        """
         state = self.topic_state(record.topic)
         # The same rule as live, so a rebuilt window equals the live one.
         if state is None or state.is_repeat(record.payload, record.retain):
             return
         state.last_payload = record.payload
         reading = self.parser.parse(record.payload)
-        if not isinstance(reading, Rejection):  # counted when it arrived live
-            state.add(record.timestamp, reading)
+        if isinstance(reading, Rejection):  # counted when it arrived live
+            return
+        if not state.add(record.timestamp, reading, now):
+            self.hub.future_samples[FUTURE_REFUSED_REPLAY] += 1
 
     def as_diagnostics(self) -> dict[str, Any]:
         """Settings and per-topic counters for diagnostics."""
@@ -292,6 +355,8 @@ class IoTitanHub:
         self.messages_ignored_own = 0
         self.payloads_rejected: Counter[Rejection] = Counter()
         self.records_replayed = 0
+        self.future_samples: Counter[str] = Counter()
+        self.replay_report: dict[str, Any] = {}
         self.mqtt_connected = True
         self.sample_listeners: list[SampleListener] = []
         # ThingSpeak channel subentries, filled by channel.async_setup_channels.
@@ -320,24 +385,80 @@ class IoTitanHub:
                     source.topic_state(topic)
 
     async def async_replay_journal(self) -> None:
-        """Rebuild every window from the journal, before subscribing."""
+        """Rebuild every window from the journal, before subscribing.
+
+        A journal file that cannot be read is skipped: the hub starts with the
+        rest, a repair issue names the file and why (it goes at the next start
+        that reads everything), and one warning per start gives the counts of
+        unreadable files and lines and of records from the future.
+        """
         if not self.sources:
+            # Nothing is rebuilt from the journal, so nothing is missing.
+            async_delete_journal_issue(self.hass, self.entry.entry_id)
             return
         now = time.time()
         result = await self.message_log.async_replay(now - self.longest_window)
         for record in result:
             route = self._route(record.topic)
             for source in route.sources:
-                source.replay(record)
+                source.replay(record, now)
         self.records_replayed = len(result)
         for source in self.sources.values():
             for state in source.topics.values():
                 state.expire(now)
-        LOGGER.debug(
-            "Replayed %d journal records (%d unreadable lines) from %d files",
+        future = self.future_samples[FUTURE_REFUSED_REPLAY]
+        self.replay_report = {
+            "files_read": result.files_read,
+            "files_unreadable": [
+                {"file": str(item.path), "error": item.error}
+                for item in result.unreadable
+            ],
+            "lines_unreadable": result.skipped,
+            "future_samples_refused": future,
+        }
+        if result.unreadable:
+            self._async_raise_journal_issue(result.unreadable)
+        else:
+            async_delete_journal_issue(self.hass, self.entry.entry_id)
+        log = (
+            LOGGER.warning
+            if result.unreadable or result.skipped or future
+            else LOGGER.debug
+        )
+        log(
+            "Hub %s replayed %d journal records from %d files: %d files could "
+            "not be read%s, %d lines were unreadable, %d samples from the "
+            "future were refused",
+            self.entry.title,
             len(result),
-            result.skipped,
             result.files_read,
+            len(result.unreadable),
+            "".join(
+                f"; {item.path.name}: {item.error}" for item in result.unreadable[:5]
+            ),
+            result.skipped,
+            future,
+        )
+
+    @callback
+    def _async_raise_journal_issue(self, unreadable: Sequence[UnreadableFile]) -> None:
+        """Tell the user which journal files could not be read, and why."""
+        shown = [f"{item.path.name} ({item.error})" for item in unreadable[:5]]
+        if len(unreadable) > len(shown):
+            shown.append(f"{len(unreadable) - len(shown)} more")
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            journal_issue_id(self.entry.entry_id),
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="journal_unreadable",
+            translation_placeholders={
+                "hub": self.entry.title,
+                "files": ", ".join(shown),
+                "directory": str(self.message_log.directory),
+            },
         )
 
     async def async_start(self) -> None:
@@ -521,6 +642,16 @@ class IoTitanHub:
             "messages_ignored_own_output": self.messages_ignored_own,
             "payloads_rejected": dict(self.payloads_rejected),
             "records_replayed": self.records_replayed,
+            "journal_replay": self.replay_report,
+            "future_samples": {
+                FUTURE_REFUSED_LIVE: self.future_samples[FUTURE_REFUSED_LIVE],
+                FUTURE_REFUSED_REPLAY: self.future_samples[FUTURE_REFUSED_REPLAY],
+                FUTURE_DROPPED: sum(
+                    state.future_samples_dropped
+                    for source in self.sources.values()
+                    for state in source.topics.values()
+                ),
+            },
             **self.message_log.as_diagnostics(),
             "sources": {
                 subentry_id: source.as_diagnostics()

@@ -45,10 +45,14 @@ def remove_journal(directory: Path) -> None:
 
 def _journal_size(directory: Path) -> int:
     total = 0
-    for path in journal_files(directory):
+    try:
+        paths = journal_files(directory)
+    except OSError:  # an unreadable folder: the replay reports it
+        return 0
+    for path in paths:
         try:
             total += path.stat().st_size
-        except FileNotFoundError:  # removed by retention meanwhile
+        except OSError:  # removed by retention meanwhile, or unreadable
             continue
     return total
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 import time
 
 from homeassistant.config_entries import ConfigEntryState
@@ -22,7 +22,12 @@ import voluptuous as vol
 from .channel import async_get_channel
 from .const import DOMAIN
 from .hub import IoTitanConfigEntry
-from .import_syslog import IMPORT_CHUNK, read_syslog_file
+from .import_syslog import (
+    ImportReadError,
+    ImportRefusedError,
+    SyslogImport,
+    open_for_import,
+)
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_PATH = "path"
@@ -59,45 +64,80 @@ def _loaded_hub_entry(hass: HomeAssistant, entry_id: str) -> IoTitanConfigEntry:
 
 
 async def _async_import_syslog(call: ServiceCall) -> ServiceResponse:
-    """Append a legacy or RFC 5424 syslog file to a hub's journal."""
+    """Append a legacy or RFC 5424 syslog file to a hub's journal.
+
+    The file is opened and checked in the executor (see import_syslog.py), then
+    read from that descriptor in batches; each batch is flushed to the journal
+    before the next is read, so memory stays bounded by a batch. If the file
+    cannot be read to its end, the records before the damage stay imported (the
+    journal is append-only and they are valid) and the error says how many.
+    """
     hass = call.hass
     entry = _loaded_hub_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
-    path = Path(call.data[ATTR_PATH])
-    if not hass.config.is_allowed_path(str(path)):
+    path = call.data[ATTR_PATH]
+    try:
+        fd = await hass.async_add_executor_job(
+            open_for_import, path, hass.config.is_allowed_path
+        )
+    except ImportRefusedError as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="path_not_allowed",
-            translation_placeholders={"path": str(path)},
-        )
-    hub = entry.runtime_data
-    journal = hub.message_log.journal
-    since = time.time() - journal.keep_seconds
-    year = call.data.get(ATTR_YEAR, dt_util.now().year)
-    try:
-        result = await hass.async_add_executor_job(
-            lambda: read_syslog_file(
-                path, year=year, tz=dt_util.get_default_time_zone(), since=since
-            )
-        )
+            translation_key=err.key,
+            translation_placeholders={"path": path},
+        ) from err
     except OSError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="import_failed",
-            translation_placeholders={"path": str(path), "error": str(err)},
+            translation_placeholders={
+                "path": path,
+                "error": err.strerror or str(err),
+            },
         ) from err
-    for start in range(0, len(result.records), IMPORT_CHUNK):
-        for record in result.records[start : start + IMPORT_CHUNK]:
-            journal.submit(record)
-        await journal.flush()
-    # The windows are rebuilt from the journal, now with the imported history.
-    hass.config_entries.async_schedule_reload(entry.entry_id)
-    return {
-        "lines": result.lines,
-        "imported": len(result.records),
-        "too_old": result.too_old,
-        "unparsed": result.unparsed.total(),
-        "unparsed_by_reason": dict(result.unparsed),
-    }
+    hub = entry.runtime_data
+    journal = hub.message_log.journal
+    now = time.time()
+    year = call.data.get(ATTR_YEAR)
+    try:  # in the executor: it peeks at the file for the gzip magic
+        reader = await hass.async_add_executor_job(
+            functools.partial(
+                SyslogImport,
+                fd,
+                gzipped=path.endswith(".gz"),
+                year=year,
+                this_year=dt_util.now().year,
+                tz=dt_util.get_default_time_zone(),
+                since=now - journal.keep_seconds,
+                now=now,
+            )
+        )
+    except OSError as err:  # SyslogImport closed the descriptor
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="import_failed",
+            translation_placeholders={"path": path, "error": err.strerror or str(err)},
+        ) from err
+    try:
+        while batch := await hass.async_add_executor_job(reader.read_batch):
+            for record in batch:
+                journal.submit(record)
+            await journal.flush()
+    except ImportReadError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="import_damaged",
+            translation_placeholders={
+                "path": path,
+                "error": str(err),
+                "imported": str(reader.counts.imported),
+            },
+        ) from err
+    finally:
+        await hass.async_add_executor_job(reader.close)
+        # The windows are rebuilt from the journal, now with the imported history.
+        if reader.counts.imported:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+    return reader.counts.as_response()
 
 
 SERVICE_PUSH_NOW = "push_now"

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 import datetime
+import errno
 import os
 from pathlib import Path
 import time
@@ -692,3 +693,122 @@ def test_replay_with_extreme_since(tmp_path: Path) -> None:
     assert len(read_since(tmp_path, 1e300)) == 0
     assert len(read_since(tmp_path, float("nan"))) == 1
     assert len(read_since(tmp_path, -1.0)) == 1
+
+
+# -- replay of a journal with unreadable files --------------------------------------
+
+
+async def three_files(directory: Path) -> tuple[list[MqttRecord], list[Path]]:
+    """A journal of about three files, newest first, and its records."""
+    records = [record(index) for index in range(60)]
+    await write_journal(directory, records, max_file_bytes=2500)
+    files = journal_files(directory)
+    assert len(files) >= 3
+    return records, files
+
+
+def records_of(path: Path) -> list[MqttRecord]:
+    parsed = [parse_line(line) for line in lines_of(path)]
+    assert all(isinstance(item, MqttRecord) for item in parsed)
+    return parsed  # type: ignore[return-value]
+
+
+async def test_replay_skips_a_directory_in_place_of_a_file(tmp_path: Path) -> None:
+    """A folder named like a rotated file: the rest is read, the folder reported."""
+    records, files = await three_files(tmp_path)
+    middle = files[1]
+    lost = records_of(middle)
+    middle.unlink()
+    middle.mkdir()
+    result = read_since(tmp_path, 0)
+    assert result.records == [item for item in records if item not in lost]
+    assert [(item.path, item.error) for item in result.unreadable] == [
+        (middle, os.strerror(errno.EISDIR))
+    ]
+    assert result.files_read == len(files) - 1
+
+
+@pytest.mark.parametrize(
+    ("error", "where"),
+    [
+        (errno.EACCES, "open"),  # permission denied (root ignores chmod 000)
+        (errno.EIO, "open"),
+        (errno.EIO, "read"),  # a failing disk in the middle of the file
+        (errno.ESTALE, "read"),  # removed on a network share while being read
+    ],
+)
+async def test_replay_skips_a_file_that_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int, where: str
+) -> None:
+    """An OSError opening or reading one file skips that file only."""
+    records, files = await three_files(tmp_path)
+    bad = files[0]  # the active file: the newest records
+    lost = records_of(bad)
+    real_open = Path.open
+
+    class FailingFile:
+        def __enter__(self) -> FailingFile:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            return None
+
+        def read(self, *args: object) -> bytes:
+            raise OSError(error, os.strerror(error))
+
+    def fake_open(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if path == bad:
+            if where == "open":
+                raise OSError(error, os.strerror(error), str(path))
+            return FailingFile()
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", fake_open)
+    result = read_since(tmp_path, 0)
+    assert result.records == [item for item in records if item not in lost]
+    assert len(result.unreadable) == 1
+    assert result.unreadable[0].path == bad
+    assert result.unreadable[0].error == os.strerror(error)
+
+
+async def test_replay_of_a_file_removed_while_open_or_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Removed after opening: still read whole; removed before (retention): silent."""
+    records, files = await three_files(tmp_path)
+    newest = records_of(files[0])
+    real_open = Path.open
+
+    def unlink_after_open(
+        path: Path, mode: str = "r", *args: Any, **kwargs: Any
+    ) -> Any:
+        file = real_open(path, mode, *args, **kwargs)
+        if path == files[0]:
+            path.unlink()
+        return file
+
+    monkeypatch.setattr(Path, "open", unlink_after_open)
+    result = read_since(tmp_path, 0)
+    assert result.records == records
+    assert result.unreadable == ()
+    # Now files are gone before the replay opens them, as retention deletes
+    # between listing and reading: their records went with them, nothing to
+    # report (retention deletes only what is older than the horizon).
+    oldest = records_of(files[-1])
+    files[-1].unlink()
+    monkeypatch.setattr(journal_module, "journal_files", lambda directory: files)
+    result = read_since(tmp_path, 0)
+    gone = newest + oldest
+    assert result.records == [item for item in records if item not in gone]
+    assert result.unreadable == ()
+
+
+async def test_replay_of_a_journal_folder_that_is_a_file(tmp_path: Path) -> None:
+    """The journal's folder itself unreadable: no records, the folder reported."""
+    directory = tmp_path / "journal"
+    directory.write_bytes(b"not a folder")
+    result = read_since(directory, 0)
+    assert result.records == []
+    assert [(item.path, item.error) for item in result.unreadable] == [
+        (directory, os.strerror(errno.ENOTDIR))
+    ]

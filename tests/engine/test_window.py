@@ -699,3 +699,36 @@ def test_unknown_statistic() -> None:
         window.value("mean_circular")  # type: ignore[arg-type]
     assert window.value("mean") == 5.0  # type: ignore[arg-type]
     assert window.value("percentile", 10) == 5.0  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    gaps=st.lists(st.floats(min_value=0, max_value=50), min_size=1, max_size=40),
+    values=st.lists(st.floats(min_value=-1e6, max_value=1e6), min_size=40, max_size=40),
+    cut=st.floats(min_value=-10, max_value=2000),
+)
+def test_discard_after_equals_a_window_of_the_kept_samples(
+    gaps: list[float], values: list[float], cut: float
+) -> None:
+    """Dropping the samples later than `cut` leaves the window it would have been."""
+    window = SlidingWindow(600.0)
+    fresh = SlidingWindow(600.0)
+    now = 0.0
+    for gap, value in zip(gaps, values, strict=False):
+        now += gap
+        window.add(now, value)
+    before = list(window)
+    kept = [(t, v) for t, v in before if t <= cut]
+    for timestamp, value in kept:
+        fresh.add(timestamp, value)
+    assert window.discard_after(cut) == len(before) - len(kept)
+    assert list(window) == kept
+    for statistic in Statistic:
+        assert window.value(statistic) == fresh.value(statistic), statistic
+    # And it goes on like a fresh window.
+    window.add(cut + 1, 7.0)
+    fresh.add(cut + 1, 7.0)
+    assert list(window) == list(fresh)
+    assert window.value(Statistic.AVERAGE_LINEAR) == fresh.value(
+        Statistic.AVERAGE_LINEAR
+    )

@@ -49,6 +49,8 @@ __all__ = [
     "JournalStats",
     "JournalWriter",
     "ReplayResult",
+    "UnreadableFile",
+    "describe_os_error",
     "journal_files",
     "parse_line",
     "read_since",
@@ -396,6 +398,23 @@ def parse_line(
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadableFile:
+    """A journal file (or the journal's folder) that `read_since` could not read."""
+
+    path: Path
+    error: str
+    """Why, as the system says it (``Permission denied``, ``Is a directory``, ...)."""
+
+
+def describe_os_error(err: OSError) -> str:
+    """An OSError as short text without the path: the strerror, or the class name."""
+    if err.errno is not None:
+        with contextlib.suppress(ValueError):
+            return os.strerror(err.errno)
+    return str(err) or type(err).__name__
+
+
+@dataclass(frozen=True, slots=True)
 class ReplayResult:
     """What `read_since` found: records oldest first, and what it skipped."""
 
@@ -403,6 +422,8 @@ class ReplayResult:
     skipped: int
     """Lines that could not be parsed (torn last line after a crash, garbage)."""
     files_read: int
+    unreadable: tuple[UnreadableFile, ...] = ()
+    """Files that could not be read (skipped: the replay went on with the rest)."""
 
     def __iter__(self) -> Iterator[MqttRecord]:
         """Iterate over the records."""
@@ -422,7 +443,10 @@ def read_since(directory: str | os.PathLike[str], since: float) -> ReplayResult:
     the first one at or after `since` are skipped by comparing timestamps as
     text. Lines of our own format are matched by one regular expression, not a
     general RFC 5424 parser; other RFC 5424 lines with our SD element are parsed
-    generically; the rest are skipped and counted.
+    generically; the rest are skipped and counted. A file that cannot be read
+    (a directory in its place, no permission, an I/O error) is skipped and
+    listed in `ReplayResult.unreadable`; the rest are still read. A file deleted
+    between listing and reading (retention) is skipped silently.
     """
     since_key = _stamp_key(since)
     if math.isnan(since) or since < 0:
@@ -435,10 +459,21 @@ def read_since(directory: str | os.PathLike[str], since: float) -> ReplayResult:
     chunks: list[list[MqttRecord]] = []
     skipped = 0
     files_read = 0
-    for path in journal_files(directory):
+    unreadable: list[UnreadableFile] = []
+    try:
+        paths = journal_files(directory)
+    except OSError as err:  # the folder itself: not a folder, no permission, EIO
+        paths = []
+        unreadable.append(UnreadableFile(Path(directory), describe_os_error(err)))
+    for path in paths:
         try:
-            data = path.read_bytes()
+            data = _read_whole(path)
         except FileNotFoundError:  # deleted by retention while we listed
+            continue
+        except OSError as err:  # a directory, no permission, an I/O error, ...
+            # Skipped, not fatal: the rest of the journal still rebuilds the
+            # windows; the caller reports the file.
+            unreadable.append(UnreadableFile(path, describe_os_error(err)))
             continue
         files_read += 1
         first = _FIRST_STAMP_RE.search(data)
@@ -451,7 +486,13 @@ def read_since(directory: str | os.PathLike[str], since: float) -> ReplayResult:
             break
     result = list(itertools.chain.from_iterable(reversed(chunks)))
     result.sort(key=_TIMESTAMP)  # in order already, but for clock steps: linear
-    return ReplayResult(result, skipped, files_read)
+    return ReplayResult(result, skipped, files_read, tuple(unreadable))
+
+
+def _read_whole(path: Path) -> bytes:
+    """A journal file's bytes."""
+    with path.open("rb") as file:
+        return file.read()
 
 
 def _first_line_at_or_after(data: bytes, since_key: bytes) -> int:

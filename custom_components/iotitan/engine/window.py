@@ -297,6 +297,30 @@ class SlidingWindow:
             dropped += 1
         return dropped
 
+    def discard_after(self, now: float) -> int:
+        """Drop the samples stamped later than ``now``; return how many.
+
+        For a clock that stepped back: samples taken before the step lie in
+        the future of the new clock, and later samples would be clamped to
+        them (see :meth:`add`), so the window would hold the future until the
+        clock caught up. The window is rebuilt from the samples it keeps.
+
+        Runtime complexity: O(1) if none is later (the usual case), else
+        O(n log n).
+        """
+        samples = self._samples
+        if not samples or samples[-1][0] <= now:
+            return 0
+        kept = [sample for sample in samples if sample[0] <= now]
+        dropped = len(samples) - len(kept)
+        samples.clear()
+        self._sorted.clear()
+        self._oldest_exact = self._newest_exact = _NO_SAMPLE
+        self._reset_sums()
+        for timestamp, value in kept:
+            self.add(timestamp, value)
+        return dropped
+
     def _pop_oldest(self) -> None:
         """Remove the oldest sample and its share of the running sums. O(log n)."""
         samples = self._samples
