@@ -143,7 +143,8 @@ class SensorSource:
         self.title = subentry.title
         self.config = SensorSourceConfig.from_subentry_data(subentry.data)
         self.parser = PayloadParser(
-            parse_value_path(self.config.value_path) if self.config.value_path else ()
+            parse_value_path(self.config.value_path) if self.config.value_path else (),
+            words_as_numbers=self.config.words_as_numbers,
         )
         self.topics: dict[str, TopicState] = {}
         self.topics_over_limit: set[str] = set()
