@@ -107,6 +107,7 @@ from custom_components.iotitan.const import (
     CONF_VALUE_PATH,
     CONF_WATCH,
     CONF_WINDOWS,
+    DEFAULT_LOG_TOPICS,
     DOMAIN,
     SUBENTRY_ALERT,
     SUBENTRY_SENSOR,
@@ -119,6 +120,7 @@ from .ha_common import (
     ALERT_SUBENTRY_ID,
     DEADBAND,
     FLOOR_FILTER,
+    FLOOR_PREFIX,
     HIGH_LIMIT,
     HUB_ENTRY_ID,
     PERCENTILE,
@@ -242,8 +244,9 @@ def hub_entry(
         transport = "none"
     options[CONF_LOGGING].update(
         {
-            # Log what we monitor: the same single subscription as the others.
-            CONF_LOG_TOPICS: [SOURCE_FILTER],
+            # The default configuration: log everything (`#`) besides the
+            # source's filter, as a new hub does.
+            CONF_LOG_TOPICS: list(DEFAULT_LOG_TOPICS),
             CONF_SYSLOG_TRANSPORT: transport,
             CONF_SYSLOG_HOST: "127.0.0.1",
             CONF_SYSLOG_PORT: SPEC["syslog_tcp_port"]
@@ -459,7 +462,7 @@ async def run_segments(
         # the loop: with the clock standing still, callbacks the contender has
         # due "now" (core's statistics re-arm a purge timer at the second
         # whose oldest sample is exactly max_age old) must not run in it.
-        for batch in stream(topics, first, count, prefix="floor"):
+        for batch in stream(topics, first, count, prefix=FLOOR_PREFIX):
             for name, body in batch:
                 fire(hass, name, body)
 

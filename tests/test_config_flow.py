@@ -328,6 +328,8 @@ async def test_sensor_subentry_created_with_canonical_data(
         "value_path": "DS18B20.Temperature",
         "unit_of_measurement": "°C",
         "device_class": "temperature",
+        # Not asked for, with a unit and device class: off.
+        "words_as_numbers": False,
         "windows": [600.0, 3600.0],
         "statistics": ["mean", "value_max"],
         "advanced": {
@@ -421,6 +423,62 @@ async def test_sensor_subentry_topic_in_use(
         result["flow_id"], sensor_form(topic="home/+/temperature")
     )
     assert result["errors"] == {"topic": "topic_in_use"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "stored"),
+    [
+        # Left unset: off for a measurement (unit or device class), on otherwise.
+        ({}, False),
+        ({"device_class": None, "unit_of_measurement": "°C"}, False),
+        ({"device_class": None, "unit_of_measurement": ""}, True),
+        # Asked for: as asked, whatever the unit.
+        ({"words_as_numbers": True}, True),
+        (
+            {
+                "words_as_numbers": False,
+                "device_class": None,
+                "unit_of_measurement": "",
+            },
+            False,
+        ),
+    ],
+)
+async def test_sensor_subentry_words_as_numbers(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    overrides: dict[str, Any],
+    stored: bool,
+) -> None:
+    """The form's "Read on/off words as 1/0" is stored explicitly, per source."""
+    entry = await setup_hub(hub_entry())
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
+    )
+    assert "words_as_numbers" in {str(key) for key in result["data_schema"].schema}
+    form = sensor_form(**overrides)
+    form = {key: value for key, value in form.items() if value is not None}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], form
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    sub = subentry_id(entry)
+    assert entry.subentries[sub].data["words_as_numbers"] is stored
+    assert entry.runtime_data.sources[sub].parser.words_as_numbers is stored
+
+    # Reconfigure shows the stored choice and keeps it unless changed.
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_SENSOR),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": sub},
+    )
+    assert suggested_values(result["data_schema"].schema)["words_as_numbers"] is stored
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**form, "words_as_numbers": not stored}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.subentries[sub].data["words_as_numbers"] is (not stored)
 
 
 async def test_sensor_subentry_reconfigure(

@@ -109,6 +109,7 @@ from .const import (
     CONF_VALUE_PATH,
     CONF_WATCH,
     CONF_WINDOWS,
+    CONF_WORDS_AS_NUMBERS,
     CONF_WRITE_KEY,
     CONFIG_ENTRY_MINOR_VERSION,
     CONFIG_ENTRY_VERSION,
@@ -160,7 +161,7 @@ from .engine.payload import parse_value_path
 from .engine.syslog import Facility, Transport
 from .engine.thingspeak import DEFAULT_BASE_URL, DEFAULT_MAX_ROWS, Plan
 from .form import number_box, range_errors, show_errors_in_sections
-from .models import SensorSourceConfig
+from .models import SensorSourceConfig, default_words_as_numbers
 
 DEFAULT_HUB_NAME = "IoTitan"
 
@@ -295,6 +296,8 @@ SENSOR_SCHEMA = vol.Schema(
                 sort=True,
             )
         ),
+        # Left unset: off with a unit or device class, on without.
+        vol.Optional(CONF_WORDS_AS_NUMBERS): BooleanSelector(),
         vol.Required(CONF_WINDOWS): SelectSelector(
             SelectSelectorConfig(
                 options=list(WINDOW_SUGGESTIONS),
@@ -640,6 +643,12 @@ class SensorSubentryFlowHandler(ConfigSubentryFlow):
         ):
             errors[CONF_UNIT] = "unit_invalid_for_device_class"
 
+        words = user_input.get(CONF_WORDS_AS_NUMBERS)
+        if words is None:
+            words = default_words_as_numbers(
+                {CONF_UNIT: unit, CONF_DEVICE_CLASS: device_class}
+            )
+
         advanced = user_input[CONF_ADVANCED]
         max_samples = advanced.get(CONF_MAX_SAMPLES)
         data: dict[str, Any] = {
@@ -647,6 +656,7 @@ class SensorSubentryFlowHandler(ConfigSubentryFlow):
             CONF_VALUE_PATH: value_path,
             CONF_UNIT: unit,
             CONF_DEVICE_CLASS: device_class,
+            CONF_WORDS_AS_NUMBERS: bool(words),
             CONF_WINDOWS: sorted(windows),
             CONF_STATISTICS: [
                 str(statistic)
@@ -687,6 +697,9 @@ def _form_values(title: str, data: Mapping[str, Any]) -> dict[str, Any]:
     for key in (CONF_VALUE_PATH, CONF_UNIT, CONF_DEVICE_CLASS):
         if data.get(key):
             values[key] = data[key]
+    values[CONF_WORDS_AS_NUMBERS] = bool(
+        data.get(CONF_WORDS_AS_NUMBERS, default_words_as_numbers(data))
+    )
     return values
 
 

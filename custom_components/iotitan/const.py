@@ -13,7 +13,7 @@ LOGGER = logging.getLogger(__package__)
 # The stored shape of a hub entry and its subentries; migration.py moves older
 # shapes forward one minor version at a time.
 CONFIG_ENTRY_VERSION: Final = 1
-CONFIG_ENTRY_MINOR_VERSION: Final = 3
+CONFIG_ENTRY_MINOR_VERSION: Final = 4
 
 # Subentry types.
 SUBENTRY_SENSOR: Final = "sensor"
@@ -75,6 +75,7 @@ CONF_TOPIC: Final = "topic"
 CONF_VALUE_PATH: Final = "value_path"
 CONF_UNIT: Final = "unit_of_measurement"
 CONF_DEVICE_CLASS: Final = "device_class"
+CONF_WORDS_AS_NUMBERS: Final = "words_as_numbers"
 CONF_WINDOWS: Final = "windows"
 CONF_STATISTICS: Final = "statistics"
 CONF_ADVANCED: Final = "advanced"

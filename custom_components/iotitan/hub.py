@@ -31,13 +31,14 @@ from homeassistant.helpers.event import async_track_time_interval
 from .alert_runtime import AlertRuntime
 from .const import DOMAIN, LOGGER, SUBENTRY_SENSOR
 from .engine.journal import UnreadableFile
-from .engine.output import OutputGuard, topic_matches
+from .engine.output import OutputGuard, topic_matches, uncovered_filters
 from .engine.payload import PayloadParser, Rejection, parse_value_path
 from .engine.record import MqttRecord
 from .engine.window import SlidingWindow
 from .listeners import Listeners
 from .message_log import MessageLog, record_now
 from .models import HubOptions, SensorSourceConfig
+from .mqtt_encoding import ENCODING, payload_bytes, register as register_encoding
 from .mqtt_output import MqttOutput
 
 if TYPE_CHECKING:
@@ -198,7 +199,8 @@ class SensorSource:
         self.title = subentry.title
         self.config = SensorSourceConfig.from_subentry_data(subentry.data)
         self.parser = PayloadParser(
-            parse_value_path(self.config.value_path) if self.config.value_path else ()
+            parse_value_path(self.config.value_path) if self.config.value_path else (),
+            words_as_numbers=self.config.words_as_numbers,
         )
         self.topics: dict[str, TopicState] = {}
         self.topics_over_limit: set[str] = set()
@@ -342,18 +344,21 @@ class IoTitanHub:
         )
         # The syslog connection state shows at once, not on the next tick.
         self.message_log.async_add_listener(self._notify_diagnostics)
-        # Subscriptions in a fixed order: sources first, then log filters. A
-        # message is handled by the first one whose filter matches its topic.
-        self._filters = list(
-            dict.fromkeys(
-                [s.config.topic for s in self.sources.values()]
-                + list(self.options.logging.log_topics)
-            )
+        # One subscription per filter that no other filter of the hub covers
+        # (the default log filter `#` covers every source filter but `$` ones),
+        # so a message normally reaches one callback, which routes it to the
+        # log and to every source. Where two filters overlap without either
+        # covering the other (`a/+`, `+/b`), a message is handled by the first
+        # one in this order (sources first, then log filters) that matches.
+        self._filters = uncovered_filters(
+            [s.config.topic for s in self.sources.values()]
+            + list(self.options.logging.log_topics)
         )
         self._routes: dict[str, Route] = {}
         self.messages_received = 0
         self.messages_ignored_own = 0
         self.payloads_rejected: Counter[Rejection] = Counter()
+        self.payloads_not_utf8 = 0
         self.records_replayed = 0
         self.future_samples: Counter[str] = Counter()
         self.replay_report: dict[str, Any] = {}
@@ -464,6 +469,7 @@ class IoTitanHub:
     async def async_start(self) -> None:
         """Start the writers, subscribe, and start the update timer."""
         await self.message_log.async_start()
+        register_encoding()
         for topic_filter in self._filters:
             self._unsubscribers.append(
                 await mqtt.async_subscribe(
@@ -471,9 +477,10 @@ class IoTitanHub:
                     topic_filter,
                     self._message_handler(topic_filter),
                     qos=0,
-                    # Raw bytes: the parser reports non-UTF-8 payloads itself
-                    # instead of the MQTT integration dropping them with a warning.
-                    encoding=None,
+                    # UTF-8 like every default subscriber (the MQTT client hands
+                    # one decoded message to all subscribers of a topic string),
+                    # lossless for payloads that are not UTF-8: see mqtt_encoding.
+                    encoding=ENCODING,
                 )
             )
         self._unsubscribers.append(
@@ -553,13 +560,12 @@ class IoTitanHub:
                 self.messages_ignored_own += 1
                 return
             self.messages_received += 1
-            payload = message.payload
-            record = record_now(
-                message.topic,
-                payload.encode() if isinstance(payload, str) else bytes(payload),
-                message.qos,
-                message.retain,
-            )
+            payload, utf8 = payload_bytes(message.payload)
+            if not utf8:
+                # Journaled and logged escaped like any payload; sources count
+                # it as a rejection. No log line per message.
+                self.payloads_not_utf8 += 1
+            record = record_now(message.topic, payload, message.qos, message.retain)
             self.message_log.submit(record, to_syslog=route.log)
             for source in route.sources:
                 source.async_handle_payload(
@@ -641,6 +647,7 @@ class IoTitanHub:
             "messages_received": self.messages_received,
             "messages_ignored_own_output": self.messages_ignored_own,
             "payloads_rejected": dict(self.payloads_rejected),
+            "payloads_not_utf8": self.payloads_not_utf8,
             "records_replayed": self.records_replayed,
             "journal_replay": self.replay_report,
             "future_samples": {

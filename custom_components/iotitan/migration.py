@@ -5,7 +5,9 @@ change to what the flows store, in the entry or in any of its subentries, bumps
 `CONFIG_ENTRY_MINOR_VERSION` and adds one step here. A step brings an entry from the
 minor version before it to its own; steps run in order, each followed by a version
 update, so an install several releases old walks the whole chain. A minor version
-without a step changes nothing stored.
+without a step changes nothing stored (minor versions are assigned to changes
+made in parallel: 2 the syslog record size, 3 a device per alert subentry, 4
+`words_as_numbers` made explicit).
 
 Steps may also bring the entity and device registries to the shape the code of
 their version expects (1.3: a device per alert subentry).
@@ -21,11 +23,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .const import (
+    CONF_WORDS_AS_NUMBERS,
     CONFIG_ENTRY_MINOR_VERSION,
     CONFIG_ENTRY_VERSION,
     DOMAIN,
     LOGGER,
     SUBENTRY_ALERT,
+    SUBENTRY_SENSOR,
 )
 from .device import (
     alert_device_info,
@@ -33,6 +37,7 @@ from .device import (
     async_move_device_to_subentry,
     async_register_hub_device,
 )
+from .models import default_words_as_numbers
 
 if TYPE_CHECKING:
     MigrationStep = Callable[[HomeAssistant, ConfigEntry], None]
@@ -86,8 +91,35 @@ def _alert_devices_of_their_own(hass: HomeAssistant, entry: ConfigEntry) -> None
                 break
 
 
+def _words_as_numbers_explicit(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """1.4: every sensor source stores whether it reads on/off words as 1/0.
+
+    Before, every source did. A source without a unit or device class keeps
+    doing so (its readings may well be on/off); one with a unit or device class
+    gets the new default, off: a stray `on` on a temperature topic is no longer
+    a reading of 1 (turn the option on in the source's settings to keep it).
+    """
+    for subentry in list(entry.subentries.values()):
+        if (
+            subentry.subentry_type != SUBENTRY_SENSOR
+            or CONF_WORDS_AS_NUMBERS in subentry.data
+        ):
+            continue
+        hass.config_entries.async_update_subentry(
+            entry,
+            subentry,
+            data={
+                **subentry.data,
+                CONF_WORDS_AS_NUMBERS: default_words_as_numbers(subentry.data),
+            },
+        )
+
+
 # minor version -> the step that produces it from the one before.
-MIGRATION_STEPS: Final[dict[int, MigrationStep]] = {3: _alert_devices_of_their_own}
+MIGRATION_STEPS: Final[dict[int, MigrationStep]] = {
+    3: _alert_devices_of_their_own,
+    4: _words_as_numbers_explicit,
+}
 
 
 async def async_migrate_hub_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:

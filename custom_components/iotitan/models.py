@@ -43,6 +43,7 @@ from .const import (
     CONF_UPDATE_INTERVAL,
     CONF_VALUE_PATH,
     CONF_WINDOWS,
+    CONF_WORDS_AS_NUMBERS,
     DEFAULT_JOURNAL_FILE_MB,
     DEFAULT_JOURNAL_FLUSH_INTERVAL,
     DEFAULT_JOURNAL_RETENTION,
@@ -66,6 +67,16 @@ from .engine.output import parse_duration
 from .engine.window import Statistic
 
 
+def default_words_as_numbers(data: Mapping[str, Any]) -> bool:
+    """Whether a source reads on/off words as 1/0 unless told otherwise.
+
+    Off for a source with a unit or a device class (a measurement: a stray `on`
+    on a temperature topic is not a reading of 1), on for the others (binary
+    sensors such as PIR motion publish on/off).
+    """
+    return not (data.get(CONF_UNIT) or data.get(CONF_DEVICE_CLASS))
+
+
 @dataclass(frozen=True, slots=True)
 class SensorSourceConfig:
     """A sensor subentry's settings."""
@@ -80,6 +91,8 @@ class SensorSourceConfig:
     precision: int
     max_samples: int | None
     max_topics: int
+    words_as_numbers: bool
+    """Read on/off/true/false as 1/0 (stored since 1.4; see `default_words_as_numbers`)."""
 
     @classmethod
     def from_subentry_data(cls, data: Mapping[str, Any]) -> SensorSourceConfig:
@@ -97,6 +110,9 @@ class SensorSourceConfig:
             precision=int(advanced.get(CONF_PRECISION, DEFAULT_PRECISION)),
             max_samples=int(max_samples) if max_samples else None,
             max_topics=int(advanced.get(CONF_MAX_TOPICS, DEFAULT_MAX_TOPICS)),
+            words_as_numbers=bool(
+                data.get(CONF_WORDS_AS_NUMBERS, default_words_as_numbers(data))
+            ),
         )
 
 

@@ -9,6 +9,7 @@ import datetime
 import errno
 import os
 from pathlib import Path
+import random
 import time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -461,12 +462,57 @@ async def test_replay_of_truncated_and_bom_lines(tmp_path: Path) -> None:
     assert [r.payload for r in replayed[1:]] == [b"plain", b""]
 
 
-async def test_replay_rounds_since_to_the_millisecond(tmp_path: Path) -> None:
+async def test_replay_rounds_since_to_the_microsecond(tmp_path: Path) -> None:
     await write_journal(tmp_path, [record(0, when=T0 + 0.1234)])
-    # stored as ...49.123Z: a `since` within that millisecond still finds it
-    assert len(read_since(tmp_path, T0 + 0.1236)) == 1
-    assert len(read_since(tmp_path, T0 + 0.124)) == 0
+    # stored as ...49.123400Z: a `since` of that microsecond finds it
+    assert len(read_since(tmp_path, T0 + 0.1234)) == 1
+    assert len(read_since(tmp_path, T0 + 0.123401)) == 0
     assert len(read_since(tmp_path, float("-inf"))) == 1
+
+
+async def test_replay_of_microsecond_times_is_exact(tmp_path: Path) -> None:
+    """Records stamped as record_now stamps them replay with the same floats."""
+    rng = random.Random(13)
+    micros = sorted(
+        int(T0 * 1_000_000) + rng.randrange(0, 3_600_000_000) for _ in range(300)
+    )
+    records = [
+        record(index, when=when / 1_000_000) for index, when in enumerate(micros)
+    ]
+    await write_journal(tmp_path, records)
+    replayed = read_since(tmp_path, 0).records
+    assert [r.timestamp for r in replayed] == [r.timestamp for r in records]
+    for index in (0, 17, 150, 299):
+        since = records[index].timestamp
+        assert read_since(tmp_path, since).records[0].timestamp == since
+
+
+async def test_journal_written_with_milliseconds_still_replays(
+    tmp_path: Path,
+) -> None:
+    """A journal of IoTitan before 1.4 (milliseconds) replays as it did then."""
+    (tmp_path / "journal.000001.log").write_bytes(
+        b"<134>1 2026-11-26T22:39:49.123Z pi iotitan 42 mqtt "
+        b'[mqtt@32473 topic="room/t" qos="0" retain="0"] 21.5\n'
+        b"<134>1 2026-11-26T22:39:50.001Z pi iotitan 42 mqtt "
+        b'[mqtt@32473 topic="room/t" qos="1" retain="1"] 22\n'
+    )
+    # ...and the active file continues with microseconds after the upgrade
+    await write_journal(tmp_path, [record(0, when=1_795_732_790_500_001 / 1_000_000)])
+    replayed = read_since(tmp_path, 0).records
+    assert [(r.timestamp, r.payload, r.qos, r.retain) for r in replayed] == [
+        (1_795_732_789_123 / 1000, b"21.5", 0, False),
+        (1_795_732_790_001 / 1000, b"22", 1, True),
+        (1_795_732_790_500_001 / 1_000_000, record(0).payload, 0, False),
+    ]
+    # `since` finds the first line at or after it in either format
+    assert read_since(tmp_path, T0 + 0.123).records[0].payload == b"21.5"
+    assert len(read_since(tmp_path, T0 + 0.1231)) == 2
+    assert len(read_since(tmp_path, T0 + 1.0011)) == 1
+    assert parse_line(
+        b"<134>1 2026-11-26T22:39:49.123Z pi iotitan 42 mqtt "
+        b'[mqtt@32473 topic="room/t" qos="0" retain="0"] 21.5'
+    ) == MqttRecord(1_795_732_789_123 / 1000, "room/t", b"21.5", 0, False)
 
 
 async def test_replay_of_decimal_millisecond_times(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ rules (section 4.7, with its own examples) and the duration/number formats.
 from __future__ import annotations
 
 from enum import StrEnum
+import itertools
 import json
 import math
 import re
@@ -26,12 +27,14 @@ from custom_components.iotitan.engine.output import (
     DurationError,
     OutputGuard,
     OutputTopics,
+    filter_covers,
     format_duration,
     format_number,
     parse_duration,
     sanitize_topic_level,
     statistic_label,
     topic_matches,
+    uncovered_filters,
     validate_output_prefix,
     validate_topic_filter,
 )
@@ -659,6 +662,98 @@ def test_topic_matches_reference(
     topic = "/".join(topic_levels)
     assert validate_topic_filter(topic_filter) is None
     assert topic_matches(topic_filter, topic) is reference_matches(topic_filter, topic)
+
+
+@pytest.mark.parametrize(
+    ("general", "specific", "covers"),
+    [
+        ("a/#", "a/b/+", True),
+        ("a/#", "a", True),  # `#` also matches the parent level
+        ("a/#", "a/#", True),
+        ("+/b", "a/b", True),
+        ("+/+", "a/+", True),
+        ("#", "home/+/temperature", True),
+        ("#", "+/#", True),
+        ("+/#", "#", True),  # a topic has a level: the same topics
+        ("#", "$SYS/#", False),  # MQTT 4.7.2: wildcards first never match `$`
+        ("#", "$SYS", False),
+        ("+/#", "$SYS/broker", False),
+        ("+", "$x", False),
+        ("$SYS/#", "$SYS/broker/load", True),
+        ("a/#", "a/$b", True),  # `$` only matters in the first level
+        ("a/b/+", "a/#", False),
+        ("a/+/#", "a/#", False),  # `a/#` matches `a`
+        ("a/+", "+/b", False),
+        ("+/b", "a/+", False),
+        ("a/b", "a/+", False),
+        ("a", "a/b", False),
+        ("a/b", "a", False),
+        ("+/+/#", "#", False),  # `#` matches one-level topics
+        ("+", "+/+", False),
+    ],
+)
+def test_filter_covers(general: str, specific: str, covers: bool) -> None:
+    assert filter_covers(general, specific) is covers
+
+
+COVER_LEVEL = st.sampled_from(["a", "", "+", "$a"])
+# Every level any filter above can name, plus one none names ("z"), so that a
+# topic witnessing "matches one filter but not the other" exists in here.
+UNIVERSE_LEVELS = ("a", "", "$a", "z")
+UNIVERSE = [
+    "/".join(levels)
+    for size in range(1, 6)
+    for levels in itertools.product(UNIVERSE_LEVELS, repeat=size)
+    if "/".join(levels)  # the empty topic is not a topic
+]
+
+
+@st.composite
+def topic_filters(draw: st.DrawFn) -> str:
+    levels = draw(st.lists(COVER_LEVEL, min_size=1, max_size=3))
+    if draw(st.booleans()):
+        levels.append("#")
+    topic_filter = "/".join(levels)
+    return topic_filter or "#"
+
+
+@given(topic_filters(), topic_filters())
+def test_filter_covers_exactly_when_every_matching_topic_matches(
+    general: str, specific: str
+) -> None:
+    """Checked on every topic of up to five levels made of the filters' words."""
+    assert validate_topic_filter(general) is None
+    assert validate_topic_filter(specific) is None
+    expected = all(
+        reference_matches(general, topic)
+        for topic in UNIVERSE
+        if reference_matches(specific, topic)
+    )
+    assert filter_covers(general, specific) is expected
+
+
+@given(st.lists(topic_filters(), min_size=1, max_size=5))
+def test_uncovered_filters_receive_the_same_topics_once(filters: list[str]) -> None:
+    kept = uncovered_filters(filters)
+    assert len(set(kept)) == len(kept)
+    assert set(kept) <= set(filters)
+    for topic in UNIVERSE:
+        assert any(reference_matches(f, topic) for f in filters) == any(
+            reference_matches(f, topic) for f in kept
+        )
+    # No kept filter covers another kept one.
+    for general in kept:
+        for specific in kept:
+            assert general == specific or not filter_covers(general, specific)
+
+
+def test_uncovered_filters_default_configuration() -> None:
+    """The default log filter `#` covers every source filter but `$` ones."""
+    assert uncovered_filters(["home/+/temperature", "a/b", "#"]) == ["#"]
+    assert uncovered_filters(["$SYS/broker/#", "#", "a/#"]) == ["$SYS/broker/#", "#"]
+    assert uncovered_filters(["a/+", "+/b"]) == ["a/+", "+/b"]
+    assert uncovered_filters(["+/#", "#", "a"]) == ["+/#"]
+    assert uncovered_filters(["a", "a"]) == ["a"]
 
 
 @pytest.mark.parametrize(

@@ -182,3 +182,29 @@ def test_fast_path_agrees_with_the_full_parser(payload: bytes) -> None:
 def test_fast_path_edges(payload: bytes, expected: float | Rejection) -> None:
     """Spellings float() reads differently from the grammar get the grammar's answer."""
     assert PLAIN.parse(payload) == expected
+
+
+@pytest.mark.parametrize(
+    ("payload", "value_path"),
+    [
+        (b"on", ()),
+        (b"OFF", ()),
+        (b" true\n", ()),
+        (b"False", ()),
+        (b'{"state": "on"}', ("state",)),
+        (b'{"state": true}', ("state",)),
+        (b'{"state": false}', ("state",)),
+    ],
+)
+def test_words_are_not_numbers_unless_asked_for(
+    payload: bytes, value_path: tuple[str, ...]
+) -> None:
+    """A source that does not read words as numbers rejects on/off/true/false."""
+    words = PayloadParser(value_path, words_as_numbers=True).parse(payload)
+    assert words in (0.0, 1.0)
+    assert (
+        PayloadParser(value_path, words_as_numbers=False).parse(payload)
+        is Rejection.NOT_A_NUMBER
+    )
+    # Numbers are read either way.
+    assert PayloadParser(words_as_numbers=False).parse(b"21.5") == 21.5

@@ -176,29 +176,35 @@ def formatter(**kwargs: object) -> SyslogFormatter:
 def test_rfc5424_line_written_out() -> None:
     line, truncated = formatter().format(RECORD)
     assert line == (
-        b"<134>1 2026-11-26T22:39:49.123Z pi iotitan 4242 mqtt "
+        b"<134>1 2026-11-26T22:39:49.123000Z pi iotitan 4242 mqtt "
         b'[mqtt@32473 topic="weather/outside/temp" qos="1" retain="0"] 21.5'
     )
     assert not truncated
     assert parse_rfc5424(line)["pri"] == 16 * 8 + 6
 
 
-def test_timestamp_is_utc_with_milliseconds_rounded_down(
+def test_timestamp_is_utc_with_microseconds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """RFC 5424 allows six fractional digits; the nearest microsecond is written."""
     monkeypatch.setenv("TZ", "Australia/Adelaide")
     time.tzset()
     try:
         fmt = formatter()
         for when, expected in [
-            (0.0, "1970-01-01T00:00:00.000Z"),
-            (0.9999, "1970-01-01T00:00:00.999Z"),
-            (1_795_732_789.5, "2026-11-26T22:39:49.500Z"),
-            (1_795_732_789.0004, "2026-11-26T22:39:49.000Z"),
-            (951_825_600.25, "2000-02-29T12:00:00.250Z"),
-            # 1.001 * 1000 is 1000.9999999999999 in binary: still .001
-            (1.001, "1970-01-01T00:00:01.001Z"),
-            (1.005, "1970-01-01T00:00:01.005Z"),
+            (0.0, "1970-01-01T00:00:00.000000Z"),
+            (0.9999, "1970-01-01T00:00:00.999900Z"),
+            (1_795_732_789.5, "2026-11-26T22:39:49.500000Z"),
+            (1_795_732_789.0004, "2026-11-26T22:39:49.000400Z"),
+            (1_795_732_789.123457, "2026-11-26T22:39:49.123457Z"),
+            (951_825_600.25, "2000-02-29T12:00:00.250000Z"),
+            # 1.001 * 1e6 is 1000999.9999999999 in binary: still .001000
+            (1.001, "1970-01-01T00:00:01.001000Z"),
+            (1.005, "1970-01-01T00:00:01.005000Z"),
+            # less than half a microsecond before a second: that second
+            (0.9999998, "1970-01-01T00:00:01.000000Z"),
+            # a microsecond timestamp as record_now makes it: its digits
+            (1_795_732_789_123_457 / 1_000_000, "2026-11-26T22:39:49.123457Z"),
         ]:
             line, _ = fmt.format(MqttRecord(when, "t", b"1", 0, False))
             assert parse_rfc5424(line)["timestamp"] == expected
@@ -215,14 +221,14 @@ def test_same_second_and_topic_reuse_caches_correctly() -> None:
     ]
     stamps = [parse_rfc5424(line)["timestamp"] for line in lines]
     assert stamps == [
-        "1970-01-01T00:01:40.000Z",
-        "1970-01-01T00:01:40.300Z",
-        "1970-01-01T00:01:40.600Z",
-        "1970-01-01T00:01:40.900Z",
-        "1970-01-01T00:01:41.200Z",
-        "1970-01-01T00:01:41.500Z",
-        "1970-01-01T00:01:41.800Z",
-        "1970-01-01T00:01:42.100Z",
+        "1970-01-01T00:01:40.000000Z",
+        "1970-01-01T00:01:40.300000Z",
+        "1970-01-01T00:01:40.600000Z",
+        "1970-01-01T00:01:40.900000Z",
+        "1970-01-01T00:01:41.200000Z",
+        "1970-01-01T00:01:41.500000Z",
+        "1970-01-01T00:01:41.800000Z",
+        "1970-01-01T00:01:42.100000Z",
     ]
     assert [decoded_record(line)[0] for line in lines] == ["t/0", "t/1"] * 4
     assert [decoded_record(line)[3] for line in lines] == ["0", "1"] * 4

@@ -38,7 +38,7 @@ from .record import (
     MqttRecord,
     fast_record,
     split_truncation_marker,
-    to_millis,
+    to_micros,
     unescape,
 )
 from .syslog import SD_ID, SyslogFormatter
@@ -99,28 +99,33 @@ def journal_files(directory: str | os.PathLike[str]) -> list[Path]:
 
 _BOM: Final = b"\xef\xbb\xbf"
 _SD_UNESCAPE_RE: Final = re.compile(rb'\\([\\"\]])')
-_STAMP_LEN: Final = 24  # 2026-11-26T22:39:49.123Z
+# Lines are stamped to the microsecond (2026-11-26T22:39:49.123456Z); journals
+# written before 1.4 to the millisecond (2026-11-26T22:39:49.123Z). Both share
+# the first 23 characters, to the millisecond: lines are compared as text on
+# those, then by their exact time.
+_KEY_LEN: Final = 23  # 2026-11-26T22:39:49.123
 
 
 _YEAR_10000: Final = 253_402_300_800.0
 
 
 def _stamp_key(when: float) -> bytes:
-    """`when` as our line's timestamp (ms, rounded down): compares like the time."""
+    """`when` to the millisecond (rounded down) as a line's stamp starts."""
     if math.isnan(when) or when < 0:
         return b""
     if when >= _YEAR_10000:  # also +inf
         return b"\xff"
-    second, millis = divmod(to_millis(when), 1000)
+    second, micros = divmod(to_micros(when), 1_000_000)
     return (
-        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)) + f".{millis:03d}Z"
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        + f".{micros // 1000:03d}"
     ).encode()
 
 
 # One of our lines (the journal's own format), newline included. Header fields
 # are PRINTUSASCII; the topic value never holds '"' (the formatter escapes it).
 _OURS_RE: Final = re.compile(
-    rb"^<\d{1,3}>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z"
+    rb"^<\d{1,3}>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6}|\d{3})Z"
     rb" [!-~]+ [!-~]+ [!-~]+ [!-~]+"
     rb" \["
     + re.escape(SD_ID.encode())
@@ -129,38 +134,43 @@ _OURS_RE: Final = re.compile(
     re.MULTILINE,
 )
 _FIRST_STAMP_RE: Final = re.compile(
-    rb"^<\d{1,3}>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ", re.MULTILINE
+    rb"^<\d{1,3}>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})(?:\d{3})?Z ",
+    re.MULTILINE,
 )
 
 
 class _Parser:
     """Parses our journal lines fast, with small caches (one per replay)."""
 
-    __slots__ = ("_second", "_second_ms", "_topics")
+    __slots__ = ("_second", "_second_us", "_topics")
 
     def __init__(self) -> None:
         self._second = b""
-        self._second_ms = 0
+        self._second_us = 0
         self._topics: dict[bytes, str] = {}
 
-    def second_ms(self, second: bytes) -> int:
-        """``2026-11-26T22:39:49`` (UTC) to POSIX milliseconds; ValueError if bad."""
+    def second_us(self, second: bytes) -> int:
+        """``2026-11-26T22:39:49`` (UTC) to POSIX microseconds; ValueError if bad."""
         if second != self._second:
             if not (second.isascii() and len(second) == 19):
                 raise ValueError("not a timestamp")
             when = datetime.fromisoformat(second.decode()).replace(tzinfo=UTC)
-            self._second_ms = int(when.timestamp()) * 1000
+            self._second_us = int(when.timestamp()) * 1_000_000
             self._second = second
-        return self._second_ms
+        return self._second_us
 
     def stamp(self, stamp: bytes) -> float:
-        """``2026-11-26T22:39:49.123Z`` to POSIX seconds; ValueError if it is not."""
-        if len(stamp) != _STAMP_LEN or stamp[19:20] != b"." or stamp[23:] != b"Z":
+        """``...:49.123456Z`` or ``...:49.123Z`` to POSIX seconds, else ValueError."""
+        fraction = stamp[20:-1]
+        if (
+            len(fraction) not in (3, 6)
+            or stamp[19:20] != b"."
+            or stamp[-1:] != b"Z"
+            or not fraction.isdigit()
+        ):
             raise ValueError("not a timestamp")
-        millis = stamp[20:23]
-        if not millis.isdigit():
-            raise ValueError("not a timestamp")
-        return (self.second_ms(stamp[:19]) + int(millis)) / 1000
+        scale = 1000 if len(fraction) == 3 else 1
+        return (self.second_us(stamp[:19]) + int(fraction) * scale) / 1_000_000
 
     def topic(self, raw: bytes) -> str:
         topic = self._topics.get(raw)
@@ -174,9 +184,9 @@ class _Parser:
         return topic
 
     def parse(
-        self, data: bytes, start: int, since_ms: int, out: list[MqttRecord]
+        self, data: bytes, start: int, since_us: int, out: list[MqttRecord]
     ) -> int:
-        """Append the records in `data[start:]` at or after `since_ms` to `out`.
+        """Append the records in `data[start:]` at or after `since_us` to `out`.
 
         The replay's hot path: the regular expression scans the buffer in C, and
         Python only assembles each record (time from a one-entry cache of the
@@ -189,19 +199,19 @@ class _Parser:
         append = out.append
         for match in _OURS_RE.finditer(data, start):
             if match.start() != position:
-                skipped += self._foreign(data[position : match.start()], since_ms, out)
+                skipped += self._foreign(data[position : match.start()], since_us, out)
             position = match.end()
-            second, millis, raw_topic, qos, retain, msg = match.groups()
+            second, fraction, raw_topic, qos, retain, msg = match.groups()
             try:
-                when_ms = (
-                    self._second_ms
+                when_us = (
+                    self._second_us
                     if second == self._second
-                    else self.second_ms(second)
-                ) + int(millis)
+                    else self.second_us(second)
+                ) + (int(fraction) if len(fraction) == 6 else int(fraction) * 1000)
             except ValueError:
                 skipped += 1
                 continue
-            if when_ms < since_ms:
+            if when_us < since_us:
                 continue
             if msg is None:
                 msg = b""
@@ -210,13 +220,17 @@ class _Parser:
             topic = topics.get(raw_topic)
             if topic is None:
                 topic = self.topic(raw_topic)
-            append(fast_record(when_ms / 1000, topic, msg, qos[0] - 48, retain == b"1"))
+            append(
+                fast_record(
+                    when_us / 1_000_000, topic, msg, qos[0] - 48, retain == b"1"
+                )
+            )
         if position < len(data):
-            skipped += self._foreign(data[position:], since_ms, out)
+            skipped += self._foreign(data[position:], since_us, out)
         return skipped
 
     @staticmethod
-    def _foreign(segment: bytes, since_ms: int, out: list[MqttRecord]) -> int:
+    def _foreign(segment: bytes, since_us: int, out: list[MqttRecord]) -> int:
         """Lines between ours: generic RFC 5424 with our SD element, or garbage."""
         skipped = 0
         for line in segment.split(b"\n"):
@@ -225,7 +239,7 @@ class _Parser:
             record = _parse_generic_5424(line)
             if isinstance(record, str):
                 skipped += 1
-            elif record.timestamp * 1000 >= since_ms:
+            elif to_micros(record.timestamp) >= since_us:
                 out.append(record)
         return skipped
 
@@ -437,8 +451,8 @@ class ReplayResult:
 def read_since(directory: str | os.PathLike[str], since: float) -> ReplayResult:
     """Records with a timestamp >= `since`, in time order (blocking: for an executor).
 
-    Timestamps are kept to the millisecond, so `since` is compared rounded down to
-    its millisecond. Files are read newest first; the first file whose first
+    Timestamps are kept to the microsecond (to the millisecond in journals written
+    before 1.4), so `since` is compared rounded to its microsecond. Files are read newest first; the first file whose first
     record is older than `since` is the last one read, and in it the lines before
     the first one at or after `since` are skipped by comparing timestamps as
     text. Lines of our own format are matched by one regular expression, not a
@@ -450,11 +464,11 @@ def read_since(directory: str | os.PathLike[str], since: float) -> ReplayResult:
     """
     since_key = _stamp_key(since)
     if math.isnan(since) or since < 0:
-        since_ms = -(2**63)
+        since_us = -(2**63)
     elif since >= _YEAR_10000:
-        since_ms = 2**63
+        since_us = 2**63
     else:
-        since_ms = to_millis(since)
+        since_us = to_micros(since)
     parser = _Parser()
     chunks: list[list[MqttRecord]] = []
     skipped = 0
@@ -480,7 +494,7 @@ def read_since(directory: str | os.PathLike[str], since: float) -> ReplayResult:
         last_file = first is not None and first.group(1) < since_key
         start = _first_line_at_or_after(data, since_key) if last_file else 0
         records: list[MqttRecord] = []
-        skipped += parser.parse(data, start, since_ms, records)
+        skipped += parser.parse(data, start, since_us, records)
         chunks.append(records)
         if last_file:
             break
@@ -504,7 +518,7 @@ def _first_line_at_or_after(data: bytes, since_key: bytes) -> int:
         if end < 0:
             end = size
         space = data.find(b" ", position, end)
-        if space >= 0 and data[space + 1 : space + 1 + _STAMP_LEN] >= since_key:
+        if space >= 0 and data[space + 1 : space + 1 + _KEY_LEN] >= since_key:
             return position
         position = end + 1
     return size
@@ -524,7 +538,7 @@ def _newest_stamp(path: Path) -> float | None:
         space = line.find(b" ")
         if 0 < space <= 7:
             with contextlib.suppress(ValueError):
-                return parser.stamp(line[space + 1 : space + 1 + _STAMP_LEN])
+                return parser.stamp(line[space + 1 :].partition(b" ")[0])
     return None
 
 

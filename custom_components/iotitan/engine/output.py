@@ -30,6 +30,7 @@ Nothing here imports Home Assistant.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -499,3 +500,58 @@ def topic_matches(topic_filter: str, topic: str) -> bool:
         if level != "+" and level != topic_levels[index]:
             return False
     return len(filter_levels) == len(topic_levels)
+
+
+def filter_covers(general: str, specific: str) -> bool:
+    """Whether every topic that matches ``specific`` also matches ``general``.
+
+    Both are valid MQTT topic filters (see :func:`validate_topic_filter`).
+    ``a/#`` covers ``a/b/+`` and ``a`` (``#`` also matches its parent level),
+    ``+/b`` covers ``a/b``, a filter covers itself. A filter that starts with a
+    wildcard matches no topic that begins with ``$`` (MQTT 3.1.1 4.7.2, MQTT 5
+    4.7.2), so ``#`` and ``+/#`` cover neither ``$SYS/#`` nor ``$x``; a filter
+    whose first level is a wildcard itself never matches such a topic.
+    """
+    general_levels = general.split("/")
+    specific_levels = specific.split("/")
+    if (
+        general_levels[0] in ("+", "#")
+        and specific_levels[0] not in ("+", "#")
+        and specific_levels[0].startswith("$")
+    ):
+        return False
+    for index, level in enumerate(general_levels):
+        if level == "#":
+            return True
+        if index >= len(specific_levels):
+            return False
+        other = specific_levels[index]
+        if other == "#":
+            # Any number of levels from here, none included (the parent level)
+            # except at the root: a topic has at least one level, so `+/#`
+            # matches exactly what `#` matches.
+            return index == 0 and general_levels == ["+", "#"]
+        if level != "+" and level != other:
+            return False
+    return len(specific_levels) == len(general_levels)
+
+
+def uncovered_filters(filters: Iterable[str]) -> list[str]:
+    """The filters no other one of them covers, in their first order, once each.
+
+    Subscribing to these receives every message any of `filters` would, and a
+    message then matches more than one subscription only where two filters
+    overlap without either covering the other (``a/+`` and ``+/b`` on ``a/b``).
+    """
+    unique = list(dict.fromkeys(filters))
+    kept = []
+    for index, candidate in enumerate(unique):
+        for other_index, other in enumerate(unique):
+            if other_index == index or not filter_covers(other, candidate):
+                continue
+            if other_index > index and filter_covers(candidate, other):
+                continue  # the same topics (`#`, `+/#`): the first one stays
+            break
+        else:
+            kept.append(candidate)
+    return kept

@@ -1,7 +1,8 @@
 """Turn a raw MQTT payload into a number, or say exactly why it is not one.
 
 Sensors publish plain numbers (`23.0`, `-4`, `1e3`), on/off words for binary
-sensors such as PIR motion, or JSON documents (Tasmota, ESPHome, Zigbee2MQTT)
+sensors such as PIR motion (read as 1/0 only where the source asks for it:
+`words_as_numbers`), or JSON documents (Tasmota, ESPHome, Zigbee2MQTT)
 from which a dotted value path picks one field (`DS18B20.Temperature`).
 Payloads are untrusted: parsing never raises, it returns a `Rejection`.
 """
@@ -58,6 +59,8 @@ class PayloadParser:
 
     value_path: tuple[str, ...] = field(default=())
     max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    words_as_numbers: bool = True
+    """Read `on`/`off`/`true`/`false` (and JSON booleans) as 1/0; else not a number."""
 
     def parse(self, payload: bytes | bytearray | str) -> float | Rejection:
         """Return the reading carried by `payload`, or the reason there is none."""
@@ -94,7 +97,7 @@ class PayloadParser:
         if not text.strip():
             return Rejection.EMPTY
         if not self.value_path:
-            return _parse_scalar_text(text)
+            return _parse_scalar_text(text, self.words_as_numbers)
         try:
             document = json.loads(text)
         except (ValueError, RecursionError):  # RecursionError: `[[[[...` nesting
@@ -102,10 +105,10 @@ class PayloadParser:
         found, value = _follow_path(document, self.value_path)
         if not found:
             return Rejection.PATH_NOT_FOUND
-        return _parse_json_value(value)
+        return _parse_json_value(value, self.words_as_numbers)
 
 
-def _parse_scalar_text(text: str) -> float | Rejection:
+def _parse_scalar_text(text: str, words: bool) -> float | Rejection:
     word = text.strip()
     if _NUMBER.fullmatch(word):
         number = float(word)
@@ -113,7 +116,7 @@ def _parse_scalar_text(text: str) -> float | Rejection:
         return number if math.isfinite(number) else Rejection.NOT_FINITE
     lowered = word.lower()
     if lowered in _BINARY_WORDS:
-        return _BINARY_WORDS[lowered]
+        return _BINARY_WORDS[lowered] if words else Rejection.NOT_A_NUMBER
     if lowered in _NON_FINITE:
         return Rejection.NOT_FINITE
     return Rejection.NOT_A_NUMBER
@@ -133,8 +136,10 @@ def _follow_path(document: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
     return True, node
 
 
-def _parse_json_value(value: Any) -> float | Rejection:
+def _parse_json_value(value: Any, words: bool) -> float | Rejection:
     if isinstance(value, bool):
+        if not words:
+            return Rejection.NOT_A_NUMBER
         return 1.0 if value else 0.0
     if isinstance(value, int | float):
         number = float(value)
@@ -142,5 +147,5 @@ def _parse_json_value(value: Any) -> float | Rejection:
     if isinstance(value, str):
         if not value.strip():
             return Rejection.EMPTY
-        return _parse_scalar_text(value)
+        return _parse_scalar_text(value, words)
     return Rejection.NOT_A_NUMBER

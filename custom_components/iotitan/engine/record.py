@@ -48,6 +48,7 @@ __all__ = [
     "fast_record",
     "make_text_escaper",
     "split_truncation_marker",
+    "to_micros",
     "to_millis",
     "truncate_payload",
     "unescape",
@@ -67,6 +68,16 @@ class MqttRecord:
     payload: bytes
     qos: int
     retain: bool
+
+
+def to_micros(timestamp: float) -> int:
+    """POSIX seconds to whole microseconds, as the log lines store them (since 1.4).
+
+    Rounded to the nearest: a record is stamped ``n / 1e6`` (`n` its integer
+    microseconds), and ``n / 1e6 * 1e6`` is within a quarter of a microsecond of
+    `n` for any date before the year 2200, so this gives `n` back exactly.
+    """
+    return round(timestamp * 1_000_000)
 
 
 def to_millis(timestamp: float) -> int:

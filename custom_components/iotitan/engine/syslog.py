@@ -2,7 +2,7 @@
 
 Line format (RFC 5424, one record, shown wrapped)::
 
-    <134>1 2026-11-26T22:39:49.123Z pi iotitan 4242 mqtt
+    <134>1 2026-11-26T22:39:49.123456Z pi iotitan 4242 mqtt
         [mqtt@32473 topic="weather/outside/temp" qos="0" retain="0"] 21.5
 
 * PRI = facility * 8 + severity. The default facility is ``local0`` (16) and the
@@ -11,7 +11,7 @@ Line format (RFC 5424, one record, shown wrapped)::
   to a file of its own (``local0.* /var/log/iotitan.log`` then ``& stop``). The old
   scripts logged with Python's default facility ``user`` (PRI 14); pass
   ``facility=Facility.USER`` to keep rsyslog rules written for them.
-* TIMESTAMP is UTC with milliseconds; HOSTNAME, APP-NAME, PROCID and MSGID are
+* TIMESTAMP is UTC with microseconds (RFC 5424 allows six fractional digits); HOSTNAME, APP-NAME, PROCID and MSGID are
   PRINTUSASCII, cut to 255/48/128/32 characters, ``-`` when missing.
 * The SD element ``mqtt@32473`` (32473 is the documentation enterprise number of
   RFC 5612) carries the topic, qos and retain flag. The topic is escaped as in
@@ -78,7 +78,7 @@ from .record import (
     MqttRecord,
     escape_payload,
     make_text_escaper,
-    to_millis,
+    to_micros,
 )
 
 __all__ = [
@@ -271,8 +271,7 @@ class SyslogFormatter:
         return result
 
     def _format_5424(self, record: MqttRecord) -> tuple[bytes, bool]:
-        millis = to_millis(record.timestamp)
-        second, millis = divmod(millis, 1000)
+        second, micros = divmod(to_micros(record.timestamp), 1_000_000)
         if second != self._last_second:
             self._last_stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._last_second = second
@@ -284,7 +283,7 @@ class SyslogFormatter:
             self._topics[record.topic] = topic
         msg, truncated = escape_payload(record.payload, self.max_payload)
         line = (
-            f"{self._header}{self._last_stamp}.{millis:03d}Z{self._middle}"
+            f"{self._header}{self._last_stamp}.{micros:06d}Z{self._middle}"
             f'{topic}" qos="{record.qos:d}" retain="{1 if record.retain else 0}"]'
         )
         if msg:
@@ -293,7 +292,9 @@ class SyslogFormatter:
 
     def _format_3164(self, record: MqttRecord) -> tuple[bytes, bool]:
         # naive local time when tz is None, as a local syslog daemon would write
-        stamp = datetime.fromtimestamp(to_millis(record.timestamp) // 1000, self.tz)
+        stamp = datetime.fromtimestamp(
+            to_micros(record.timestamp) // 1_000_000, self.tz
+        )
         msg, truncated = escape_payload(record.payload, self.max_payload)
         line = (
             f"{self._header}{_MONTHS[stamp.month - 1]} {stamp.day:2d} "
