@@ -139,6 +139,71 @@ def add_sensor_source(page: Any, base: str) -> None:
     page.get_by_role("button", name="Finish").click()
 
 
+def check_options_form(page: Any, base: str) -> None:
+    """The hub options as a person sees them: help texts render, errors show.
+
+    Every section opened, no help text is replaced by "Translation error"; a bad
+    retention, inside the collapsed Journal section, re-opens it with the error
+    shown above it in words that name the field.
+    """
+    page.goto(f"{base}/config/integrations/integration/iotitan")
+    page.get_by_role("button", name="Configure").first.click()
+    page.get_by_text("Logging every message").first.wait_for()
+    for header in ("Logging every message", "Journal", "MQTT output"):
+        page.get_by_text(header, exact=True).first.click()
+    page.get_by_role("textbox", name="Retention").wait_for()
+    page.wait_for_timeout(300)
+    shoot(page, "08-options-sections-open.png")
+    text = " ".join(text_of(page).split())
+    assert "Translation error" not in text
+    assert "PREFIX/stats/TOPIC/WINDOW/STATISTIC" in text
+
+    # Open the form afresh: its sections start collapsed again.
+    page.goto(f"{base}/config/integrations/integration/iotitan")
+    page.get_by_role("button", name="Configure").first.click()
+    page.get_by_text("Journal", exact=True).first.click()
+    page.get_by_role("textbox", name="Retention").fill("banana")
+    page.get_by_text("Journal", exact=True).first.click()  # collapse it again
+    page.get_by_role("button", name="Submit").click()
+    message = "Retention: not a valid duration. Use, for example, 12h, 7d or 30d."
+    page.get_by_text(message).wait_for()
+    # The section holding the error is open, so the field can be corrected.
+    sync_api.expect(page.get_by_role("textbox", name="Retention")).to_be_visible()
+    page.wait_for_timeout(300)
+    shoot(page, "09-options-error-in-section.png")
+    page.get_by_role("textbox", name="Retention").fill("7d")
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_text("Options successfully saved").or_(
+        page.get_by_role("button", name="Finish")
+    ).first.wait_for()
+
+
+def add_alert(page: Any, base: str) -> None:
+    """Add an alert: the rule first, then only what that rule asks for."""
+    page.goto(f"{base}/config/integrations/integration/iotitan")
+    page.get_by_role("button", name="Add alert").click()
+    page.get_by_role("button", name="Next").or_(
+        page.get_by_role("button", name="Submit")
+    ).first.click()  # the suggested sensor source
+    page.get_by_role("radio", name="Stale: no reading for a while").check()
+    shoot(page, "10-alert-rule.png")
+    page.get_by_role("button", name="Submit").click()
+    stale_after = page.get_by_role("textbox", name="Stale after")
+    stale_after.wait_for()
+    text = " ".join(text_of(page).split())
+    for unused in ("High limit", "Low limit", "Deadband", "Rate limit"):
+        assert unused not in text, unused
+    stale_after.fill("0s")
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_text("Must be above zero.").wait_for()
+    shoot(page, "11-alert-settings-error.png")
+    stale_after.fill("10m")
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_text("Created configuration for").wait_for()
+    shoot(page, "12-alert-added.png")
+    page.get_by_role("button", name="Finish").click()
+
+
 def device_id(page: Any, name: str) -> str:
     """A device's id, from the frontend's own websocket connection."""
     devices = page.evaluate(
@@ -175,6 +240,8 @@ def test_demo_in_the_browser(
     base = develop_run.base
     log_in(page, base)
     check_device_page(page, base)
+    check_options_form(page, base)
+    add_alert(page, base)
     add_sensor_source(page, base)
 
     # The form created what it showed.
