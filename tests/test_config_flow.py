@@ -521,3 +521,85 @@ async def test_sensor_subentry_reconfigure(
     assert subentry.title == "A"
     assert subentry.data["windows"] == [86400.0]
     assert entry.runtime_data.sources[first].config.windows == (86400.0,)
+
+
+@pytest.mark.parametrize(
+    ("topic", "matches"),
+    [
+        ("#", "Home Assistant's MQTT discovery and status topics"),
+        ("+/status", "Home Assistant's MQTT discovery and status topics"),
+        ("$SYS/#", "the broker's own statistics ($SYS topics)"),
+    ],
+)
+async def test_catch_all_filters_are_confirmed_first(
+    hass: HomeAssistant, setup_hub: SetupHub, topic: str, matches: str
+) -> None:
+    """A filter that also matches non-sensor topics says so before it is saved."""
+    entry = await setup_hub(hub_entry())
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], sensor_form(topic=topic)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "confirm_filter"
+    assert result["description_placeholders"] == {"topic": topic, "matches": matches}
+    assert not [
+        s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_SENSOR
+    ]
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["topic"] == topic
+
+
+async def test_a_sensor_filter_is_saved_without_a_question(
+    hass: HomeAssistant, setup_hub: SetupHub
+) -> None:
+    """The common case asks nothing more: home/+/temperature matches no such topic."""
+    entry = await setup_hub(hub_entry())
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], sensor_form(topic="home/+/temperature")
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize(
+    ("topic", "prefix", "error"),
+    [
+        ("iotitan/stats/#", None, "own_output"),
+        ("iotitan/alerts/home/+/temperature/high", None, "own_output"),
+        ("house/stats/#", "house", "own_output"),
+        ("iotitan/home/+/temperature", None, None),  # the demo: not output
+        ("iotitan/+/kitchen", None, None),  # overlaps, but not only output
+    ],
+)
+async def test_the_hubs_own_output_is_refused_as_a_source(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    topic: str,
+    prefix: str | None,
+    error: str | None,
+) -> None:
+    """IoTitan never reads its own output back; a source on it would do nothing."""
+    entry = hub_entry()
+    if prefix is not None:
+        entry.add_to_hass(hass)
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, "output": {"prefix": prefix}}
+        )
+    entry = await setup_hub(entry)
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], sensor_form(topic=topic)
+    )
+    if error is None:
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+    else:
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {"topic": error}

@@ -13,6 +13,7 @@ from homeassistant.components.sensor.const import (
     DEVICE_CLASS_UNITS,
 )
 from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
@@ -21,7 +22,7 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE, CONF_NAME
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -152,6 +153,8 @@ from .const import (
 from .engine.alerts import AlertConfig, AlertRule, Severity, validate_alert_config
 from .engine.output import (
     DurationError,
+    filter_covers,
+    filters_overlap,
     format_duration,
     format_number,
     parse_duration,
@@ -161,7 +164,7 @@ from .engine.payload import parse_value_path
 from .engine.syslog import Facility, Transport
 from .engine.thingspeak import DEFAULT_BASE_URL, DEFAULT_MAX_ROWS, Plan
 from .form import number_box, range_errors, show_errors_in_sections
-from .models import SensorSourceConfig, default_words_as_numbers
+from .models import HubOptions, SensorSourceConfig, default_words_as_numbers
 
 DEFAULT_HUB_NAME = "IoTitan"
 
@@ -554,8 +557,46 @@ def _merge(defaults: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, 
     return merged
 
 
+# Where the MQTT integration keeps its discovery prefix, and its default (its
+# birth and will messages go to <prefix>/status).
+CONF_DISCOVERY_PREFIX = "discovery_prefix"
+DEFAULT_DISCOVERY_PREFIX = "homeassistant"
+
+CATCH_ALL = "catch_all"
+"""Selector translations naming what a catch-all filter matches besides sensors."""
+
+
+def catch_all_kinds(topic_filter: str, discovery_prefix: str) -> list[str]:
+    """What a sensor filter matches that is no sensor, to confirm before saving.
+
+    The broker's own statistics (`$SYS`, only matched when asked for by name) and
+    Home Assistant's MQTT discovery and status topics each become devices of
+    statistics that mean nothing.
+    """
+    kinds = []
+    if filters_overlap(topic_filter, "$SYS/#"):
+        kinds.append("broker_statistics")
+    if filters_overlap(topic_filter, f"{discovery_prefix}/#"):
+        kinds.append("discovery")
+    return kinds
+
+
+def _mqtt_discovery_prefix(hass: HomeAssistant) -> str:
+    """The MQTT integration's discovery prefix (its status topic lives there too)."""
+    for entry in hass.config_entries.async_entries(mqtt.DOMAIN):
+        prefix = entry.options.get(CONF_DISCOVERY_PREFIX) or entry.data.get(
+            CONF_DISCOVERY_PREFIX
+        )
+        if prefix:
+            return str(prefix)
+    return DEFAULT_DISCOVERY_PREFIX
+
+
 class SensorSubentryFlowHandler(ConfigSubentryFlow):
     """Add or change a sensor source: a topic filter, its windows and statistics."""
+
+    _pending: tuple[str, dict[str, Any]]
+    """(title, data) of a source whose filter the person is asked to confirm."""
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -565,7 +606,7 @@ class SensorSubentryFlowHandler(ConfigSubentryFlow):
         if user_input is not None:
             title, data, errors = self._validate(user_input, None)
             if not errors:
-                return self.async_create_entry(title=title, data=data)
+                return await self._async_save_or_confirm(title, data)
         return self._show_form("user", user_input or SENSOR_DEFAULTS, errors)
 
     async def async_step_reconfigure(
@@ -577,11 +618,53 @@ class SensorSubentryFlowHandler(ConfigSubentryFlow):
         if user_input is not None:
             title, data, errors = self._validate(user_input, subentry.subentry_id)
             if not errors:
-                return self.async_update_and_abort(
-                    self._get_entry(), subentry, title=title, data=data
+                unchanged = data[CONF_TOPIC] == subentry.data[CONF_TOPIC]
+                return await self._async_save_or_confirm(
+                    title, data, confirmed=unchanged
                 )
         suggested = user_input or _form_values(subentry.title, subentry.data)
         return self._show_form("reconfigure", suggested, errors)
+
+    async def async_step_confirm_filter(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """A filter that matches topics that are not sensors: add it anyway?"""
+        title, data = self._pending
+        if user_input is not None:
+            return await self._async_save_or_confirm(title, data, confirmed=True)
+        kinds = catch_all_kinds(data[CONF_TOPIC], _mqtt_discovery_prefix(self.hass))
+        translations = await async_get_translations(
+            self.hass, self.hass.config.language, "selector", {DOMAIN}
+        )
+        prefix = f"component.{DOMAIN}.selector.{CATCH_ALL}.options"
+        return self.async_show_form(
+            step_id="confirm_filter",
+            data_schema=vol.Schema({}),
+            description_placeholders={
+                "topic": data[CONF_TOPIC],
+                "matches": "; ".join(
+                    translations.get(f"{prefix}.{kind}", kind) for kind in kinds
+                ),
+            },
+        )
+
+    async def _async_save_or_confirm(
+        self, title: str, data: dict[str, Any], *, confirmed: bool = False
+    ) -> SubentryFlowResult:
+        """Save the source, unless its filter must be confirmed first."""
+        if not confirmed and catch_all_kinds(
+            data[CONF_TOPIC], _mqtt_discovery_prefix(self.hass)
+        ):
+            self._pending = (title, data)
+            return await self.async_step_confirm_filter()
+        if self.source == SOURCE_RECONFIGURE:
+            return self.async_update_and_abort(
+                self._get_entry(),
+                self._get_reconfigure_subentry(),
+                title=title,
+                data=data,
+            )
+        return self.async_create_entry(title=title, data=data)
 
     def _show_form(
         self, step_id: str, suggested: Mapping[str, Any], errors: dict[str, str]
@@ -606,6 +689,8 @@ class SensorSubentryFlowHandler(ConfigSubentryFlow):
         else:
             if self._topic_in_use(topic, subentry_id):
                 errors[CONF_TOPIC] = "topic_in_use"
+            elif self._is_own_output(topic):
+                errors[CONF_TOPIC] = "own_output"
 
         value_path = user_input.get(CONF_VALUE_PATH, "").strip()
         if value_path:
@@ -672,6 +757,13 @@ class SensorSubentryFlowHandler(ConfigSubentryFlow):
         }
         title = (user_input.get(CONF_NAME) or "").strip() or topic
         return title, data, errors
+
+    def _is_own_output(self, topic: str) -> bool:
+        """Whether every topic of the filter is this hub's own MQTT output."""
+        prefix = HubOptions.from_options(self._get_entry().options).output.prefix
+        return any(
+            filter_covers(f"{prefix}/{kind}/#", topic) for kind in ("stats", "alerts")
+        )
 
     def _topic_in_use(self, topic: str, subentry_id: str | None) -> bool:
         return any(

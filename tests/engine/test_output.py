@@ -28,6 +28,7 @@ from custom_components.iotitan.engine.output import (
     OutputGuard,
     OutputTopics,
     filter_covers,
+    filters_overlap,
     format_duration,
     format_number,
     parse_duration,
@@ -730,6 +731,37 @@ def test_filter_covers_exactly_when_every_matching_topic_matches(
         if reference_matches(specific, topic)
     )
     assert filter_covers(general, specific) is expected
+
+
+@given(topic_filters(), topic_filters())
+def test_filters_overlap_exactly_when_a_topic_matches_both(
+    first: str, second: str
+) -> None:
+    """Checked on every topic of up to five levels made of the filters' words."""
+    expected = any(
+        reference_matches(first, topic) and reference_matches(second, topic)
+        for topic in UNIVERSE
+    )
+    assert filters_overlap(first, second) is expected
+    assert filters_overlap(second, first) is expected
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "overlap"),
+    [
+        ("a/+", "+/b", True),
+        ("a/#", "a", True),
+        ("#", "$SYS/#", False),
+        ("+/#", "$SYS/broker/load", False),
+        ("$SYS/#", "$SYS/+/load", True),
+        ("#", "homeassistant/status", True),
+        ("home/+/temperature", "homeassistant/#", False),
+        ("iotitan/stats/#", "iotitan/+/kitchen", True),
+        ("a/b", "a/b/c", False),
+    ],
+)
+def test_filters_overlap(first: str, second: str, overlap: bool) -> None:
+    assert filters_overlap(first, second) is overlap
 
 
 @given(st.lists(topic_filters(), min_size=1, max_size=5))

@@ -536,6 +536,34 @@ def filter_covers(general: str, specific: str) -> bool:
     return len(specific_levels) == len(general_levels)
 
 
+def filters_overlap(first: str, second: str) -> bool:
+    """Whether some topic matches both filters (both valid MQTT topic filters).
+
+    ``a/+`` and ``+/b`` overlap on ``a/b``; ``a/#`` and ``a`` on ``a`` (``#``
+    also matches its parent level); ``#`` and ``$SYS/#`` do not, since a filter
+    starting with a wildcard matches no topic that begins with ``$``.
+    """
+    first_levels = first.split("/")
+    second_levels = second.split("/")
+    for levels, other in ((first_levels, second_levels), (second_levels, first_levels)):
+        if (
+            levels[0] not in ("+", "#")
+            and levels[0].startswith("$")
+            and other[0] in ("+", "#")
+        ):
+            return False
+    for index in range(max(len(first_levels), len(second_levels))):
+        one = first_levels[index] if index < len(first_levels) else None
+        two = second_levels[index] if index < len(second_levels) else None
+        if one == "#" or two == "#":
+            return True
+        if one is None or two is None:
+            return False
+        if one != "+" and two != "+" and one != two:
+            return False
+    return True
+
+
 def uncovered_filters(filters: Iterable[str]) -> list[str]:
     """The filters no other one of them covers, in their first order, once each.
 
