@@ -229,6 +229,12 @@ class OutboxCounters:
         refuses a created_at it already has, so they are taken as stored.
     failed_attempts: upload calls that did not succeed (any reason).
     retimed: rows moved to the next free second to keep created_at unique.
+    delivered_after_unknown: rows of a batch whose earlier attempt had an
+        unknown outcome and that ThingSpeak then refused as already stored
+        (duplicate created_at): that attempt stored them, so they count as
+        delivered at once (not in ``uploaded``, which counts acknowledged rows).
+    redated: rows moved to another second because ThingSpeak refused their
+        created_at as taken (another writer of the channel holds it).
     """
 
     produced: int = 0
@@ -238,6 +244,8 @@ class OutboxCounters:
     assumed_stored: int = 0
     failed_attempts: int = 0
     retimed: int = 0
+    delivered_after_unknown: int = 0
+    redated: int = 0
 
     def to_dict(self) -> dict[str, int]:
         """Return the JSON-able form."""
@@ -252,6 +260,13 @@ class OutboxCounters:
             if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                 setattr(counters, item.name, value)
         return counters
+
+
+def _is_row_time(second: datetime, interval: float) -> bool:
+    """Whether a row made at a multiple of ``interval`` (s, UTC) lands on ``second``."""
+    start = second.timestamp()
+    multiple = math.ceil(start / interval) * interval
+    return multiple < start + 1
 
 
 def _max_time(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -345,6 +360,27 @@ class Outbox:
         """Return up to ``count`` rows from the front, oldest first."""
         return [self._rows[i] for i in range(min(count, len(self._rows)))]
 
+    def uncertain_count(self, limit: int) -> int:
+        """Return how many front rows (at most ``limit``) are in the uncertain range.
+
+        The sender retries such rows as a batch of their own, so that a refusal
+        of duplicates proves that the earlier attempt stored all of them.
+        """
+        uncertain = self._uncertain_through
+        if uncertain is None:
+            return 0
+        count = 0
+        for row in self._rows:
+            if count >= limit or row.created_at > uncertain:
+                break
+            count += 1
+        return count
+
+    def is_uncertain(self, row: Row) -> bool:
+        """Return True when ``row`` was in an attempt of unknown outcome."""
+        uncertain = self._uncertain_through
+        return uncertain is not None and row.created_at <= uncertain
+
     # -- producing ---------------------------------------------------------------
 
     def add(self, row: Row) -> Row:
@@ -427,16 +463,119 @@ class Outbox:
         self.dirty = True
         return removed
 
-    def reject_first(self, reason: str, at: datetime) -> DeadLetter | None:
+    def deliver_after_unknown(self, rows: Iterable[Row]) -> int:
+        """Record that ``rows`` (a prefix) were stored by an attempt of unknown outcome.
+
+        ThingSpeak refused them as duplicates: their created_at exist, which
+        only that attempt can have written. Counted in
+        ``counters.delivered_after_unknown``; returns how many rows left.
+        """
+        removed = self.commit(rows)
+        self.counters.uploaded -= removed
+        self.counters.delivered_after_unknown += removed
+        return removed
+
+    def redate_first(
+        self, origin: datetime, tries: int, max_shift: float | None
+    ) -> datetime | None:
+        """Move the first row off a second another writer took; return its new time.
+
+        Candidates are ``origin`` +1 s, -1 s, +2 s, -2 s, ... (``tries`` of them
+        were refused already), strictly above everything acknowledged or
+        uncertain and strictly between the neighbouring queued rows, and less
+        than ``max_shift`` (the row interval) from ``origin``: the row stays in
+        its interval, in order, and unique among our rows. When no such second
+        is left (1 s intervals), the row moves one second past its current one
+        and the queued rows right behind it move along where they would meet
+        it (the same as `add` does). Returns None when the outbox is empty or
+        the first row is in flight.
+        """
+        if not self._rows or self._in_flight:
+            return None
+        row = self._rows[0]
+        lower = _max_time(self._high_water, self._uncertain_through)
+        upper = self._rows[1].created_at if len(self._rows) > 1 else None
+        limit = math.inf if max_shift is None else max_shift
+        candidates = 0
+        highest = max(origin, row.created_at)
+        new_time: datetime | None = None
+        shift = 1
+        while shift < limit and new_time is None:
+            above = origin + shift * _ONE_SECOND
+            below = origin - shift * _ONE_SECOND
+            above_ok = upper is None or above < upper
+            below_ok = lower is None or below > lower
+            if not above_ok and not below_ok:
+                break
+            for candidate, ok in ((above, above_ok), (below, below_ok)):
+                if not ok:
+                    continue
+                if candidates == tries:
+                    new_time = candidate
+                    break
+                candidates += 1
+                highest = max(highest, candidate)
+            shift += 1
+        if new_time is None:
+            new_time = highest + _ONE_SECOND
+        self._rows[0] = row.retimed(new_time)
+        previous = new_time
+        for index in range(1, len(self._rows)):
+            following = self._rows[index]
+            if following.created_at > previous:
+                break
+            previous = previous + _ONE_SECOND
+            self._rows[index] = following.retimed(previous)
+            self.counters.retimed += 1
+        self._newest = _max_time(self._newest, previous)
+        if tries == 0:
+            self.counters.redated += 1
+        self.dirty = True
+        return new_time
+
+    def reserve_second(self, at: datetime, intervals: Iterable[float] = ()) -> datetime:
+        """Return a second for a write made elsewhere (a test row) and keep it free.
+
+        The second is the first one at or after ``at`` (whole seconds) that is
+        later than every row queued, acknowledged or in an uncertain attempt,
+        and that is not a row time of any of ``intervals`` (rows are made at
+        whole multiples of the interval, in UTC) when such a second exists
+        within two seconds (no interval of 1 s). It becomes the floor for later
+        rows: one that would get it is moved past it by `add` (counted in
+        ``retimed``), so no row of ours ever takes it. With a 1 s interval every
+        second is a row time, and the rows after it are stamped one second
+        later until a row is skipped.
+        """
+        floor = _max_time(
+            _max_time(self._newest, self._high_water), self._uncertain_through
+        )
+        second = at.astimezone(UTC).replace(microsecond=0)
+        if floor is not None and second <= floor:
+            second = floor + _ONE_SECOND
+        steps = [value for value in intervals if value > 1]
+        for _ in range(3):
+            if not any(_is_row_time(second, value) for value in steps):
+                break
+            second += _ONE_SECOND
+        self._newest = _max_time(self._newest, second)
+        self.dirty = True
+        return second
+
+    def reject_first(
+        self, reason: str, at: datetime, *, created_at: datetime | None = None
+    ) -> DeadLetter | None:
         """Remove the first row because ThingSpeak refused it on its own.
 
         A row inside the uncertain range is counted as ``assumed_stored`` (its
         created_at is probably refused because ThingSpeak already has it) and
-        None is returned; any other row becomes a dead letter, returned.
+        None is returned; any other row becomes a dead letter, returned, with
+        ``created_at`` when given (its time before it was re-dated).
         """
         if not self._rows:
             return None
         row = self._rows.popleft()
+        if created_at is not None and created_at != row.created_at:
+            row = row.retimed(created_at)
         self._in_flight = max(0, self._in_flight - 1)
         self.dirty = True
         uncertain = self._uncertain_through
