@@ -533,18 +533,14 @@ class Outbox:
         self.dirty = True
         return new_time
 
-    def reserve_second(self, at: datetime, intervals: Iterable[float] = ()) -> datetime:
-        """Return a second for a write made elsewhere (a test row) and keep it free.
+    def free_second(self, at: datetime, intervals: Iterable[float] = ()) -> datetime:
+        """Return a second for a write made elsewhere (a test row); change nothing.
 
         The second is the first one at or after ``at`` (whole seconds) that is
         later than every row queued, acknowledged or in an uncertain attempt,
         and that is not a row time of any of ``intervals`` (rows are made at
         whole multiples of the interval, in UTC) when such a second exists
-        within two seconds (no interval of 1 s). It becomes the floor for later
-        rows: one that would get it is moved past it by `add` (counted in
-        ``retimed``), so no row of ours ever takes it. With a 1 s interval every
-        second is a row time, and the rows after it are stamped one second
-        later until a row is skipped.
+        close by (intervals of 2 s or more). `hold_second` keeps it free.
         """
         floor = _max_time(
             _max_time(self._newest, self._high_water), self._uncertain_through
@@ -557,8 +553,23 @@ class Outbox:
             if not any(_is_row_time(second, value) for value in steps):
                 break
             second += _ONE_SECOND
+        return second
+
+    def hold_second(self, second: datetime) -> None:
+        """Keep ``second`` from every later row: it becomes their floor.
+
+        A row that would get it (or an earlier second) is moved past it by
+        `add` (counted in ``retimed``). With a 1 s interval every second is a
+        row time: the rows from then on are stamped one second later, until a
+        row is skipped.
+        """
         self._newest = _max_time(self._newest, second)
         self.dirty = True
+
+    def reserve_second(self, at: datetime, intervals: Iterable[float] = ()) -> datetime:
+        """Return `free_second` and hold it (`hold_second`)."""
+        second = self.free_second(at, intervals)
+        self.hold_second(second)
         return second
 
     def reject_first(

@@ -718,18 +718,22 @@ class ChannelSender:
             self._last_call = call
         self._wake.set()  # save the time, and wait from it
 
-    def reserve_second(self, at: datetime, intervals: Sequence[float] = ()) -> datetime:
+    def free_second(self, at: datetime, intervals: Sequence[float] = ()) -> datetime:
         """Return a second for a write made elsewhere (the flow's test row).
 
-        No queued row has it and no later row of this channel will get it (see
-        `Outbox.reserve_second`); ``intervals`` are the row intervals to keep
-        clear of (the running one, and the new one of a reconfiguration).
+        No queued row has it and, once held (`hold_second`), no later row of
+        this channel gets it (see `Outbox.free_second`); ``intervals`` are the
+        row intervals to keep clear of (by default the sender's
+        ``row_interval``).
         """
-        second = self._outbox.reserve_second(
-            at, intervals or ([self._row_interval] if self._row_interval else [])
-        )
-        self._wake.set()  # save the reservation
-        return second
+        if not intervals and self._row_interval is not None:
+            intervals = [self._row_interval]
+        return self._outbox.free_second(at, intervals)
+
+    def hold_second(self, second: datetime) -> None:
+        """Keep ``second`` from every later row (see `Outbox.hold_second`)."""
+        self._outbox.hold_second(second)
+        self._wake.set()  # save it
 
     def set_write_key(self, write_key: str) -> None:
         """Use a new write key (after reauth) and resume uploading."""
