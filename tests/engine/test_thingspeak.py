@@ -1273,6 +1273,43 @@ async def test_a_content_refusal_is_tried_at_two_other_seconds_then_dead(
     assert sender.outbox.counters.dead_lettered == 1
 
 
+@pytest.mark.parametrize("clean_stop", [False, True])
+async def test_restored_rows_are_redated_only_after_a_clean_stop(
+    make_sender: SenderFactory,
+    fake: FakeThingSpeak,
+    vclock: VirtualClock,
+    clean_stop: bool,
+) -> None:
+    """A copy saved without a clean stop may miss calls that stored its rows.
+
+    (Saves failed while uploads went on, then a crash.) A refused created_at
+    of such a row means it is stored: taken as stored, never re-dated and stored
+    a second time. After a clean stop the copy is current, so a refusal means
+    another writer, and the row is re-dated.
+    """
+    outbox = Outbox()
+    for i in range(3):
+        outbox.add(make_row(i * 60))
+    saved = outbox.to_dict()
+    saved["clean_stop"] = clean_stop
+    fake.store_entry(CHANNEL, at(60), field1=60)
+    saves = Saves()
+    sender = await make_sender(Outbox.from_dict(saved), save=saves, row_interval=60.0)
+    await vclock.run_until(lambda: sender.rows_waiting == 0, step=15)
+    counters = sender.outbox.counters
+    times = stored_times(fake)
+    if clean_stop:
+        assert sorted(times) == [at(0), at(60), at(61), at(120)]
+        assert (counters.redated, counters.assumed_stored) == (1, 0)
+    else:
+        assert sorted(times) == [at(0), at(60), at(120)]
+        assert (counters.redated, counters.assumed_stored) == (0, 1)
+    assert sender.outbox.dead_letters == ()
+    assert saves.last["clean_stop"] is False
+    await sender.stop()
+    assert saves.last["clean_stop"] is True
+
+
 async def test_sender_backoff_grows_and_is_capped(
     make_sender: SenderFactory, fake: FakeThingSpeak, vclock: VirtualClock
 ) -> None:

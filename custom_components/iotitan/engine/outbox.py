@@ -316,6 +316,12 @@ class Outbox:
         self._uncertain_through: datetime | None = None
         self._uncertain_before_attempt: datetime | None = None
         self._in_flight = 0
+        self._restored_through: datetime | None = None
+        self.clean_stop = False
+        """Set by the sender for its last save when it stops: the saved copy is
+        then as new as what ThingSpeak got. Without it (a crash, or saves that
+        failed while uploads went on), rows loaded back may have been stored by
+        calls the saved copy does not know of (see `possibly_stored`)."""
         self.last_call_at: datetime | None = None
         """Wall time of the last upload call, so spacing holds across restarts."""
         self.dirty = False
@@ -380,6 +386,19 @@ class Outbox:
         """Return True when ``row`` was in an attempt of unknown outcome."""
         uncertain = self._uncertain_through
         return uncertain is not None and row.created_at <= uncertain
+
+    def possibly_stored(self, row: Row) -> bool:
+        """Return True when ThingSpeak may hold ``row`` already.
+
+        That is a row of an attempt of unknown outcome, or a row loaded from a
+        copy saved without a clean stop (calls after that save may have stored
+        it). A refusal of its created_at then means it is stored: it is never
+        re-dated (which would store it twice).
+        """
+        restored = self._restored_through
+        return self.is_uncertain(row) or (
+            restored is not None and row.created_at <= restored
+        )
 
     # -- producing ---------------------------------------------------------------
 
@@ -589,8 +608,7 @@ class Outbox:
             row = row.retimed(created_at)
         self._in_flight = max(0, self._in_flight - 1)
         self.dirty = True
-        uncertain = self._uncertain_through
-        if uncertain is not None and row.created_at <= uncertain:
+        if self.possibly_stored(row):
             self.counters.assumed_stored += 1
             self._advance_high_water(row.created_at)
             return None
@@ -600,7 +618,9 @@ class Outbox:
         return letter
 
     def _advance_high_water(self, created_at: datetime) -> None:
-        self._high_water = _max_time(self._high_water, created_at)
+        high_water = self._high_water = max(created_at, self._high_water or created_at)
+        if self._restored_through is not None and self._restored_through <= high_water:
+            self._restored_through = None
         if (
             self._uncertain_through is not None
             and self._high_water is not None
@@ -641,6 +661,7 @@ class Outbox:
             "last_call_at": None
             if self.last_call_at is None
             else self.last_call_at.astimezone(UTC).isoformat(),
+            "clean_stop": self.clean_stop,
         }
 
     @classmethod
@@ -706,6 +727,8 @@ class Outbox:
             outbox._rows.append(row)
             previous = row.created_at
         outbox._newest = _max_time(outbox._newest, previous)
+        if data.get("clean_stop") is not True:
+            outbox._restored_through = previous
         if already:
             _LOGGER.info(
                 "Dropped %d saved rows that ThingSpeak had already acknowledged",

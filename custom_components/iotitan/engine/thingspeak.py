@@ -760,6 +760,7 @@ class ChannelSender:
         """
         if self.running:
             return
+        self._outbox.clean_stop = False
         last_call_at = self._outbox.last_call_at
         if self._last_call is None and last_call_at is not None:
             # Spacing across a restart: the monotonic clock restarted, wall time
@@ -779,8 +780,9 @@ class ChannelSender:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._parked = False
-        if self._outbox.dirty:
-            await self._save()
+        # The last save says that it is as new as ThingSpeak's copy.
+        self._outbox.clean_stop = True
+        await self._save()
 
     def diagnostics(self) -> dict[str, Any]:
         """Return a JSON-able snapshot for Home Assistant's diagnostics."""
@@ -1017,7 +1019,7 @@ class ChannelSender:
         outbox = self._outbox
         row = rows[0]
         if (
-            not outbox.is_uncertain(row)
+            not outbox.possibly_stored(row)
             and result.status in (400, 409, 421)
             and (moved := self._redate_first(row, result)) is not None
         ):
