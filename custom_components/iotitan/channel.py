@@ -17,7 +17,11 @@ Each "channel" subentry becomes a `ThingSpeakChannel` in the hub's `channels`:
 * the config flow's test row is a write too: its time is kept in ``hass.data``
   (`DATA_TEST_WRITES`) and given to the sender (`ChannelSender.note_write`), so
   the first upload after adding, reconfiguring or reauthenticating a channel
-  keeps the plan's spacing instead of meeting a 429.
+  keeps the plan's spacing instead of meeting a 429; its created_at is a second
+  the running sender holds for it (`async_reserve_test_second`), so it never
+  takes the second of a row of ours;
+* one ThingSpeak channel gets rows from one channel subentry of all hubs
+  (`channel_in_use`).
 
 The write key stays inside `ChannelConfig` (which never shows it) and the
 subentry data; nothing here logs it, and diagnostics redact it.

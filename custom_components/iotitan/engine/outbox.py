@@ -15,6 +15,8 @@ fixed when the row enters the outbox and is persisted with it; it is never
 recomputed (no ``delta_t``), so a row sent twice carries the same timestamp both
 times, which is what lets ThingSpeak's uniqueness rule protect us from storing it
 twice (see the `thingspeak` module docstring for the whole no-duplicate design).
+The one exception is a row that cannot be stored yet whose second another
+writer took: `Outbox.redate_first` moves it (``counters.redated``).
 
 This module does no I/O and knows nothing of Home Assistant.
 """

@@ -15,12 +15,15 @@ Documented ThingSpeak behaviour this relies on
   and 14,400 on a paid one; bulk calls at least 15 s apart on a free plan
   (1 s paid) or 429.
 * ``POST /update`` answers the new entry id, or ``0`` when nothing was stored.
-* Errors: 400 bad request, 401 bad key, 402 message quota used up, 404, 413 too
-  large, 422 invalid bytes, 429 too fast, 5xx; no Retry-After.
+* Errors ("Error Codes"): 400 bad request, 401 bad key, 402 message quota used
+  up, 404, 405 method not allowed, 409 conflict (with the current state of the
+  resource), 413 too large, 421 no action performed, 422 invalid bytes, 429 too
+  fast, 5xx; no Retry-After. `STATUS_TABLE` says what each means here.
 * "All timestamps must be unique. You cannot write new data with timestamps that
   match existing data in the channel." What ThingSpeak *answers* to such a
-  write is not documented (rejecting the call or skipping the entry are both
-  plausible), so the sender copes with both.
+  write is not documented: a 409 or a 421, a 400 (which may name the
+  timestamp or not), or skipping the entry are all plausible, and the sender
+  copes with each.
 
 Persistence and the no-duplicate design
 ----------------------------------------
@@ -47,19 +50,32 @@ Rows must never be lost and never be stored twice, across outages and restarts.
 4. Before each call the batch is marked "uncertain" (``uncertain_through``) and
    that mark is saved with the rows. It is undone when ThingSpeak's answer
    settles whether the rows were stored (2xx, 4xx, a ``0`` body); it stays after
-   a timeout, a dropped connection, a 5xx or a crash mid-call. When such rows
-   are sent again and ThingSpeak refuses them, the batch is split until each
-   refused uncertain row stands alone, and that row is counted as
-   ``assumed_stored`` (its timestamp already exists) instead of a dead letter.
-   If ThingSpeak silently skips existing timestamps instead, the re-send simply
-   succeeds. Either way the channel holds each row exactly once.
+   a timeout, a dropped connection, a 5xx or a crash mid-call. Uncertain rows
+   are sent again as a batch of their own (the same batch, or part of it), so
+   that when ThingSpeak refuses it for duplicate timestamps (409, 421, or a
+   400 that names them) that proves the earlier attempt stored it: the whole
+   batch is counted as delivered at once (``delivered_after_unknown``), in one
+   refused call, and new rows follow on the next. If ThingSpeak silently skips
+   existing timestamps instead, the re-send simply succeeds. Either way the
+   channel holds each row exactly once.
 
-   Trade-offs: a row that is refused for its content *and* was in an attempt
-   of unknown outcome is counted as ``assumed_stored``, not dead-lettered (it
-   is logged with ThingSpeak's reason). If ThingSpeak refuses a whole call for
-   one existing timestamp, isolating k already-stored rows costs up to 2k-1
-   calls at the plan's spacing; this only follows a timeout, a dropped
-   connection, a 5xx or a crash during a call that ThingSpeak did commit.
+   Trade-offs: this takes a bulk call to be stored whole or not at all. A
+   refusal that does not say why (a bare 400) splits the batch until each
+   refused uncertain row stands alone, which is then counted as
+   ``assumed_stored`` (its timestamp exists) instead of a dead letter: a row
+   refused for its content *and* in an attempt of unknown outcome is counted
+   so too (logged with ThingSpeak's reason).
+5. A refused timestamp of a row that cannot be stored already (no attempt of
+   unknown outcome, not loaded from a copy saved without a clean stop: see
+   `Outbox.possibly_stored`) means another writer of the channel took that
+   second. The row is re-dated by the smallest shift that is free: +1 s, -1 s,
+   +2 s ... within its row interval, above every row acknowledged, between its
+   queued neighbours (`Outbox.redate_first`; counted in ``redated``). After a
+   bare 400, which a content refusal also gives, it is tried at two other
+   seconds before it is a dead letter.
+6. The config flow's test row takes a second the sender holds for it
+   (`ChannelSender.free_second`, `ChannelSender.hold_second`): no row queued or
+   to come gets it.
 
 Rate limits and backoff
 -----------------------
@@ -67,12 +83,14 @@ Calls of one channel are never closer than the plan's spacing (15 s free, 1 s
 paid), measured from the start of the previous call, failed ones included,
 or from a write made elsewhere that the HA layer reports with
 `ChannelSender.note_write` (the config flow's test row).
-Retryable failures (429, 5xx, timeouts, connection errors, a ``0``/``false``
-answer) back off exponentially from 15 s to 30 min with jitter. A refused batch
-(400/413/422) is split in halves until the refused rows are isolated; they go to
-the dead letters with ThingSpeak's reason and the rest is uploaded. A bad key
-(401/403) stops uploading until `ChannelSender.set_write_key`; a used-up quota
-(402) or an unknown channel (404) is retried hourly. Rows are kept throughout.
+Retryable failures (429, 5xx, timeouts, connection errors, a ``0``/``-1``/
+``false`` or ``{"success": false}`` answer, an undocumented status) back off
+exponentially from 15 s to 30 min with jitter. A refused batch (400, 409, 413,
+421, 422) is split in halves until the refused rows are isolated; a taken
+timestamp is re-dated (see 5), other refused rows go to the dead letters with
+ThingSpeak's reason and the rest is uploaded. A bad key (401/403) stops
+uploading until `ChannelSender.set_write_key`; a used-up quota (402) or an
+unknown channel or URL (404, 405) is retried hourly. Rows are kept throughout.
 
 The write key is never logged, never in an exception text, ``repr`` or
 diagnostics: `ChannelConfig` redacts it and the client scrubs it from any text
