@@ -830,8 +830,10 @@ async def test_two_hour_outage_with_a_restart(
             f"over the restart), stored {len(times)}, duplicates {duplicates}, "
             f"minimum spacing {spacing:g} s (plan: {SPACING:g} s), "
             f"calls {len(fake_thingspeak.calls)}, duplicate timestamps refused by "
-            f"the server {fake_thingspeak.duplicates_refused}, rows taken as "
-            f"stored {counters.assumed_stored}, recovery {recovery / 60:g} min"
+            f"the server {fake_thingspeak.duplicates_refused}, rows delivered by "
+            f"an attempt whose answer was lost {counters.delivered_after_unknown}, "
+            f"rows taken as stored {counters.assumed_stored}, "
+            f"recovery {recovery / 60:g} min"
         )
 
     assert duplicates == 0
