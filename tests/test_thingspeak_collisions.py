@@ -14,9 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntryState,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -265,3 +270,38 @@ async def test_reconfiguring_onto_another_hubs_channel_is_refused(
         result["flow_id"], form
     )
     assert result["step_id"] == "fields"
+
+
+async def test_two_hubs_already_sharing_a_channel_raise_a_repair_issue(
+    hass: HomeAssistant, setup_hub: SetupHub
+) -> None:
+    """Made before the flows refused it: both run, and a notice says so."""
+    home = hub_entry(source(), mapped_channel(title="Weather"), name="Home")
+    shed = hub_entry(source(), mapped_channel(title="Shed weather"), name="Shed")
+    home.add_to_hass(hass)  # both exist when Home Assistant starts
+    await setup_hub(shed)  # sets up the domain: both hubs
+    assert home.state is ConfigEntryState.LOADED
+    registry = ir.async_get(hass)
+    issues = {
+        issue.translation_placeholders["hub"]: issue  # type: ignore[index]
+        for issue in registry.issues.values()
+        if issue.translation_key == "thingspeak_channel_shared"
+    }
+    assert set(issues) == {"Home", "Shed"}
+    assert issues["Shed"].translation_placeholders == {
+        "channel": "Shed weather",
+        "hub": "Shed",
+        "channel_id": str(CHANNEL_ID),
+        "other_channel": "Weather",
+        "other_hub": "Home",
+    }
+    assert issues["Shed"].severity is ir.IssueSeverity.WARNING
+    # Once one of them goes, the other's notice goes at its next start.
+    assert await hass.config_entries.async_remove(home.entry_id)
+    assert await hass.config_entries.async_reload(shed.entry_id)
+    await hass.async_block_till_done()
+    assert not [
+        issue
+        for issue in registry.issues.values()
+        if issue.translation_key == "thingspeak_channel_shared"
+    ]

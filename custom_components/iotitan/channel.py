@@ -621,6 +621,7 @@ class ThingSpeakChannel:
         """Start uploading and the row schedule."""
         # Issues of a previous run: still true, they come back at the next call.
         self._delete_issues()
+        self._check_shared()
         await self.sender.start(create_task=self._create_task)
         self._schedule_next_row(dt_util.utcnow())
         self._stop_listener = self.hass.bus.async_listen_once(
@@ -787,6 +788,51 @@ class ThingSpeakChannel:
     def _delete_issues(self) -> None:
         for problem in ISSUE_TRANSLATION_KEYS:
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(problem))
+        ir.async_delete_issue(self.hass, DOMAIN, self._shared_issue_id)
+
+    @property
+    def _shared_issue_id(self) -> str:
+        return f"thingspeak_shared_{self.subentry_id}"
+
+    @callback
+    def _check_shared(self) -> None:
+        """Raise a repair issue when another channel subentry sends to this channel.
+
+        The flows refuse that; an installation made before they did may have it.
+        """
+        other = channel_in_use(
+            self.hass,
+            self.settings.channel_id,
+            self.settings.base_url,
+            self.subentry_id,
+        )
+        if other is None:
+            return
+        LOGGER.warning(
+            "ThingSpeak channel %s of hub %s sends to channel %s, and so does %s of "
+            "hub %s: the two collide on its rate limit and timestamps",
+            self.title,
+            self.entry.title,
+            self.settings.channel_id,
+            other.channel,
+            other.hub,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._shared_issue_id,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="thingspeak_channel_shared",
+            translation_placeholders={
+                "channel": self.title,
+                "hub": self.entry.title,
+                "channel_id": str(self.settings.channel_id),
+                "other_channel": other.channel,
+                "other_hub": other.hub,
+            },
+        )
 
     # -- entities and diagnostics ------------------------------------------------------------
 
