@@ -41,6 +41,7 @@ DEFAULT_MAX_ROWS: Final = 20_000
 DEFAULT_MAX_DEAD_LETTERS: Final = 1_000
 OUTBOX_FORMAT_VERSION: Final = 1
 _ONE_SECOND: Final = timedelta(seconds=1)
+_MAX_HELD: Final = 32
 
 
 def format_created_at(value: datetime) -> str:
@@ -292,8 +293,10 @@ class Outbox:
     created_at ever accepted (so that timestamps stay unique across restarts)
     ``uncertain_through`` (rows at or below it were in an attempt whose outcome
     is unknown, so ThingSpeak may already hold them) and ``last_call_at`` (wall
-    time of the last call, so that spacing also holds across a restart). `dirty` tells the
-    sender that the persisted copy is behind.
+    time of the last call, so that spacing also holds across a restart), the
+    seconds held for test rows (`hold_second`; re-dating skips them) and
+    ``clean_stop`` (see `possibly_stored`). `dirty` tells the sender that the
+    persisted copy is behind.
 
     Not thread-safe: use it from one event loop.
     """
@@ -319,6 +322,8 @@ class Outbox:
         self._uncertain_before_attempt: datetime | None = None
         self._in_flight = 0
         self._restored_through: datetime | None = None
+        # Seconds held for writes made elsewhere (test rows), newest last.
+        self._held: deque[datetime] = deque(maxlen=_MAX_HELD)
         self.clean_stop = False
         """Set by the sender for its last save when it stops: the saved copy is
         then as new as what ThingSpeak got. Without it (a crash, or saves that
@@ -516,6 +521,7 @@ class Outbox:
         row = self._rows[0]
         lower = _max_time(self._high_water, self._uncertain_through)
         upper = self._rows[1].created_at if len(self._rows) > 1 else None
+        held = set(self._held)
         limit = math.inf if max_shift is None else max_shift
         candidates = 0
         highest = max(origin, row.created_at)
@@ -529,7 +535,7 @@ class Outbox:
             if not above_ok and not below_ok:
                 break
             for candidate, ok in ((above, above_ok), (below, below_ok)):
-                if not ok:
+                if not ok or candidate in held:
                     continue
                 if candidates == tries:
                     new_time = candidate
@@ -539,6 +545,8 @@ class Outbox:
             shift += 1
         if new_time is None:
             new_time = highest + _ONE_SECOND
+            while new_time in held:
+                new_time += _ONE_SECOND
         self._rows[0] = row.retimed(new_time)
         previous = new_time
         for index in range(1, len(self._rows)):
@@ -546,6 +554,8 @@ class Outbox:
             if following.created_at > previous:
                 break
             previous = previous + _ONE_SECOND
+            while previous in held:
+                previous += _ONE_SECOND
             self._rows[index] = following.retimed(previous)
             self.counters.retimed += 1
         self._newest = _max_time(self._newest, previous)
@@ -585,6 +595,8 @@ class Outbox:
         row is skipped.
         """
         self._newest = _max_time(self._newest, second)
+        if second not in self._held:
+            self._held.append(second)
         self.dirty = True
 
     def reserve_second(self, at: datetime, intervals: Iterable[float] = ()) -> datetime:
@@ -664,6 +676,7 @@ class Outbox:
             if self.last_call_at is None
             else self.last_call_at.astimezone(UTC).isoformat(),
             "clean_stop": self.clean_stop,
+            "held": [format_created_at(second) for second in self._held],
         }
 
     @classmethod
@@ -695,6 +708,9 @@ class Outbox:
             outbox._newest = when("newest")
             outbox._uncertain_through = when("uncertain_through")
             outbox.last_call_at = when("last_call_at")
+            outbox._held.extend(
+                parse_created_at(value) for value in data.get("held") or ()
+            )
             outbox.counters = OutboxCounters.from_dict(data.get("counters") or {})
             raw_rows = list(data.get("rows") or [])
             raw_letters = list(data.get("dead_letters") or [])
