@@ -31,11 +31,17 @@ Errors carry ThingSpeak's documented bodies: JSON
 error code as text on ``/update``.
 
 Choices where the docs are silent:
-* A duplicate ``created_at`` (already stored, or twice in one call): with
+* A ``created_at`` already stored in the channel (by any writer: the docs say
+  "all timestamps must be unique" in a channel): with
   ``duplicate_policy="reject"`` (default) the whole bulk call is refused with
-  400 and nothing is stored; with ``"skip"`` the duplicates are skipped and the
-  rest stored (202). ``/update`` answers ``0``. Either way the entry is never
+  400 (details: "... created_at already stored") and nothing is stored; with
+  ``"conflict"`` the same with 409 (``error_conflict``), with ``"no_action"``
+  with 421 (``error_no_action``), both documented statuses; with ``"skip"`` the
+  duplicates are skipped and the rest stored (202). ``/update`` answers ``0``
+  (``reject``, ``skip``) or the policy's status. Either way the entry is never
   stored twice and `FakeThingSpeak.duplicates_refused` counts the attempts.
+  The same ``created_at`` twice in one call is a bad request (400).
+* Another program writing to the channel: `FakeThingSpeak.store_entry`.
 * Timestamps are kept to the second (fractions are truncated) and a timestamp
   without a zone is UTC. The first ``delta_t`` of a call counts from the
   channel's newest entry (from the server's wall clock for an empty channel).
@@ -52,10 +58,12 @@ Faults (`FakeThingSpeak.inject`): ``"error"`` answers a status (default 500),
 ``"hang"`` holds the call past any client timeout, ``"zero"`` answers 200 ``0``,
 ``"unsuccessful"`` answers 200 ``{"success": false}``, ``"drop"`` closes the
 connection without an answer. ``store=True`` stores the rows first (for hang,
-drop and error), as a server that fails after committing would.
+drop and error), as a server that fails after committing would
+(``inject("drop", store=True)``: stored, and the answer is lost).
 
 Standalone: ``python -m tests.fake_thingspeak --port 8765 --channel 12345:KEY``
-(``--channel ID:KEY[:free|paid]``, repeatable; binds 127.0.0.1).
+(``--channel ID:KEY[:free|paid]``, repeatable; ``--duplicate-policy
+reject|conflict|no_action|skip``; binds 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -79,6 +87,8 @@ from aiohttp import web
 _LOGGER = logging.getLogger(__name__)
 
 FaultKind = Literal["error", "hang", "zero", "unsuccessful", "drop"]
+DuplicatePolicy = Literal["reject", "conflict", "no_action", "skip"]
+DUPLICATE_STATUS: dict[str, int] = {"reject": 400, "conflict": 409, "no_action": 421}
 Endpoint = Literal["bulk", "update"]
 
 PLAN_LIMITS: dict[str, tuple[float, int]] = {
@@ -113,10 +123,22 @@ ERRORS: dict[int, tuple[str, str, str]] = {
         "Method Not Allowed",
         "Use the proper HTTP method for this request.",
     ),
+    409: (
+        "error_conflict",
+        "Conflict",
+        "The request is in conflict with the current state of the targeted "
+        "resource. Try your request again or change the request to resolve the "
+        "conflict.",
+    ),
     413: (
         "error_request_too_large",
         "Request Entity Too Large",
         "Your request is too large. Reduce the size and try again.",
+    ),
+    421: (
+        "error_no_action",
+        "No Action Performed",
+        "The server attempted to process your request, but has no action to perform.",
     ),
     422: (
         "error_invalid_byte_sequence",
@@ -268,12 +290,14 @@ class FakeThingSpeak:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] | None = None,
-        duplicate_policy: Literal["reject", "skip"] = "reject",
+        duplicate_policy: DuplicatePolicy = "reject",
         hang_seconds: float = 60.0,
     ) -> None:
         """Prepare an empty fake; `start` binds it."""
-        if duplicate_policy not in ("reject", "skip"):
-            raise ValueError("duplicate_policy must be 'reject' or 'skip'")
+        if duplicate_policy not in ("reject", "conflict", "no_action", "skip"):
+            raise ValueError(
+                "duplicate_policy must be 'reject', 'conflict', 'no_action' or 'skip'"
+            )
         self.clock = clock
         self.wall = wall or (lambda: datetime.now(UTC))
         self.duplicate_policy = duplicate_policy
@@ -312,6 +336,19 @@ class FakeThingSpeak:
         channel = FakeChannel(channel_id, write_key, plan, quota)
         self.channels[channel_id] = channel
         return channel
+
+    def store_entry(
+        self, channel_id: int, created_at: datetime, **values: Any
+    ) -> StoredEntry | None:
+        """Store an entry as another program writing to the channel would.
+
+        Returns None (nothing stored) when the second is taken already.
+        """
+        channel = self.channels[channel_id]
+        second = created_at.astimezone(UTC).replace(microsecond=0)
+        if not self._store(channel, [(second, values)]):
+            return None
+        return channel.entries[-1]
 
     def channel(self, channel_id: int) -> FakeChannel:
         """Return a channel."""
@@ -580,9 +617,10 @@ class FakeThingSpeak:
         duplicates = len(entries) - len(fresh)
         if duplicates:
             self.duplicates_refused += duplicates
-            if self.duplicate_policy == "reject":
+            status = DUPLICATE_STATUS.get(self.duplicate_policy)
+            if status is not None:
                 raise _Refused(
-                    400, f"{duplicates} updates have a created_at already stored"
+                    status, f"{duplicates} updates have a created_at already stored"
                 )
         return fresh
 
@@ -660,7 +698,11 @@ class FakeThingSpeak:
             return web.Response(text="0")
         if created_at in channel.timestamps():
             self.duplicates_refused += 1
-            return web.Response(text="0")
+            status = DUPLICATE_STATUS.get(self.duplicate_policy, 200)
+            if status in (200, 400):
+                return web.Response(text="0")
+            call.status = status
+            return self._error(status, "created_at already stored", as_json=as_json)
         call.stored = self._store(channel, [(created_at, values)])
         entry = channel.entries[-1]
         if as_json:
@@ -724,7 +766,7 @@ async def start_fake_thingspeak(
     *channels: str | tuple[int, str] | tuple[int, str, str],
     clock: Callable[[], float] = time.monotonic,
     wall: Callable[[], datetime] | None = None,
-    duplicate_policy: Literal["reject", "skip"] = "reject",
+    duplicate_policy: DuplicatePolicy = "reject",
     hang_seconds: float = 60.0,
     host: str = "127.0.0.1",
     port: int = 0,
@@ -799,7 +841,10 @@ def main(argv: list[str] | None = None) -> None:
         help="answer 402 once channel ID stored N entries; repeatable",
     )
     parser.add_argument(
-        "--duplicate-policy", choices=("reject", "skip"), default="reject"
+        "--duplicate-policy",
+        choices=("reject", "conflict", "no_action", "skip"),
+        default="reject",
+        help="answer to a created_at already stored: 400, 409, 421, or skip it",
     )
     args = parser.parse_args(argv)
     for spec in args.channel:

@@ -17,7 +17,11 @@ Each "channel" subentry becomes a `ThingSpeakChannel` in the hub's `channels`:
 * the config flow's test row is a write too: its time is kept in ``hass.data``
   (`DATA_TEST_WRITES`) and given to the sender (`ChannelSender.note_write`), so
   the first upload after adding, reconfiguring or reauthenticating a channel
-  keeps the plan's spacing instead of meeting a 429.
+  keeps the plan's spacing instead of meeting a 429; its created_at is a second
+  the running sender holds for it (`async_reserve_test_second`), so it never
+  takes the second of a row of ours;
+* one ThingSpeak channel gets rows from one channel subentry of all hubs
+  (`channel_in_use`).
 
 The write key stays inside `ChannelConfig` (which never shows it) and the
 subentry data; nothing here logs it, and diagnostics redact it.
@@ -31,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 import math
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigSubentry
@@ -136,6 +140,7 @@ TEST_ROW_ERRORS: Final = {
     ResultKind.NOT_FOUND: "channel_not_found",
     ResultKind.QUOTA: "quota_exceeded",
     ResultKind.BAD_REQUEST: "test_row_refused",
+    ResultKind.DUPLICATE: "test_row_refused",
 }
 TO_REDACT: Final = {CONF_WRITE_KEY, CONF_LATITUDE, CONF_LONGITUDE, "write_key"}
 DATA_TEST_WRITES: HassKey[dict[tuple[str, int], datetime]] = HassKey(
@@ -361,24 +366,96 @@ def field_options(hass: HomeAssistant, entry: ConfigEntry) -> list[SelectOptionD
     return options
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelUser:
+    """A channel subentry that already writes to a ThingSpeak channel."""
+
+    hub: str
+    """The hub's title."""
+    channel: str
+    """The channel subentry's title."""
+
+
+@callback
 def channel_in_use(
-    entry: ConfigEntry, channel_id: int, base_url: str, except_subentry_id: str | None
-) -> bool:
-    """Whether another channel subentry of the hub writes to the same channel."""
+    hass: HomeAssistant,
+    channel_id: int,
+    base_url: str,
+    except_subentry_id: str | None,
+) -> ChannelUser | None:
+    """The channel subentry of any hub that writes to the same channel, if one does.
+
+    Every IoTitan hub is looked at (loaded, disabled or failed alike): two
+    writers of one channel would collide on its spacing and its timestamps.
+    """
     wanted = base_url.rstrip("/")
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type != SUBENTRY_CHANNEL:
-            continue
-        if subentry_id == except_subentry_id:
-            continue
-        other = ChannelSettings.from_subentry_data(subentry.data)
-        if other.channel_id == channel_id and other.base_url.rstrip("/") == wanted:
-            return True
-    return False
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        for subentry_id, subentry in entry.subentries.items():
+            if subentry.subentry_type != SUBENTRY_CHANNEL:
+                continue
+            if subentry_id == except_subentry_id:
+                continue
+            other = ChannelSettings.from_subentry_data(subentry.data)
+            if other.channel_id == channel_id and other.base_url.rstrip("/") == wanted:
+                return ChannelUser(entry.title, subentry.title)
+    return None
 
 
-async def async_send_test_row(hass: HomeAssistant, config: ChannelConfig) -> str | None:
-    """Write one row (a status only) to check the key; None or a flow error key."""
+@callback
+def async_reserve_test_second(
+    hass: HomeAssistant,
+    config: ChannelConfig,
+    at: datetime,
+    *,
+    subentry_id: str | None = None,
+    interval: float | None = None,
+) -> datetime:
+    """A second for the test row that no queued or later row of ours takes.
+
+    The running senders that write to the channel (and the one of
+    ``subentry_id``, whose rows go there after a reconfiguration) each reserve
+    it: it is later than every row they hold and, where the row interval
+    leaves a gap (2 s or more), no row time of their interval or of
+    ``interval`` (a reconfiguration's new one); their later rows keep after it
+    (`Outbox.reserve_second`). With no running sender the current second is
+    free: rows of a channel being added start after it.
+    """
+    target = write_target(config)
+    senders = [
+        channel
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+        for channel in cast("IoTitanHub", entry.runtime_data).channels.values()
+        if channel.subentry_id == subentry_id
+        or write_target(channel.sender.config) == target
+    ]
+    second = at.replace(microsecond=0)
+    for _ in range(len(senders) + 1):
+        chosen = second
+        for channel in senders:
+            intervals = [channel.settings.upload_interval]
+            if interval is not None:
+                intervals.append(interval)
+            chosen = max(chosen, channel.sender.free_second(chosen, intervals))
+        if chosen == second:
+            break
+        second = chosen
+    for channel in senders:
+        channel.sender.hold_second(second)
+    return second
+
+
+async def async_send_test_row(
+    hass: HomeAssistant,
+    config: ChannelConfig,
+    *,
+    subentry_id: str | None = None,
+    interval: float | None = None,
+) -> str | None:
+    """Write one row (a status only) to check the key; None or a flow error key.
+
+    The row's second is reserved with the channel's running sender (see
+    `async_reserve_test_second`), so it never takes the second of a row of ours.
+    """
     client = ThingSpeakClient(
         async_get_clientsession(hass),
         ChannelConfig(
@@ -390,7 +467,10 @@ async def async_send_test_row(hass: HomeAssistant, config: ChannelConfig) -> str
         ),
     )
     at = dt_util.utcnow()
-    result = await client.bulk_update([Row(at, status=TEST_ROW_STATUS)])
+    second = async_reserve_test_second(
+        hass, config, at, subentry_id=subentry_id, interval=interval
+    )
+    result = await client.bulk_update([Row(second, status=TEST_ROW_STATUS)])
     # Whatever the answer: ThingSpeak may count any call against the spacing.
     async_note_test_write(hass, config, at)
     if result.ok:
@@ -533,6 +613,7 @@ class ThingSpeakChannel:
             on_problem_cleared=self._on_problem_cleared,
             clock=self.hass.loop.time,
             utcnow=dt_util.utcnow,
+            row_interval=self.settings.upload_interval,
         )
         test_writes = self.hass.data.get(DATA_TEST_WRITES, {})
         if (at := test_writes.get(write_target(self._sender.config))) is not None:
@@ -542,6 +623,7 @@ class ThingSpeakChannel:
         """Start uploading and the row schedule."""
         # Issues of a previous run: still true, they come back at the next call.
         self._delete_issues()
+        self._check_shared()
         await self.sender.start(create_task=self._create_task)
         self._schedule_next_row(dt_util.utcnow())
         self._stop_listener = self.hass.bus.async_listen_once(
@@ -708,6 +790,51 @@ class ThingSpeakChannel:
     def _delete_issues(self) -> None:
         for problem in ISSUE_TRANSLATION_KEYS:
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(problem))
+        ir.async_delete_issue(self.hass, DOMAIN, self._shared_issue_id)
+
+    @property
+    def _shared_issue_id(self) -> str:
+        return f"thingspeak_shared_{self.subentry_id}"
+
+    @callback
+    def _check_shared(self) -> None:
+        """Raise a repair issue when another channel subentry sends to this channel.
+
+        The flows refuse that; an installation made before they did may have it.
+        """
+        other = channel_in_use(
+            self.hass,
+            self.settings.channel_id,
+            self.settings.base_url,
+            self.subentry_id,
+        )
+        if other is None:
+            return
+        LOGGER.warning(
+            "ThingSpeak channel %s of hub %s sends to channel %s, and so does %s of "
+            "hub %s: the two collide on its rate limit and timestamps",
+            self.title,
+            self.entry.title,
+            self.settings.channel_id,
+            other.channel,
+            other.hub,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._shared_issue_id,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="thingspeak_channel_shared",
+            translation_placeholders={
+                "channel": self.title,
+                "hub": self.entry.title,
+                "channel_id": str(self.settings.channel_id),
+                "other_channel": other.channel,
+                "other_hub": other.hub,
+            },
+        )
 
     # -- entities and diagnostics ------------------------------------------------------------
 

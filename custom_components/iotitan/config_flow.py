@@ -428,7 +428,9 @@ class IoTitanConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors[CONF_WRITE_KEY] = "invalid_write_key"
             elif user_input[CONF_SEND_TEST_ROW] and (
                 error := await async_send_test_row(
-                    self.hass, settings.channel_config().with_write_key(write_key)
+                    self.hass,
+                    settings.channel_config().with_write_key(write_key),
+                    subentry_id=subentry.subentry_id,
                 )
             ):
                 errors[CONF_WRITE_KEY if error == "invalid_auth" else "base"] = error
@@ -1271,6 +1273,8 @@ class ChannelSubentryFlowHandler(ConfigSubentryFlow):
         self._settings: dict[str, Any] = {}
         self._fields_suggested: dict[str, Any] = {}
         self._reconfiguring = False
+        # Filled when another channel subentry already sends to the channel.
+        self._placeholders: dict[str, str] = {}
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -1320,6 +1324,11 @@ class ChannelSubentryFlowHandler(ConfigSubentryFlow):
         suggested: Mapping[str, Any],
     ) -> SubentryFlowResult:
         errors: dict[str, str] = {}
+        self._placeholders = {
+            "channel_id": "",
+            "other_channel": "",
+            "other_hub": "",
+        }
         if user_input is not None:
             errors = await self._async_validate_settings(user_input, subentry_id)
             if not errors:
@@ -1331,6 +1340,7 @@ class ChannelSubentryFlowHandler(ConfigSubentryFlow):
                 schema, user_input or suggested
             ),
             errors=errors,
+            description_placeholders=self._placeholders,
         )
 
     async def _async_validate_settings(
@@ -1352,10 +1362,15 @@ class ChannelSubentryFlowHandler(ConfigSubentryFlow):
         base_url = advanced[CONF_BASE_URL].strip().rstrip("/")
         if not valid_base_url(base_url):
             errors[CONF_BASE_URL] = "invalid_url"
-        elif channel_id is not None and channel_in_use(
-            self._get_entry(), channel_id, base_url, subentry_id
+        elif channel_id is not None and (
+            user := channel_in_use(self.hass, channel_id, base_url, subentry_id)
         ):
             errors[CONF_CHANNEL_ID] = "channel_in_use"
+            self._placeholders = {
+                "channel_id": str(channel_id),
+                "other_channel": user.channel,
+                "other_hub": user.hub,
+            }
         if errors or channel_id is None:
             return errors
         if user_input[CONF_SEND_TEST_ROW]:
@@ -1369,6 +1384,8 @@ class ChannelSubentryFlowHandler(ConfigSubentryFlow):
                         CONF_ADVANCED: {CONF_BASE_URL: base_url},
                     }
                 ).channel_config(),
+                subentry_id=subentry_id,
+                interval=interval,
             )
             if error is not None:
                 return {TEST_ROW_ERROR_FIELDS.get(error, "base"): error}

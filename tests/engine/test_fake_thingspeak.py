@@ -252,9 +252,22 @@ async def test_bulk_spacing(
     assert fake.min_spacing(999) is None
 
 
-@pytest.mark.parametrize("policy", ["reject", "skip"])
+@pytest.mark.parametrize(
+    ("policy", "status", "code"),
+    [
+        ("reject", 400, "error_bad_request"),
+        ("conflict", 409, "error_conflict"),
+        ("no_action", 421, "error_no_action"),
+        ("skip", 202, None),
+    ],
+)
 async def test_duplicate_created_at(
-    http: aiohttp.ClientSession, clock: Clock, policy: Any, socket_enabled: None
+    http: aiohttp.ClientSession,
+    clock: Clock,
+    policy: Any,
+    status: int,
+    code: str | None,
+    socket_enabled: None,
 ) -> None:
     fake = await start_fake_thingspeak(
         (CHANNEL, KEY), clock=clock, duplicate_policy=policy
@@ -262,15 +275,28 @@ async def test_duplicate_created_at(
     try:
         assert (await bulk(http, fake, [upd(0), upd(1)]))[0] == 202
         clock.now += 15
-        status, _ = await bulk(http, fake, [upd(1), upd(2)])
+        answer, body = await bulk(http, fake, [upd(1), upd(2)])
         times = [e.created_at.second for e in fake.stored(CHANNEL)]
-        if policy == "reject":
-            assert status == 400
-            assert times == [0, 1]
-        else:
-            assert status == 202
+        assert answer == status
+        if code is None:
             assert times == [0, 1, 2]
+        else:
+            assert times == [0, 1]
+            assert body["error"]["error_code"] == code
+            assert "already stored" in body["error"]["details"]
         assert fake.duplicates_refused == 1
+        # Another program's entry takes its second for every writer.
+        taken = datetime(2026, 11, 26, 10, 0, 30, tzinfo=UTC)
+        other = fake.store_entry(CHANNEL, taken, field1="x")
+        assert other is not None and other.values == {"field1": "x"}
+        assert fake.store_entry(CHANNEL, taken) is None
+        clock.now += 15
+        answer, _ = await bulk(http, fake, [upd(30)])
+        assert answer == status
+        assert fake.duplicates_refused == 3
+        # The same second twice in one call is a bad request, whatever the policy.
+        clock.now += 15
+        assert (await bulk(http, fake, [upd(40), upd(40)]))[0] == 400
     finally:
         await fake.close()
     with pytest.raises(ValueError, match="duplicate_policy"):

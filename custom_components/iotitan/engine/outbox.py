@@ -15,6 +15,8 @@ fixed when the row enters the outbox and is persisted with it; it is never
 recomputed (no ``delta_t``), so a row sent twice carries the same timestamp both
 times, which is what lets ThingSpeak's uniqueness rule protect us from storing it
 twice (see the `thingspeak` module docstring for the whole no-duplicate design).
+The one exception is a row that cannot be stored yet whose second another
+writer took: `Outbox.redate_first` moves it (``counters.redated``).
 
 This module does no I/O and knows nothing of Home Assistant.
 """
@@ -39,6 +41,7 @@ DEFAULT_MAX_ROWS: Final = 20_000
 DEFAULT_MAX_DEAD_LETTERS: Final = 1_000
 OUTBOX_FORMAT_VERSION: Final = 1
 _ONE_SECOND: Final = timedelta(seconds=1)
+_MAX_HELD: Final = 32
 
 
 def format_created_at(value: datetime) -> str:
@@ -229,6 +232,12 @@ class OutboxCounters:
         refuses a created_at it already has, so they are taken as stored.
     failed_attempts: upload calls that did not succeed (any reason).
     retimed: rows moved to the next free second to keep created_at unique.
+    delivered_after_unknown: rows of a batch whose earlier attempt had an
+        unknown outcome and that ThingSpeak then refused as already stored
+        (duplicate created_at): that attempt stored them, so they count as
+        delivered at once (not in ``uploaded``, which counts acknowledged rows).
+    redated: rows moved to another second because ThingSpeak refused their
+        created_at as taken (another writer of the channel holds it).
     """
 
     produced: int = 0
@@ -238,6 +247,8 @@ class OutboxCounters:
     assumed_stored: int = 0
     failed_attempts: int = 0
     retimed: int = 0
+    delivered_after_unknown: int = 0
+    redated: int = 0
 
     def to_dict(self) -> dict[str, int]:
         """Return the JSON-able form."""
@@ -252,6 +263,13 @@ class OutboxCounters:
             if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                 setattr(counters, item.name, value)
         return counters
+
+
+def _is_row_time(second: datetime, interval: float) -> bool:
+    """Whether a row made at a multiple of ``interval`` (s, UTC) lands on ``second``."""
+    start = second.timestamp()
+    multiple = math.ceil(start / interval) * interval
+    return multiple < start + 1
 
 
 def _max_time(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -275,8 +293,10 @@ class Outbox:
     created_at ever accepted (so that timestamps stay unique across restarts)
     ``uncertain_through`` (rows at or below it were in an attempt whose outcome
     is unknown, so ThingSpeak may already hold them) and ``last_call_at`` (wall
-    time of the last call, so that spacing also holds across a restart). `dirty` tells the
-    sender that the persisted copy is behind.
+    time of the last call, so that spacing also holds across a restart), the
+    seconds held for test rows (`hold_second`; re-dating skips them) and
+    ``clean_stop`` (see `possibly_stored`). `dirty` tells the sender that the
+    persisted copy is behind.
 
     Not thread-safe: use it from one event loop.
     """
@@ -301,6 +321,14 @@ class Outbox:
         self._uncertain_through: datetime | None = None
         self._uncertain_before_attempt: datetime | None = None
         self._in_flight = 0
+        self._restored_through: datetime | None = None
+        # Seconds held for writes made elsewhere (test rows), newest last.
+        self._held: deque[datetime] = deque(maxlen=_MAX_HELD)
+        self.clean_stop = False
+        """Set by the sender for its last save when it stops: the saved copy is
+        then as new as what ThingSpeak got. Without it (a crash, or saves that
+        failed while uploads went on), rows loaded back may have been stored by
+        calls the saved copy does not know of (see `possibly_stored`)."""
         self.last_call_at: datetime | None = None
         """Wall time of the last upload call, so spacing holds across restarts."""
         self.dirty = False
@@ -344,6 +372,40 @@ class Outbox:
     def peek(self, count: int) -> list[Row]:
         """Return up to ``count`` rows from the front, oldest first."""
         return [self._rows[i] for i in range(min(count, len(self._rows)))]
+
+    def uncertain_count(self, limit: int) -> int:
+        """Return how many front rows (at most ``limit``) are in the uncertain range.
+
+        The sender retries such rows as a batch of their own, so that a refusal
+        of duplicates proves that the earlier attempt stored all of them.
+        """
+        uncertain = self._uncertain_through
+        if uncertain is None:
+            return 0
+        count = 0
+        for row in self._rows:
+            if count >= limit or row.created_at > uncertain:
+                break
+            count += 1
+        return count
+
+    def is_uncertain(self, row: Row) -> bool:
+        """Return True when ``row`` was in an attempt of unknown outcome."""
+        uncertain = self._uncertain_through
+        return uncertain is not None and row.created_at <= uncertain
+
+    def possibly_stored(self, row: Row) -> bool:
+        """Return True when ThingSpeak may hold ``row`` already.
+
+        That is a row of an attempt of unknown outcome, or a row loaded from a
+        copy saved without a clean stop (calls after that save may have stored
+        it). A refusal of its created_at then means it is stored: it is never
+        re-dated (which would store it twice).
+        """
+        restored = self._restored_through
+        return self.is_uncertain(row) or (
+            restored is not None and row.created_at <= restored
+        )
 
     # -- producing ---------------------------------------------------------------
 
@@ -427,20 +489,140 @@ class Outbox:
         self.dirty = True
         return removed
 
-    def reject_first(self, reason: str, at: datetime) -> DeadLetter | None:
+    def deliver_after_unknown(self, rows: Iterable[Row]) -> int:
+        """Record that ``rows`` (a prefix) were stored by an attempt of unknown outcome.
+
+        ThingSpeak refused them as duplicates: their created_at exist, which
+        only that attempt can have written. Counted in
+        ``counters.delivered_after_unknown``; returns how many rows left.
+        """
+        removed = self.commit(rows)
+        self.counters.uploaded -= removed
+        self.counters.delivered_after_unknown += removed
+        return removed
+
+    def redate_first(
+        self, origin: datetime, tries: int, max_shift: float | None
+    ) -> datetime | None:
+        """Move the first row off a second another writer took; return its new time.
+
+        Candidates are ``origin`` +1 s, -1 s, +2 s, -2 s, ... (``tries`` of them
+        were refused already), strictly above everything acknowledged or
+        uncertain and strictly between the neighbouring queued rows, and less
+        than ``max_shift`` (the row interval) from ``origin``: the row stays in
+        its interval, in order, and unique among our rows. When no such second
+        is left (1 s intervals), the row moves one second past its current one
+        and the queued rows right behind it move along where they would meet
+        it (the same as `add` does). Returns None when the outbox is empty or
+        the first row is in flight.
+        """
+        if not self._rows or self._in_flight:
+            return None
+        row = self._rows[0]
+        lower = _max_time(self._high_water, self._uncertain_through)
+        upper = self._rows[1].created_at if len(self._rows) > 1 else None
+        held = set(self._held)
+        limit = math.inf if max_shift is None else max_shift
+        candidates = 0
+        highest = max(origin, row.created_at)
+        new_time: datetime | None = None
+        shift = 1
+        while shift < limit and new_time is None:
+            above = origin + shift * _ONE_SECOND
+            below = origin - shift * _ONE_SECOND
+            above_ok = upper is None or above < upper
+            below_ok = lower is None or below > lower
+            if not above_ok and not below_ok:
+                break
+            for candidate, ok in ((above, above_ok), (below, below_ok)):
+                if not ok or candidate in held:
+                    continue
+                if candidates == tries:
+                    new_time = candidate
+                    break
+                candidates += 1
+                highest = max(highest, candidate)
+            shift += 1
+        if new_time is None:
+            new_time = highest + _ONE_SECOND
+            while new_time in held:
+                new_time += _ONE_SECOND
+        self._rows[0] = row.retimed(new_time)
+        previous = new_time
+        for index in range(1, len(self._rows)):
+            following = self._rows[index]
+            if following.created_at > previous:
+                break
+            previous = previous + _ONE_SECOND
+            while previous in held:
+                previous += _ONE_SECOND
+            self._rows[index] = following.retimed(previous)
+            self.counters.retimed += 1
+        self._newest = _max_time(self._newest, previous)
+        if tries == 0:
+            self.counters.redated += 1
+        self.dirty = True
+        return new_time
+
+    def free_second(self, at: datetime, intervals: Iterable[float] = ()) -> datetime:
+        """Return a second for a write made elsewhere (a test row); change nothing.
+
+        The second is the first one at or after ``at`` (whole seconds) that is
+        later than every row queued, acknowledged or in an uncertain attempt,
+        and that is not a row time of any of ``intervals`` (rows are made at
+        whole multiples of the interval, in UTC) when such a second exists
+        close by (intervals of 2 s or more). `hold_second` keeps it free.
+        """
+        floor = _max_time(
+            _max_time(self._newest, self._high_water), self._uncertain_through
+        )
+        second = at.astimezone(UTC).replace(microsecond=0)
+        if floor is not None and second <= floor:
+            second = floor + _ONE_SECOND
+        steps = [value for value in intervals if value > 1]
+        for _ in range(3):
+            if not any(_is_row_time(second, value) for value in steps):
+                break
+            second += _ONE_SECOND
+        return second
+
+    def hold_second(self, second: datetime) -> None:
+        """Keep ``second`` from every later row: it becomes their floor.
+
+        A row that would get it (or an earlier second) is moved past it by
+        `add` (counted in ``retimed``). With a 1 s interval every second is a
+        row time: the rows from then on are stamped one second later, until a
+        row is skipped.
+        """
+        self._newest = _max_time(self._newest, second)
+        if second not in self._held:
+            self._held.append(second)
+        self.dirty = True
+
+    def reserve_second(self, at: datetime, intervals: Iterable[float] = ()) -> datetime:
+        """Return `free_second` and hold it (`hold_second`)."""
+        second = self.free_second(at, intervals)
+        self.hold_second(second)
+        return second
+
+    def reject_first(
+        self, reason: str, at: datetime, *, created_at: datetime | None = None
+    ) -> DeadLetter | None:
         """Remove the first row because ThingSpeak refused it on its own.
 
         A row inside the uncertain range is counted as ``assumed_stored`` (its
         created_at is probably refused because ThingSpeak already has it) and
-        None is returned; any other row becomes a dead letter, returned.
+        None is returned; any other row becomes a dead letter, returned, with
+        ``created_at`` when given (its time before it was re-dated).
         """
         if not self._rows:
             return None
         row = self._rows.popleft()
+        if created_at is not None and created_at != row.created_at:
+            row = row.retimed(created_at)
         self._in_flight = max(0, self._in_flight - 1)
         self.dirty = True
-        uncertain = self._uncertain_through
-        if uncertain is not None and row.created_at <= uncertain:
+        if self.possibly_stored(row):
             self.counters.assumed_stored += 1
             self._advance_high_water(row.created_at)
             return None
@@ -450,7 +632,9 @@ class Outbox:
         return letter
 
     def _advance_high_water(self, created_at: datetime) -> None:
-        self._high_water = _max_time(self._high_water, created_at)
+        high_water = self._high_water = max(created_at, self._high_water or created_at)
+        if self._restored_through is not None and self._restored_through <= high_water:
+            self._restored_through = None
         if (
             self._uncertain_through is not None
             and self._high_water is not None
@@ -491,6 +675,8 @@ class Outbox:
             "last_call_at": None
             if self.last_call_at is None
             else self.last_call_at.astimezone(UTC).isoformat(),
+            "clean_stop": self.clean_stop,
+            "held": [format_created_at(second) for second in self._held],
         }
 
     @classmethod
@@ -522,6 +708,9 @@ class Outbox:
             outbox._newest = when("newest")
             outbox._uncertain_through = when("uncertain_through")
             outbox.last_call_at = when("last_call_at")
+            outbox._held.extend(
+                parse_created_at(value) for value in data.get("held") or ()
+            )
             outbox.counters = OutboxCounters.from_dict(data.get("counters") or {})
             raw_rows = list(data.get("rows") or [])
             raw_letters = list(data.get("dead_letters") or [])
@@ -556,6 +745,8 @@ class Outbox:
             outbox._rows.append(row)
             previous = row.created_at
         outbox._newest = _max_time(outbox._newest, previous)
+        if data.get("clean_stop") is not True:
+            outbox._restored_through = previous
         if already:
             _LOGGER.info(
                 "Dropped %d saved rows that ThingSpeak had already acknowledged",

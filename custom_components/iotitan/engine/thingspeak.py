@@ -15,12 +15,15 @@ Documented ThingSpeak behaviour this relies on
   and 14,400 on a paid one; bulk calls at least 15 s apart on a free plan
   (1 s paid) or 429.
 * ``POST /update`` answers the new entry id, or ``0`` when nothing was stored.
-* Errors: 400 bad request, 401 bad key, 402 message quota used up, 404, 413 too
-  large, 422 invalid bytes, 429 too fast, 5xx; no Retry-After.
+* Errors ("Error Codes"): 400 bad request, 401 bad key, 402 message quota used
+  up, 404, 405 method not allowed, 409 conflict (with the current state of the
+  resource), 413 too large, 421 no action performed, 422 invalid bytes, 429 too
+  fast, 5xx; no Retry-After. `STATUS_TABLE` says what each means here.
 * "All timestamps must be unique. You cannot write new data with timestamps that
   match existing data in the channel." What ThingSpeak *answers* to such a
-  write is not documented (rejecting the call or skipping the entry are both
-  plausible), so the sender copes with both.
+  write is not documented: a 409 or a 421, a 400 (which may name the
+  timestamp or not), or skipping the entry are all plausible, and the sender
+  copes with each.
 
 Persistence and the no-duplicate design
 ----------------------------------------
@@ -47,19 +50,32 @@ Rows must never be lost and never be stored twice, across outages and restarts.
 4. Before each call the batch is marked "uncertain" (``uncertain_through``) and
    that mark is saved with the rows. It is undone when ThingSpeak's answer
    settles whether the rows were stored (2xx, 4xx, a ``0`` body); it stays after
-   a timeout, a dropped connection, a 5xx or a crash mid-call. When such rows
-   are sent again and ThingSpeak refuses them, the batch is split until each
-   refused uncertain row stands alone, and that row is counted as
-   ``assumed_stored`` (its timestamp already exists) instead of a dead letter.
-   If ThingSpeak silently skips existing timestamps instead, the re-send simply
-   succeeds. Either way the channel holds each row exactly once.
+   a timeout, a dropped connection, a 5xx or a crash mid-call. Uncertain rows
+   are sent again as a batch of their own (the same batch, or part of it), so
+   that when ThingSpeak refuses it for duplicate timestamps (409, 421, or a
+   400 that names them) that proves the earlier attempt stored it: the whole
+   batch is counted as delivered at once (``delivered_after_unknown``), in one
+   refused call, and new rows follow on the next. If ThingSpeak silently skips
+   existing timestamps instead, the re-send simply succeeds. Either way the
+   channel holds each row exactly once.
 
-   Trade-offs: a row that is refused for its content *and* was in an attempt
-   of unknown outcome is counted as ``assumed_stored``, not dead-lettered (it
-   is logged with ThingSpeak's reason). If ThingSpeak refuses a whole call for
-   one existing timestamp, isolating k already-stored rows costs up to 2k-1
-   calls at the plan's spacing; this only follows a timeout, a dropped
-   connection, a 5xx or a crash during a call that ThingSpeak did commit.
+   Trade-offs: this takes a bulk call to be stored whole or not at all. A
+   refusal that does not say why (a bare 400) splits the batch until each
+   refused uncertain row stands alone, which is then counted as
+   ``assumed_stored`` (its timestamp exists) instead of a dead letter: a row
+   refused for its content *and* in an attempt of unknown outcome is counted
+   so too (logged with ThingSpeak's reason).
+5. A refused timestamp of a row that cannot be stored already (no attempt of
+   unknown outcome, not loaded from a copy saved without a clean stop: see
+   `Outbox.possibly_stored`) means another writer of the channel took that
+   second. The row is re-dated by the smallest shift that is free: +1 s, -1 s,
+   +2 s ... within its row interval, above every row acknowledged, between its
+   queued neighbours (`Outbox.redate_first`; counted in ``redated``). After a
+   bare 400, which a content refusal also gives, it is tried at two other
+   seconds before it is a dead letter.
+6. The config flow's test row takes a second the sender holds for it
+   (`ChannelSender.free_second`, `ChannelSender.hold_second`): no row queued or
+   to come gets it.
 
 Rate limits and backoff
 -----------------------
@@ -67,12 +83,14 @@ Calls of one channel are never closer than the plan's spacing (15 s free, 1 s
 paid), measured from the start of the previous call, failed ones included,
 or from a write made elsewhere that the HA layer reports with
 `ChannelSender.note_write` (the config flow's test row).
-Retryable failures (429, 5xx, timeouts, connection errors, a ``0``/``false``
-answer) back off exponentially from 15 s to 30 min with jitter. A refused batch
-(400/413/422) is split in halves until the refused rows are isolated; they go to
-the dead letters with ThingSpeak's reason and the rest is uploaded. A bad key
-(401/403) stops uploading until `ChannelSender.set_write_key`; a used-up quota
-(402) or an unknown channel (404) is retried hourly. Rows are kept throughout.
+Retryable failures (429, 5xx, timeouts, connection errors, a ``0``/``-1``/
+``false`` or ``{"success": false}`` answer, an undocumented status) back off
+exponentially from 15 s to 30 min with jitter. A refused batch (400, 409, 413,
+421, 422) is split in halves until the refused rows are isolated; a taken
+timestamp is re-dated (see 5), other refused rows go to the dead letters with
+ThingSpeak's reason and the rest is uploaded. A bad key (401/403) stops
+uploading until `ChannelSender.set_write_key`; a used-up quota (402) or an
+unknown channel or URL (404, 405) is retried hourly. Rows are kept throughout.
 
 The write key is never logged, never in an exception text, ``repr`` or
 diagnostics: `ChannelConfig` redacts it and the client scrubs it from any text
@@ -93,6 +111,7 @@ import json
 import logging
 import math
 import random
+import re
 import time
 from typing import Any, Final
 
@@ -116,6 +135,7 @@ __all__ = [
     "DEFAULT_MAX_ROWS",
     "DEFAULT_TIMEOUT",
     "REDACTED",
+    "STATUS_TABLE",
     "ChannelConfig",
     "ChannelSender",
     "DeadLetter",
@@ -126,6 +146,7 @@ __all__ = [
     "Problem",
     "ResultKind",
     "Row",
+    "StatusAction",
     "ThingSpeakClient",
     "UploadResult",
     "format_created_at",
@@ -210,14 +231,109 @@ class ChannelConfig:
 
 
 class ResultKind(StrEnum):
-    """How a write call ended."""
+    """How a write call ended (see `STATUS_TABLE` for what each means)."""
 
     SUCCESS = "success"
-    RETRY = "retry"  # 429, 5xx, timeout, connection error, a 0/false answer
+    RETRY = "retry"  # 429, 5xx, timeout, connection error, a 0/-1/false answer
     AUTH = "auth"  # 401, 403
     QUOTA = "quota"  # 402
     BAD_REQUEST = "bad_request"  # 400, 413, 422
-    NOT_FOUND = "not_found"  # 404
+    NOT_FOUND = "not_found"  # 404, 405
+    DUPLICATE = "duplicate"  # 409, 421, a 400 that names an existing created_at
+
+
+@dataclass(frozen=True, slots=True)
+class StatusAction:
+    """What one documented answer means for the outbox."""
+
+    kind: ResultKind
+    outcome_known: bool
+    outbox: str
+
+
+STATUS_TABLE: Final[dict[int | str, StatusAction]] = {
+    # 2xx: what the body says decides (see `_classify_success`).
+    "2xx": StatusAction(
+        ResultKind.SUCCESS, True, "stored: the rows leave the outbox (delivered)"
+    ),
+    "2xx 0/-1/false": StatusAction(
+        ResultKind.RETRY,
+        True,
+        'nothing stored (a 0, -1 or false body, or {"success": false}): rows '
+        "kept, retried with backoff",
+    ),
+    400: StatusAction(
+        ResultKind.BAD_REQUEST,
+        True,
+        "refused. When the answer names an existing created_at, as 409. "
+        "Otherwise (content or a taken second look alike): split until the "
+        "refused row stands alone; a row of an attempt of unknown outcome is "
+        "then taken as stored, any other is tried at two other seconds of its "
+        "interval and then dead-lettered",
+    ),
+    401: StatusAction(
+        ResultKind.AUTH, True, "key refused: uploads pause, reauthentication"
+    ),
+    402: StatusAction(
+        ResultKind.QUOTA, True, "message quota used up: repair issue, hourly retry"
+    ),
+    403: StatusAction(
+        ResultKind.AUTH, True, "key refused: uploads pause, reauthentication"
+    ),
+    404: StatusAction(
+        ResultKind.NOT_FOUND, True, "unknown channel: repair issue, hourly retry"
+    ),
+    405: StatusAction(
+        ResultKind.NOT_FOUND,
+        True,
+        "the URL takes no writes (base URL): repair issue, hourly retry",
+    ),
+    409: StatusAction(
+        ResultKind.DUPLICATE,
+        True,
+        "conflict with stored data (a created_at that exists): a batch of unknown "
+        "earlier outcome is delivered at once; otherwise split and the "
+        "colliding row re-dated to the nearest free second",
+    ),
+    413: StatusAction(
+        ResultKind.BAD_REQUEST,
+        True,
+        "too large: split in halves; a lone row refused is dead-lettered",
+    ),
+    421: StatusAction(
+        ResultKind.DUPLICATE,
+        True,
+        "no action performed (nothing new to store): as 409",
+    ),
+    422: StatusAction(
+        ResultKind.BAD_REQUEST,
+        True,
+        "invalid bytes: split; the lone refused row is dead-lettered",
+    ),
+    429: StatusAction(
+        ResultKind.RETRY, True, "too fast: rows kept, retried with backoff"
+    ),
+    "5xx": StatusAction(
+        ResultKind.RETRY,
+        False,
+        "server error, may have stored: rows kept and marked uncertain, retried "
+        "with backoff",
+    ),
+    "other": StatusAction(
+        ResultKind.RETRY, True, "undocumented: rows kept, retried with backoff"
+    ),
+}
+"""Every documented ThingSpeak answer and what the sender does with the batch.
+
+Timeouts and dropped connections are handled as ``"5xx"``: the rows may have
+been stored. The README's ThingSpeak section has the same table.
+"""
+
+_DUPLICATE_WORDING: Final = re.compile(
+    r"(created_at|timestamp|time stamp).*(already|exist|duplicat|unique|taken)"
+    r"|(already|exist|duplicat|unique).*(created_at|timestamp|time stamp)",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,21 +377,18 @@ def _scrub(text: str, secret: str) -> str:
     return text
 
 
-def _classify_status(status: int) -> tuple[ResultKind, bool]:
-    """Map a non-2xx status to (kind, outcome_known)."""
-    if status in (401, 403):
-        return ResultKind.AUTH, True
-    if status == 402:
-        return ResultKind.QUOTA, True
-    if status in (400, 413, 422):
-        return ResultKind.BAD_REQUEST, True
-    if status == 404:
-        return ResultKind.NOT_FOUND, True
+def _classify_status(status: int, text: str = "") -> tuple[ResultKind, bool]:
+    """Map a non-2xx status to (kind, outcome_known) by `STATUS_TABLE`.
+
+    A 400 whose answer says that a created_at exists is a `ResultKind.DUPLICATE`.
+    """
     if status >= 500:
-        # A gateway may fail after the upstream stored the entries.
-        return ResultKind.RETRY, False
-    # 429 and any status ThingSpeak does not document: keep the rows, retry.
-    return ResultKind.RETRY, True
+        action = STATUS_TABLE["5xx"]
+    else:
+        action = STATUS_TABLE.get(status, STATUS_TABLE["other"])
+    if status == 400 and _DUPLICATE_WORDING.search(text):
+        return ResultKind.DUPLICATE, True
+    return action.kind, action.outcome_known
 
 
 def _entry_id(value: object) -> int | None:
@@ -412,7 +525,7 @@ class ThingSpeakClient:
         if 200 <= status < 300:
             result = _classify_success(status, text)
             return replace(result, detail=_scrub(result.detail, key))
-        kind, outcome_known = _classify_status(status)
+        kind, outcome_known = _classify_status(status, text)
         detail = _scrub(f"HTTP {status}: {text}", key)
         return UploadResult(kind, status, detail, outcome_known=outcome_known)
 
@@ -470,8 +583,17 @@ class ChannelSender:
         backoff_max: float = 1800.0,
         jitter: float = 0.5,
         problem_retry: float = 3600.0,
+        row_interval: float | None = None,
+        ambiguous_redates: int = 2,
     ) -> None:
-        """Prepare the sender; nothing runs until `start`."""
+        """Prepare the sender; nothing runs until `start`.
+
+        ``row_interval`` (s) is how far apart the channel's rows are made: a row
+        whose second another writer took is moved by less than that (see
+        `Outbox.redate_first`). ``ambiguous_redates`` is how many other seconds
+        a row refused with a bare 400 (which may mean a taken created_at or bad
+        content) is tried at before it becomes a dead letter.
+        """
         if not 0 < backoff_initial <= backoff_max:
             raise ValueError("need 0 < backoff_initial <= backoff_max")
         if not 0 <= jitter < 1:
@@ -491,6 +613,11 @@ class ChannelSender:
         self._backoff_max = backoff_max
         self._jitter = jitter
         self._problem_retry = problem_retry
+        self._row_interval = row_interval
+        self._ambiguous_redates = ambiguous_redates
+        # The first row's re-dating under way: (created_at first refused,
+        # created_at now, other seconds tried).
+        self._redate: tuple[datetime, datetime, int] | None = None
 
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -609,6 +736,23 @@ class ChannelSender:
             self._last_call = call
         self._wake.set()  # save the time, and wait from it
 
+    def free_second(self, at: datetime, intervals: Sequence[float] = ()) -> datetime:
+        """Return a second for a write made elsewhere (the flow's test row).
+
+        No queued row has it and, once held (`hold_second`), no later row of
+        this channel gets it (see `Outbox.free_second`); ``intervals`` are the
+        row intervals to keep clear of (by default the sender's
+        ``row_interval``).
+        """
+        if not intervals and self._row_interval is not None:
+            intervals = [self._row_interval]
+        return self._outbox.free_second(at, intervals)
+
+    def hold_second(self, second: datetime) -> None:
+        """Keep ``second`` from every later row (see `Outbox.hold_second`)."""
+        self._outbox.hold_second(second)
+        self._wake.set()  # save it
+
     def set_write_key(self, write_key: str) -> None:
         """Use a new write key (after reauth) and resume uploading."""
         self.reconfigure(self._config.with_write_key(write_key))
@@ -634,6 +778,7 @@ class ChannelSender:
         """
         if self.running:
             return
+        self._outbox.clean_stop = False
         last_call_at = self._outbox.last_call_at
         if self._last_call is None and last_call_at is not None:
             # Spacing across a restart: the monotonic clock restarted, wall time
@@ -653,8 +798,9 @@ class ChannelSender:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._parked = False
-        if self._outbox.dirty:
-            await self._save()
+        # The last save says that it is as new as ThingSpeak's copy.
+        self._outbox.clean_stop = True
+        await self._save()
 
     def diagnostics(self) -> dict[str, Any]:
         """Return a JSON-able snapshot for Home Assistant's diagnostics."""
@@ -788,8 +934,16 @@ class ChannelSender:
     async def _attempt(self) -> None:
         outbox = self._outbox
         from_split = bool(self._split)
-        size = self._split.pop() if from_split else self._config.plan.max_batch
-        rows = outbox.begin_attempt(max(1, min(size, self._config.plan.max_batch)))
+        max_batch = self._config.plan.max_batch
+        size = max(1, min(self._split.pop() if from_split else max_batch, max_batch))
+        # Rows of an attempt of unknown outcome go again as a batch of their own:
+        # a refusal of duplicates then proves that attempt stored all of them.
+        uncertain = outbox.uncertain_count(size)
+        rows = outbox.begin_attempt(uncertain or size)
+        if from_split and len(rows) < size and len(outbox) > len(rows):
+            self._split.append(size - len(rows))
+        # Before this attempt (which marks its rows uncertain until answered).
+        batch_uncertain = uncertain > 0
         generation = self._key_generation
         outcome_known = False
         try:
@@ -804,11 +958,15 @@ class ChannelSender:
         finally:
             outbox.end_attempt(outcome_known=outcome_known)
         if result.ok:
+            self._redate = None
             await self._succeeded(rows)
             return
         outbox.counters.failed_attempts += 1
         self._last_error = result
-        if result.kind is ResultKind.BAD_REQUEST:
+        if batch_uncertain and result.kind is ResultKind.DUPLICATE:
+            await self._delivered_after_unknown(rows, result)
+            return
+        if result.kind in (ResultKind.BAD_REQUEST, ResultKind.DUPLICATE):
             await self._refused(rows, result)
             return
         if from_split:
@@ -825,8 +983,27 @@ class ChannelSender:
             self._report(problem, result)
             self._retry_at = self._clock() + self._problem_retry
 
+    async def _delivered_after_unknown(
+        self, rows: list[Row], result: UploadResult
+    ) -> None:
+        """The batch of an attempt of unknown outcome is refused: it was stored."""
+        count = self._outbox.deliver_after_unknown(rows)
+        self._redate = None
+        _LOGGER.info(
+            "ThingSpeak channel %s: %d rows (%s to %s) sent in an attempt whose "
+            "answer was lost are refused as already stored (%s): counted as "
+            "delivered",
+            self._config.channel_id,
+            count,
+            format_created_at(rows[0].created_at),
+            format_created_at(rows[-1].created_at),
+            result.detail,
+        )
+        await self._succeeded([])
+
     async def _succeeded(self, rows: list[Row]) -> None:
-        self._outbox.commit(rows)
+        if rows:
+            self._outbox.commit(rows)
         self._last_success = self._utcnow()
         if self._failures:
             _LOGGER.info(
@@ -857,23 +1034,62 @@ class ChannelSender:
                 result.detail,
             )
             return
-        letter = self._outbox.reject_first(result.detail, self._utcnow())
+        outbox = self._outbox
+        row = rows[0]
+        if (
+            not outbox.possibly_stored(row)
+            and result.status in (400, 409, 421)
+            and (moved := self._redate_first(row, result)) is not None
+        ):
+            self._split.append(1)  # send the moved row alone next
+            _LOGGER.info(
+                "ThingSpeak channel %s: created_at %s of a row is taken (%s); "
+                "re-dated to %s",
+                self._config.channel_id,
+                format_created_at(row.created_at),
+                result.detail,
+                format_created_at(moved),
+            )
+            await self._save()
+            return
+        state, self._redate = self._redate, None
+        origin = state[0] if state is not None and state[1] == row.created_at else None
+        letter = outbox.reject_first(result.detail, self._utcnow(), created_at=origin)
         if letter is None:
             _LOGGER.warning(
                 "ThingSpeak channel %s: row of %s refused after an attempt of unknown "
                 "outcome; taken as already stored (its created_at exists): %s",
                 self._config.channel_id,
-                format_created_at(rows[0].created_at),
+                format_created_at(row.created_at),
                 result.detail,
             )
         else:
             _LOGGER.warning(
                 "ThingSpeak channel %s: row of %s refused, moved to dead letters: %s",
                 self._config.channel_id,
-                format_created_at(rows[0].created_at),
+                format_created_at(row.created_at),
                 result.detail,
             )
         await self._save()
+
+    def _redate_first(self, row: Row, result: UploadResult) -> datetime | None:
+        """Move the refused first row to the next candidate second, or give up.
+
+        A refusal that says the created_at is taken (409, 421, a 400 naming it)
+        tries every candidate; a bare 400 (bad content looks the same) tries
+        ``ambiguous_redates`` of them before the row becomes a dead letter.
+        """
+        state = self._redate
+        if state is None or state[1] != row.created_at:
+            state = (row.created_at, row.created_at, 0)
+        origin, _, tries = state
+        if result.kind is not ResultKind.DUPLICATE and tries >= self._ambiguous_redates:
+            return None
+        moved = self._outbox.redate_first(origin, tries, self._row_interval)
+        if moved is None:
+            return None
+        self._redate = (origin, moved, tries + 1)
+        return moved
 
     def _retry_later(self, result: UploadResult) -> None:
         self._failures += 1
