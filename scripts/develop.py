@@ -124,15 +124,14 @@ class FieldChoice:
     window: float
     statistic: str
 
-    def matches(self, option: str) -> bool:
-        """Whether a choice of the fields form (`source|topic|window|stat`) is this."""
-        _, _, rest = option.partition("|")
-        topic, window, statistic = rest.rsplit("|", 2)
-        return (topic, float(window), statistic) == (
-            self.topic,
-            self.window,
-            self.statistic,
-        )
+    def matches_topic(self, option: dict[str, str]) -> bool:
+        """Whether an option of the fields step (a topic) is this field's."""
+        return option["label"] == self.topic
+
+    @property
+    def statistic_choice(self) -> str:
+        """This field's option in the statistics step (`window|statistic`)."""
+        return f"{self.window!r}|{self.statistic}"
 
 
 # The demo's alert, as the "Add alert" form's last two steps submit it: on when
@@ -838,19 +837,27 @@ def add_alert(
 def channel_fields(
     fields: dict[str, FieldChoice], *, send_status: bool = False
 ) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The fields step of the channel form; NotYet if a topic was not seen yet."""
+    """The fields step of the channel form (each field's topic).
+
+    Raises NotYet if a topic was not seen yet.
+    """
 
     def fill(form: dict[str, Any]) -> dict[str, Any]:
-        options = [option["value"] for option in select_options(form, "field1")]
+        options = select_options(form, "field1")
         chosen: dict[str, Any] = {"send_status": send_status}
         for name, choice in fields.items():
-            found = [option for option in options if choice.matches(option)]
+            found = [option for option in options if choice.matches_topic(option)]
             if not found:
                 raise NotYet(f"{choice.topic} has not been seen yet")
-            chosen[name] = found[0]
+            chosen[name] = found[0]["value"]
         return chosen
 
     return fill
+
+
+def channel_statistics(fields: dict[str, FieldChoice]) -> dict[str, Any]:
+    """The statistics step of the channel form (what each field carries)."""
+    return {name: choice.statistic_choice for name, choice in fields.items()}
 
 
 def add_channel(
@@ -872,7 +879,11 @@ def add_channel(
 
     try:
         result = api.run_flow(
-            SUBENTRY_FLOW, start, settings_step, channel_fields(fields)
+            SUBENTRY_FLOW,
+            start,
+            settings_step,
+            channel_fields(fields),
+            channel_statistics(fields),
         )
     except NotYet:
         api.abort_flow(SUBENTRY_FLOW, opened)

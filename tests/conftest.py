@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 import custom_components.iotitan  # noqa: F401
+from custom_components.iotitan.channel import FieldSource
 from custom_components.iotitan.const import (
     CONF_ADVANCED,
     CONF_DEVICE_CLASS,
@@ -198,3 +199,27 @@ async def fake_thingspeak(
     )
     yield fake
     await fake.close()
+
+
+async def submit_channel_fields(
+    hass: HomeAssistant, flow_id: str, choices: dict[str, Any]
+) -> Any:
+    """The channel flow's two field steps: each field's topic, then its statistic.
+
+    `choices` maps `fieldN` to a FieldSource, and may hold `send_status`.
+    """
+    topics = {
+        key: value.topic_choice if isinstance(value, FieldSource) else value
+        for key, value in choices.items()
+    }
+    result = await hass.config_entries.subentries.async_configure(flow_id, topics)
+    if result.get("step_id") != "statistics" or result["type"] != "form":
+        return result
+    return await hass.config_entries.subentries.async_configure(
+        flow_id,
+        {
+            key: value.statistic_choice
+            for key, value in choices.items()
+            if isinstance(value, FieldSource)
+        },
+    )

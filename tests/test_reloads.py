@@ -44,6 +44,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_mqtt_message,
 )
 
+from custom_components.iotitan.channel import FieldSource
 from custom_components.iotitan.config_flow import IoTitanOptionsFlow
 from custom_components.iotitan.const import (
     DOMAIN,
@@ -52,9 +53,10 @@ from custom_components.iotitan.const import (
     SUBENTRY_SENSOR,
 )
 from custom_components.iotitan.device import device_by_identifier
+from custom_components.iotitan.engine.window import Statistic
 
 from .alerts_common import ALERT_ID, SOURCE_ID, alert_subentry, source_subentry
-from .conftest import channel_subentry, hub_entry
+from .conftest import channel_subentry, hub_entry, submit_channel_fields
 from .test_config_flow import options_form, sensor_form
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
@@ -278,16 +280,14 @@ async def test_channel_subentry_create_and_reconfigure_reload_once_each(
         "send_test_row": False,
         "advanced": {"base_url": "https://api.thingspeak.com", "max_rows": 5000},
     }
-    field = f"{SOURCE_ID}|room/t|3600.0|mean"
+    field = FieldSource(SOURCE_ID, "room/t", 3600.0, Statistic.MEAN)
     result = await hass.config_entries.subentries.async_init(
         (hub.entry_id, SUBENTRY_CHANNEL), context={"source": SOURCE_USER}
     )
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], settings
     )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"field1": field}
-    )
+    result = await submit_channel_fields(hass, result["flow_id"], {"field1": field})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert reload_guard.reloads == [hub.entry_id]
@@ -306,9 +306,7 @@ async def test_channel_subentry_create_and_reconfigure_reload_once_each(
             "upload_interval": 60,
         },
     )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"field1": field}
-    )
+    result = await submit_channel_fields(hass, result["flow_id"], {"field1": field})
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert reload_guard.reloads == [hub.entry_id] * 2

@@ -28,8 +28,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iotitan.channel import TEST_ROW_STATUS, FieldSource
 from custom_components.iotitan.const import DOMAIN, SUBENTRY_CHANNEL
+from custom_components.iotitan.engine.window import Statistic
 
-from .conftest import CHANNEL_ID, WRITE_KEY, channel_subentry, hub_entry
+from .conftest import (
+    CHANNEL_ID,
+    WRITE_KEY,
+    channel_subentry,
+    hub_entry,
+    submit_channel_fields,
+)
 from .fake_thingspeak import FakeThingSpeak
 from .test_thingspeak_ha import (
     FIELDS,
@@ -47,7 +54,7 @@ from .test_thingspeak_ha import (
 
 __all__ = ["start"]  # the fixture, shared with test_thingspeak_ha
 
-MEAN = FieldSource(SOURCE_ID, TOPIC, 3600.0, "mean").option  # type: ignore[arg-type]
+MEAN = FieldSource(SOURCE_ID, TOPIC, 3600.0, Statistic.MEAN)
 
 
 def split_entries(fake: FakeThingSpeak) -> tuple[list[datetime], list[datetime]]:
@@ -151,8 +158,8 @@ async def test_reconfigure_test_row_takes_no_second_of_a_row(
     )
     assert not result.get("errors"), result.get("errors")
     assert result["step_id"] == "fields"
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"field1": MEAN, "send_status": False}
+    result = await submit_channel_fields(
+        hass, result["flow_id"], {"field1": MEAN, "send_status": False}
     )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()

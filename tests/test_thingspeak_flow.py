@@ -21,10 +21,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iotitan.channel import (
     FieldSource,
-    field_options,
+    field_topics,
     is_wildcard,
     parse_channel_id,
-    statistic_label,
     valid_base_url,
     valid_write_key,
 )
@@ -38,6 +37,7 @@ from .conftest import (
     channel_subentry,
     hub_entry,
     sensor_subentry,
+    submit_channel_fields,
 )
 from .fake_thingspeak import FakeThingSpeak
 
@@ -45,8 +45,8 @@ SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 
 SOURCE_ID = "01SOURCE0000000000000000AA"
 TOPIC = "weather/temperature"
-MEAN = f"{SOURCE_ID}|{TOPIC}|3600.0|mean"
-MAX = f"{SOURCE_ID}|{TOPIC}|3600.0|value_max"
+MEAN = FieldSource(SOURCE_ID, TOPIC, 3600.0, Statistic.MEAN)
+MAX = FieldSource(SOURCE_ID, TOPIC, 3600.0, Statistic.VALUE_MAX)
 
 
 def source(topic: str = TOPIC, **kwargs: Any) -> dict[str, Any]:
@@ -99,6 +99,12 @@ async def configure(
     )
 
 
+def select_options(result: FlowResult, field: str) -> list[Any]:
+    """The options of a select field of a form."""
+    schema = result["data_schema"].schema
+    return list(next(v for k, v in schema.items() if k == field).config["options"])
+
+
 def channel_ids(entry: MockConfigEntry) -> list[str]:
     """Ids of the hub's channel subentries."""
     return [
@@ -140,16 +146,30 @@ async def test_add_channel_with_a_test_row(
     [test_row] = fake_thingspeak.stored(CHANNEL_ID)
     assert test_row.values == {"status": "IoTitan test row"}
 
-    field1 = next(key for key in result["data_schema"].schema if key == "field1")
-    options = result["data_schema"].schema[field1].config["options"]
-    assert {"value": MEAN, "label": f"{TOPIC} · mean · 1h"} in options
-    assert {
-        "value": f"{SOURCE_ID}|{TOPIC}|3600.0|percentile",
-        "label": f"{TOPIC} · p95 · 1h",
-    } in options
-
+    # First the topic of each field...
+    assert select_options(result, "field1") == [
+        {"value": f"{SOURCE_ID}|{TOPIC}", "label": TOPIC}
+    ]
     result = await configure(
-        hass, result, {"field1": MEAN, "field3": MAX, "send_status": True}
+        hass,
+        result,
+        {"field1": MEAN.topic_choice, "field3": MAX.topic_choice, "send_status": True},
+    )
+    # ... then its statistic, in the words of the entities' names.
+    assert result["step_id"] == "statistics"
+    assert [str(key) for key in result["data_schema"].schema] == ["field1", "field3"]
+    assert result["description_placeholders"] == {
+        "fields": f"- 1: {TOPIC}\n- 3: {TOPIC}"
+    }
+    assert select_options(result, "field1") == [
+        {"value": "3600.0|mean", "label": "Mean 1h"},
+        {"value": "3600.0|value_max", "label": "Maximum 1h"},
+        {"value": "3600.0|percentile", "label": "95th percentile 1h"},
+    ]
+    result = await configure(
+        hass,
+        result,
+        {"field1": MEAN.statistic_choice, "field3": MAX.statistic_choice},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Weather"
@@ -191,7 +211,7 @@ async def test_add_channel_default_title_without_test_row(
     entry = await setup_hub(hub_entry(source()))
     result = await start_flow(hass, entry)
     result = await configure(hass, result, settings_form())
-    result = await configure(hass, result, {"field1": MEAN})
+    result = await submit_channel_fields(hass, result["flow_id"], {"field1": MEAN})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == f"ThingSpeak {CHANNEL_ID}"
     assert result["data"]["send_status"] is False
@@ -385,7 +405,9 @@ async def test_fields_step_needs_a_field(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "fields"
     assert result["errors"] == {"base": "fields_required"}
-    result = await configure(hass, result, {"field8": MAX, "send_status": False})
+    result = await submit_channel_fields(
+        hass, result["flow_id"], {"field8": MAX, "send_status": False}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert list(result["data"]["fields"]) == ["8"]
 
@@ -415,20 +437,15 @@ async def test_wildcard_sources_offer_the_topics_seen(
         config_subentry_id=SOURCE_ID,
         identifiers={topic_device_identifier(SOURCE_ID, "home/den/temperature")},
     )
-    options = field_options(hass, entry)
-    assert options == [
-        {
-            "value": f"{SOURCE_ID}|home/den/temperature|3600.0|mean",
-            "label": "home/den/temperature · mean · 1h",
-        }
-    ]
+    assert field_topics(hass, entry) == {
+        f"{SOURCE_ID}|home/den/temperature": (SOURCE_ID, "home/den/temperature")
+    }
     # Loaded, topics the hub has seen since count too.
     await setup_hub(entry)
     entry.runtime_data.sources[SOURCE_ID].topic_state("home/attic/temperature")
-    values = [option["value"] for option in field_options(hass, entry)]
-    assert values == [
-        f"{SOURCE_ID}|home/attic/temperature|3600.0|mean",
-        f"{SOURCE_ID}|home/den/temperature|3600.0|mean",
+    assert list(field_topics(hass, entry)) == [
+        f"{SOURCE_ID}|home/attic/temperature",
+        f"{SOURCE_ID}|home/den/temperature",
     ]
 
 
@@ -443,15 +460,13 @@ async def test_reconfigure_channel(
         hub_entry(
             source(),
             channel_subentry(
-                {"2": FieldSource.from_option(MAX).to_data()},
+                {"2": MAX.to_data()},
                 base_url=fake_thingspeak.url,
                 latitude=1.5,
                 send_status=True,
                 title="Weather",
             ),
-            channel_subentry(
-                {"1": FieldSource.from_option(MEAN).to_data()}, channel_id=2002
-            ),
+            channel_subentry({"1": MEAN.to_data()}, channel_id=2002),
         )
     )
     first, second = channel_ids(entry)
@@ -491,8 +506,16 @@ async def test_reconfigure_channel(
     )
     assert result["step_id"] == "fields"
     suggested = suggested_values(result["data_schema"].schema)
-    assert suggested == {"field2": MAX, "send_status": True}
-    result = await configure(hass, result, {"field1": MEAN, "send_status": False})
+    assert suggested == {"field2": MAX.topic_choice, "send_status": True}
+    result = await configure(
+        hass, result, {"field1": MEAN.topic_choice, "send_status": False}
+    )
+    assert result["step_id"] == "statistics"
+    # A field newly chosen starts at the source's first statistic.
+    assert suggested_values(result["data_schema"].schema) == {
+        "field1": MEAN.statistic_choice
+    }
+    result = await configure(hass, result, {"field1": MEAN.statistic_choice})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
@@ -511,9 +534,7 @@ async def test_reconfigure_without_statistics_aborts(
     hass: HomeAssistant, setup_hub: SetupHub
 ) -> None:
     """A channel whose sources are all gone cannot be remapped."""
-    entry = await setup_hub(
-        hub_entry(channel_subentry({"1": FieldSource.from_option(MEAN).to_data()}))
-    )
+    entry = await setup_hub(hub_entry(channel_subentry({"1": MEAN.to_data()})))
     [channel_id] = channel_ids(entry)
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_CHANNEL),
@@ -533,7 +554,7 @@ async def test_reauth_validates_and_saves_the_key(
     entry = hub_entry(
         source(),
         channel_subentry(
-            {"1": FieldSource.from_option(MEAN).to_data()},
+            {"1": MEAN.to_data()},
             write_key="OLDKEY0000000000",
             base_url=fake_thingspeak.url,
         ),
@@ -585,18 +606,11 @@ async def test_reauth_for_a_removed_channel_aborts(
 
 
 def test_field_choices_round_trip() -> None:
-    """A topic may hold `|`; ids, windows and statistics cannot."""
+    """A topic may hold `|`: choices are looked up, never split."""
     choice = FieldSource("01ID", "a|b/c", 5400.5, Statistic.MEDIAN)
-    assert FieldSource.from_option(choice.option) == choice
     assert FieldSource.from_data(choice.to_data()) == choice
-    for bad in (
-        "|topic|60.0|mean",
-        "01ID||60.0|mean",
-        "01ID|t|x|mean",
-        "01ID|t|60|nope",
-    ):
-        with pytest.raises(ValueError):
-            FieldSource.from_option(bad)
+    assert choice.topic_choice == "01ID|a|b/c"
+    assert choice.statistic_choice == "5400.5|median"
 
 
 def test_validators() -> None:
@@ -615,11 +629,3 @@ def test_validators() -> None:
     assert is_wildcard("a/+/c")
     assert is_wildcard("a/#")
     assert not is_wildcard("a/b+c")
-    assert statistic_label(Statistic.PERCENTILE, 90) == "p90"
-    assert statistic_label(Statistic.CHANGE_SECOND, 90) == "change/s"
-
-
-def test_every_statistic_has_a_label() -> None:
-    """The field selector can show every statistic."""
-    for statistic in Statistic:
-        assert statistic_label(statistic, 50)

@@ -56,6 +56,7 @@ from custom_components.iotitan.channel import (
 )
 from custom_components.iotitan.const import DOMAIN, SUBENTRY_CHANNEL
 from custom_components.iotitan.engine.thingspeak import Row
+from custom_components.iotitan.engine.window import Statistic
 
 from .alerts_common import alert_subentry
 from .conftest import (
@@ -64,6 +65,7 @@ from .conftest import (
     channel_subentry,
     hub_entry,
     sensor_subentry,
+    submit_channel_fields,
 )
 from .fake_thingspeak import FakeThingSpeak
 
@@ -687,9 +689,10 @@ async def test_first_upload_keeps_the_spacing_from_the_test_row(
         },
     )
     assert result["step_id"] == "fields"
-    result = await hass.config_entries.subentries.async_configure(
+    result = await submit_channel_fields(
+        hass,
         result["flow_id"],
-        {"field1": FieldSource(SOURCE_ID, TOPIC, 3600.0, "mean").option},  # type: ignore[arg-type]
+        {"field1": FieldSource(SOURCE_ID, TOPIC, 3600.0, Statistic.MEAN)},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -1224,8 +1227,10 @@ async def test_the_write_key_never_leaks(
             "advanced": {"base_url": fake_thingspeak.url, "max_rows": 1000},
         },
     )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"field1": f"{SOURCE_ID}|{TOPIC}|3600.0|mean"}
+    result = await submit_channel_fields(
+        hass,
+        result["flow_id"],
+        {"field1": FieldSource(SOURCE_ID, TOPIC, 3600.0, Statistic.MEAN)},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

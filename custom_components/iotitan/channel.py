@@ -59,7 +59,6 @@ from homeassistant.helpers import (
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.event import async_track_point_in_utc_time
-from homeassistant.helpers.selector import SelectOptionDict
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
@@ -83,7 +82,6 @@ from .const import (
     SUBENTRY_SENSOR,
 )
 from .device import build_device_info, device_config_entry_ids, hub_device_identifier
-from .engine.output import format_duration
 from .engine.thingspeak import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_ROWS,
@@ -117,23 +115,6 @@ MODEL: Final = "ThingSpeak channel"
 ISSUE_TRANSLATION_KEYS: Final = {
     Problem.QUOTA: "thingspeak_quota",
     Problem.NOT_FOUND: "thingspeak_not_found",
-}
-# Short labels of statistics in the field selector (its options are built at
-# run time from the hub's sources, so they cannot use translation keys).
-STATISTIC_LABELS: Final = {
-    Statistic.MEAN: "mean",
-    Statistic.MEDIAN: "median",
-    Statistic.VALUE_MIN: "min",
-    Statistic.VALUE_MAX: "max",
-    Statistic.STANDARD_DEVIATION: "std dev",
-    Statistic.VARIANCE: "variance",
-    Statistic.AVERAGE_STEP: "avg (step)",
-    Statistic.AVERAGE_LINEAR: "avg (linear)",
-    Statistic.CHANGE: "change",
-    Statistic.CHANGE_SECOND: "change/s",
-    Statistic.SUM: "sum",
-    Statistic.COUNT: "count",
-    Statistic.LAST: "last",
 }
 TEST_ROW_ERRORS: Final = {
     ResultKind.AUTH: "invalid_auth",
@@ -181,21 +162,14 @@ class FieldSource:
     statistic: Statistic
 
     @property
-    def option(self) -> str:
-        """The value of this choice in the flow's field selectors."""
-        return f"{self.source_id}|{self.topic}|{self.window!r}|{self.statistic}"
+    def topic_choice(self) -> str:
+        """The value of this field's topic in the flow's topic selector."""
+        return f"{self.source_id}|{self.topic}"
 
-    @classmethod
-    def from_option(cls, value: str) -> FieldSource:
-        """Parse `option`; raise ValueError when it is not one.
-
-        Subentry ids, windows and statistics hold no `|`; a topic may.
-        """
-        source_id, _, rest = value.partition("|")
-        topic, window, statistic = rest.rsplit("|", 2)
-        if not source_id or not topic:
-            raise ValueError(f"not a field choice: {value!r}")
-        return cls(source_id, topic, float(window), Statistic(statistic))
+    @property
+    def statistic_choice(self) -> str:
+        """The value of this field's statistic in the flow's statistic selector."""
+        return f"{self.window!r}|{self.statistic}"
 
     def to_data(self) -> dict[str, Any]:
         """Subentry data form."""
@@ -322,16 +296,9 @@ def parse_channel_id(text: str) -> int | None:
     return int(text)
 
 
-def statistic_label(statistic: Statistic, percentile: int) -> str:
-    """Short label of a statistic in the field selector."""
-    if statistic is Statistic.PERCENTILE:
-        return f"p{percentile}"
-    return STATISTIC_LABELS[statistic]
-
-
 @callback
-def field_options(hass: HomeAssistant, entry: ConfigEntry) -> list[SelectOptionDict]:
-    """Every statistic a field can carry: source topic x window x statistic.
+def field_topics(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, tuple[str, str]]:
+    """Every topic a field can read: `<source id>|<topic>` -> (source id, topic).
 
     A source without wildcards offers its topic; a wildcard source offers the
     topics it has seen (from the device registry, and from the running hub).
@@ -346,24 +313,17 @@ def field_options(hass: HomeAssistant, entry: ConfigEntry) -> list[SelectOptionD
         hub: IoTitanHub = entry.runtime_data
         for subentry_id, source in hub.sources.items():
             seen.setdefault(subentry_id, set()).update(source.topics)
-    options: list[SelectOptionDict] = []
+    topics: dict[str, tuple[str, str]] = {}
     for subentry_id, subentry in entry.subentries.items():
         if subentry.subentry_type != SUBENTRY_SENSOR:
             continue
         config = SensorSourceConfig.from_subentry_data(subentry.data)
-        topics = set(seen.get(subentry_id, ()))
+        found = set(seen.get(subentry_id, ()))
         if not is_wildcard(config.topic):
-            topics.add(config.topic)
-        for topic in sorted(topics):
-            for window in config.windows:
-                for statistic in config.statistics:
-                    choice = FieldSource(subentry_id, topic, window, statistic)
-                    label = (
-                        f"{topic} · {statistic_label(statistic, config.percentile)}"
-                        f" · {format_duration(window)}"
-                    )
-                    options.append(SelectOptionDict(value=choice.option, label=label))
-    return options
+            found.add(config.topic)
+        for topic in sorted(found):
+            topics[f"{subentry_id}|{topic}"] = (subentry_id, topic)
+    return topics
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,7 @@ from .channel import (
     async_send_test_row,
     async_update_write_key,
     channel_in_use,
-    field_options,
+    field_topics,
     parse_channel_id,
     valid_base_url,
     valid_write_key,
@@ -158,11 +158,13 @@ from .engine.output import (
     format_duration,
     format_number,
     parse_duration,
+    statistic_name_placeholders,
     validate_output_prefix,
 )
 from .engine.payload import parse_value_path
 from .engine.syslog import Facility, Transport
 from .engine.thingspeak import DEFAULT_BASE_URL, DEFAULT_MAX_ROWS, Plan
+from .engine.window import Statistic
 from .form import number_box, range_errors, show_errors_in_sections
 from .models import HubOptions, SensorSourceConfig, default_words_as_numbers
 
@@ -815,6 +817,29 @@ def _any_number(unit: str | None) -> NumberSelector:
     return NumberSelector(config)
 
 
+async def async_statistic_names(
+    hass: HomeAssistant, config: SensorSourceConfig
+) -> dict[tuple[float, Statistic], str]:
+    """Each statistic of each window of a source, named as its entity ("Mean 10m").
+
+    One list for every selector that picks a statistic (alerts, ThingSpeak
+    fields), in the words a person sees on the device page.
+    """
+    translations = await async_get_translations(
+        hass, hass.config.language, "entity", {DOMAIN}
+    )
+    names: dict[tuple[float, Statistic], str] = {}
+    for window in config.windows:
+        placeholders = statistic_name_placeholders(window, config.percentile)
+        for statistic in config.statistics:
+            template = translations.get(
+                f"component.{DOMAIN}.entity.sensor.{statistic}.name",
+                f"{statistic} {{window}}",
+            )
+            names[window, statistic] = template.format(**placeholders)
+    return names
+
+
 # The fields each rule uses, in form order; name and severity are asked for every
 # rule. The form shows only these, so a person never fills in what is ignored.
 RULE_FIELDS: dict[AlertRule, tuple[str, ...]] = {
@@ -1039,27 +1064,19 @@ class AlertSubentryFlowHandler(ConfigSubentryFlow):
         translations = await async_get_translations(
             self.hass, self.hass.config.language, "selector", {DOMAIN}
         )
-        prefix = f"component.{DOMAIN}.selector"
-        options = [
-            SelectOptionDict(
-                value=WATCH_VALUE,
-                label=translations.get(
-                    f"{prefix}.{CONF_WATCH}.options.{WATCH_VALUE}", WATCH_VALUE
-                ),
-            )
+        raw = translations.get(
+            f"component.{DOMAIN}.selector.{CONF_WATCH}.options.{WATCH_VALUE}",
+            WATCH_VALUE,
+        )
+        return [
+            SelectOptionDict(value=WATCH_VALUE, label=raw),
+            *(
+                SelectOptionDict(value=watch_key(window, statistic), label=label)
+                for (window, statistic), label in (
+                    await async_statistic_names(self.hass, config)
+                ).items()
+            ),
         ]
-        for window in config.windows:
-            for statistic in config.statistics:
-                name = translations.get(
-                    f"{prefix}.{CONF_STATISTICS}.options.{statistic}", str(statistic)
-                )
-                options.append(
-                    SelectOptionDict(
-                        value=watch_key(window, statistic),
-                        label=f"{name} {format_duration(window)}",
-                    )
-                )
-        return options
 
 
 def _delay(text: str | None) -> float:
@@ -1253,7 +1270,7 @@ TEST_ROW_ERROR_FIELDS = {
 
 
 def _fields_schema(options: list[SelectOptionDict]) -> vol.Schema:
-    """field1..field8, each a choice of the hub's statistics, and the status."""
+    """field1..field8, each a choice of the hub's topics, and the status."""
     choice = SelectSelector(
         SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
     )
@@ -1272,6 +1289,9 @@ class ChannelSubentryFlowHandler(ConfigSubentryFlow):
         self._title = ""
         self._settings: dict[str, Any] = {}
         self._fields_suggested: dict[str, Any] = {}
+        self._statistics_suggested: dict[str, str] = {}
+        self._field_topics: dict[str, tuple[str, str]] = {}
+        self._send_status = False
         self._reconfiguring = False
         # Filled when another channel subentry already sends to the channel.
         self._placeholders: dict[str, str] = {}
@@ -1280,7 +1300,7 @@ class ChannelSubentryFlowHandler(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Settings of a new channel."""
-        if not field_options(self.hass, self._get_entry()):
+        if not field_topics(self.hass, self._get_entry()):
             return self.async_abort(reason="no_statistics")
         return await self._async_settings_step(
             "user", user_input, None, CHANNEL_DEFAULTS
@@ -1291,15 +1311,21 @@ class ChannelSubentryFlowHandler(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """Change a channel's settings; the hub reloads with them, rows kept."""
         subentry = self._get_reconfigure_subentry()
-        if not field_options(self.hass, self._get_entry()):
+        if not field_topics(self.hass, self._get_entry()):
             return self.async_abort(reason="no_statistics")
         self._reconfiguring = True
         data = subentry.data
-        self._fields_suggested = {
-            f"field{number}": FieldSource.from_data(source).option
+        stored = {
+            f"field{number}": FieldSource.from_data(source)
             for number, source in data[CONF_FIELDS].items()
         }
+        self._fields_suggested = {
+            field: source.topic_choice for field, source in stored.items()
+        }
         self._fields_suggested[CONF_SEND_STATUS] = data[CONF_SEND_STATUS]
+        self._statistics_suggested = {
+            field: source.statistic_choice for field, source in stored.items()
+        }
         suggested = {
             CONF_NAME: subentry.title,
             CONF_CHANNEL_ID: str(data[CONF_CHANNEL_ID]),
@@ -1409,35 +1435,99 @@ class ChannelSubentryFlowHandler(ConfigSubentryFlow):
     async def async_step_fields(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Map field1..field8 to statistics of the hub's sensor sources."""
+        """Which topic each of field1..field8 reads; the statistic comes next."""
+        topics = field_topics(self.hass, self._get_entry())
         errors: dict[str, str] = {}
         if user_input is not None:
-            fields = {
-                str(number): FieldSource.from_option(choice).to_data()
+            self._field_topics = {
+                f"field{number}": topics[choice]
                 for number in FIELD_NUMBERS
-                if (choice := user_input.get(f"field{number}"))
+                if (choice := user_input.get(f"field{number}")) in topics
             }
-            if not fields:
-                errors["base"] = "fields_required"
-            else:
-                data = {
-                    **self._settings,
-                    CONF_FIELDS: fields,
-                    CONF_SEND_STATUS: user_input[CONF_SEND_STATUS],
-                }
-                if self._reconfiguring:
-                    return self.async_update_and_abort(
-                        self._get_entry(),
-                        self._get_reconfigure_subentry(),
-                        title=self._title,
-                        data=data,
-                    )
-                return self.async_create_entry(title=self._title, data=data)
+            self._send_status = user_input[CONF_SEND_STATUS]
+            if self._field_topics:
+                return await self.async_step_statistics()
+            errors["base"] = "fields_required"
         return self.async_show_form(
             step_id="fields",
             data_schema=self.add_suggested_values_to_schema(
-                _fields_schema(field_options(self.hass, self._get_entry())),
+                _fields_schema(
+                    [
+                        SelectOptionDict(value=choice, label=topic)
+                        for choice, (_, topic) in topics.items()
+                    ]
+                ),
                 user_input or self._fields_suggested,
             ),
             errors=errors,
+        )
+
+    async def async_step_statistics(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Which statistic of which window each chosen field carries."""
+        entry = self._get_entry()
+        choices: dict[str, dict[str, tuple[float, Statistic]]] = {}
+        labels: dict[str, list[SelectOptionDict]] = {}
+        for field, (source_id, _) in self._field_topics.items():
+            config = SensorSourceConfig.from_subentry_data(
+                entry.subentries[source_id].data
+            )
+            names = await async_statistic_names(self.hass, config)
+            choices[field] = {
+                FieldSource(source_id, "", window, statistic).statistic_choice: (
+                    window,
+                    statistic,
+                )
+                for window, statistic in names
+            }
+            labels[field] = [
+                SelectOptionDict(value=value, label=names[key])
+                for value, key in choices[field].items()
+            ]
+        if user_input is not None:
+            fields = {}
+            for field, (source_id, topic) in self._field_topics.items():
+                window, statistic = choices[field][user_input[field]]
+                source = FieldSource(source_id, topic, window, statistic)
+                fields[field.removeprefix("field")] = source.to_data()
+            data = {
+                **self._settings,
+                CONF_FIELDS: fields,
+                CONF_SEND_STATUS: self._send_status,
+            }
+            if self._reconfiguring:
+                return self.async_update_and_abort(
+                    entry,
+                    self._get_reconfigure_subentry(),
+                    title=self._title,
+                    data=data,
+                )
+            return self.async_create_entry(title=self._title, data=data)
+        schema = vol.Schema(
+            {
+                vol.Required(field): SelectSelector(
+                    SelectSelectorConfig(
+                        options=options, mode=SelectSelectorMode.DROPDOWN
+                    )
+                )
+                for field, options in labels.items()
+            }
+        )
+        suggested = {
+            field: value
+            for field, value in self._statistics_suggested.items()
+            if field in choices and value in choices[field]
+        }
+        for field, options in labels.items():
+            suggested.setdefault(field, options[0]["value"])
+        return self.async_show_form(
+            step_id="statistics",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            description_placeholders={
+                "fields": "\n".join(
+                    f"- {field.removeprefix('field')}: {topic}"
+                    for field, (_, topic) in self._field_topics.items()
+                )
+            },
         )

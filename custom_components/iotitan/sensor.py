@@ -28,7 +28,7 @@ from homeassistant.util.enum import try_parse_enum
 
 from .channel import ThingSpeakChannel
 from .device import device_by_identifier
-from .engine.output import format_duration
+from .engine.output import statistic_name_placeholders
 from .engine.syslog import ConnectionState
 from .engine.thingspeak import ResultKind
 from .engine.window import Statistic
@@ -100,18 +100,6 @@ def statistic_device_class(
     if parsed not in DEVICE_CLASS_UNITS or unit not in DEVICE_CLASS_UNITS[parsed]:
         return None
     return parsed
-
-
-def english_ordinal(number: int) -> str:
-    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st, 22nd (CLDR's English rules).
-
-    Entity names are formatted in the backend with str.format, which has no plural
-    rules; the English name uses this placeholder, other languages may use the
-    plain number in `{percentile}`.
-    """
-    if number % 100 in (11, 12, 13):
-        return f"{number}th"
-    return f"{number}" + {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
 
 
 def statistic_key(statistic: Statistic, window: float, percentile: int) -> str:
@@ -214,11 +202,9 @@ class IoTitanStatisticSensor(IoTitanTopicEntity, SensorEntity):
         self._statistic = statistic
         self._percentile = config.percentile
         self._attr_translation_key = str(statistic)
-        self._attr_translation_placeholders = {
-            "window": format_duration(window),
-            "percentile": str(config.percentile),
-            "percentile_ordinal": english_ordinal(config.percentile),
-        }
+        self._attr_translation_placeholders = statistic_name_placeholders(
+            window, config.percentile
+        )
         self._attr_native_unit_of_measurement = statistic_unit(statistic, config.unit)
         self._attr_device_class = statistic_device_class(
             statistic, config.device_class, self._attr_native_unit_of_measurement

@@ -128,6 +128,27 @@ _DURATION_HELP: Final = (
 )
 
 
+def english_ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st, 22nd (CLDR's English rules)."""
+    if number % 100 in (11, 12, 13):
+        return f"{number}th"
+    return f"{number}" + {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+
+
+def statistic_name_placeholders(window: float, percentile: int) -> dict[str, str]:
+    """What a statistic's translated name is formatted with ("Mean {window}").
+
+    Names are formatted with str.format, which has no plural rules: the English
+    percentile name uses `percentile_ordinal`, other languages may use the plain
+    number in `percentile`.
+    """
+    return {
+        "window": format_duration(window),
+        "percentile": str(percentile),
+        "percentile_ordinal": english_ordinal(percentile),
+    }
+
+
 def format_duration(seconds: float) -> str:
     """A compact label for a positive duration: ``1d``, ``1h``, ``10m``, ``90s``.
 
@@ -556,7 +577,13 @@ def filters_overlap(first: str, second: str) -> bool:
         one = first_levels[index] if index < len(first_levels) else None
         two = second_levels[index] if index < len(second_levels) else None
         if one == "#" or two == "#":
-            return True
+            # `#` also matches its parent level; where the other filter ends
+            # there, the common topic is that parent, which must not be the
+            # empty topic (`/#` and `+` share only "", which is no topic).
+            ended = one is None or two is None
+            return not (
+                ended and index == 1 and "" in (first_levels[0], second_levels[0])
+            )
         if one is None or two is None:
             return False
         if one != "+" and two != "+" and one != two:
