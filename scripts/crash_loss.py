@@ -66,9 +66,9 @@ def one_run(
 ) -> tuple[int, int, float]:
     """(journalled, lost, window) of one burst with a kill -9 in it."""
     topic = f"crash/{run}"
-    # Home Assistant takes roughly 0.2-0.5 ms a message here; kill anywhere
+    # Home Assistant takes roughly 0.1-0.3 ms a message here; kill anywhere
     # from the start of the burst to a little after it is all delivered.
-    span = 0.5 + size * 0.0004
+    span = 0.5 + size * 0.00015
     kill_at = rng.uniform(0.05, span)
     start = time.monotonic()
     start_wall = time.time()
