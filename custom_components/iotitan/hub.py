@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from hashlib import blake2b
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -47,8 +48,23 @@ if TYPE_CHECKING:
 type IoTitanConfigEntry = ConfigEntry[IoTitanHub]
 
 # Routes are cached per topic; a `#` log filter can see many topics, so the
-# cache is bounded and simply starts over when full.
+# cache is bounded by count and by the length of the topics it keys on, and
+# simply starts over when either bound is reached (clear-on-overflow rather
+# than LRU: no per-message bookkeeping, and a lost route costs one pass over
+# the few topic filters). Topics longer than MAX_TOPIC_LENGTH are routed
+# every time, never cached.
 MAX_ROUTES = 50_000
+MAX_ROUTE_TOPIC_CHARS = 4 * 1024 * 1024
+# The longest topic a source keeps state for (MQTT allows 65,535 bytes; real
+# sensor topics are a few dozen characters). Longer topics are still logged
+# and journalled, but counted and ignored by sources.
+MAX_TOPIC_LENGTH = 1024
+# Distinct topics over a source's topic cap that are tracked (as 8-byte
+# digests) to count them; beyond that only the messages are counted.
+MAX_TOPICS_OVER_LIMIT = 10_000
+# A retained repeat is recognised by the payload itself when it is this short,
+# else by its length and a 16-byte BLAKE2b digest: never the whole payload.
+REPEAT_PAYLOAD_KEPT = 64
 # How often the journal's size on disk is measured.
 JOURNAL_SIZE_INTERVAL = 60.0
 # A sample stamped later than now (plus the journal's resolution, 1 ms) never
@@ -97,7 +113,8 @@ class TopicState:
         self.messages = 0
         self.retained_repeats = 0
         self.rejected: Counter[Rejection] = Counter()
-        self.last_payload: bytes | bytearray | str | None = None
+        self.last_payload: bytes | None = None
+        """The last payload if short, else its length and digest (`payload_key`)."""
         self.last_value: float | None = None
         self.last_received: float | None = None
         self.future_samples_refused = 0
@@ -148,7 +165,11 @@ class TopicState:
         reading. Live deliveries to an existing subscription carry no retain
         flag; a retained payload that differs was published meanwhile.
         """
-        return retain and payload == self.last_payload
+        return retain and payload_key(payload) == self.last_payload
+
+    def remember(self, payload: bytes | bytearray | str) -> None:
+        """Keep what `is_repeat` compares the next retained message with."""
+        self.last_payload = payload_key(payload)
 
     def expire(self, now: float) -> int:
         """Drop samples that left their windows; mark the topic dirty if any did.
@@ -189,6 +210,21 @@ class TopicState:
         }
 
 
+def payload_key(payload: bytes | bytearray | str) -> bytes:
+    """A bounded stand-in for a payload: itself if short, else length + digest."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8", "surrogateescape")
+    if len(payload) <= REPEAT_PAYLOAD_KEPT:
+        return bytes(payload)
+    # The length prefix makes the key longer than any payload kept whole, so
+    # a key can never equal a short payload.
+    return (
+        b"%d:" % len(payload)
+        + blake2b(payload, digest_size=16).digest()
+        + b"#" * (REPEAT_PAYLOAD_KEPT)
+    )
+
+
 class SensorSource:
     """One sensor subentry: a topic filter and the topics seen under it."""
 
@@ -203,8 +239,12 @@ class SensorSource:
             words_as_numbers=self.config.words_as_numbers,
         )
         self.topics: dict[str, TopicState] = {}
-        self.topics_over_limit: set[str] = set()
+        self.topics_over_limit: set[int] = set()
+        """Digests of distinct topics over the cap (at most MAX_TOPICS_OVER_LIMIT)."""
+        self.topics_over_limit_untracked = 0
+        """Messages on over-cap topics not tracked because the set is full."""
         self.messages_over_limit = 0
+        self.messages_topic_too_long = 0
         self._logged_reasons: set[tuple[str, Rejection]] = set()
 
     def topic_state(self, topic: str) -> TopicState | None:
@@ -220,7 +260,10 @@ class SensorSource:
                     self.config.max_topics,
                     topic,
                 )
-            self.topics_over_limit.add(topic)
+            if len(self.topics_over_limit) < MAX_TOPICS_OVER_LIMIT:
+                self.topics_over_limit.add(_topic_digest(topic))
+            elif _topic_digest(topic) not in self.topics_over_limit:
+                self.topics_over_limit_untracked += 1
             return None
         state = self.topics[topic] = TopicState(topic, self.config)
         return state
@@ -235,6 +278,9 @@ class SensorSource:
     ) -> None:
         """Route one live message to its topic's windows."""
         known = topic in self.topics
+        if not known and len(topic) > MAX_TOPIC_LENGTH:
+            self.messages_topic_too_long += 1
+            return
         state = self.topic_state(topic)
         if state is None:
             self.messages_over_limit += 1
@@ -243,7 +289,7 @@ class SensorSource:
         if state.is_repeat(payload, retain):
             state.retained_repeats += 1
             return
-        state.last_payload = payload
+        state.remember(payload)
         reading = self.parser.parse(payload)
         if isinstance(reading, Rejection):
             state.rejected[reading] += 1
@@ -273,11 +319,13 @@ class SensorSource:
         A record stamped later than `now` (a journal written before the clock
         stepped back, or an import) is refused and counted, as live.
         """
+        if len(record.topic) > MAX_TOPIC_LENGTH and record.topic not in self.topics:
+            return
         state = self.topic_state(record.topic)
         # The same rule as live, so a rebuilt window equals the live one.
         if state is None or state.is_repeat(record.payload, record.retain):
             return
-        state.last_payload = record.payload
+        state.remember(record.payload)
         reading = self.parser.parse(record.payload)
         if isinstance(reading, Rejection):  # counted when it arrived live
             return
@@ -294,11 +342,20 @@ class SensorSource:
             "statistics": [str(stat) for stat in self.config.statistics],
             "max_topics": self.config.max_topics,
             "topics_over_limit": len(self.topics_over_limit),
+            "topics_over_limit_untracked": self.topics_over_limit_untracked,
             "messages_over_limit": self.messages_over_limit,
+            "max_topic_length": MAX_TOPIC_LENGTH,
+            "messages_topic_too_long": self.messages_topic_too_long,
             "topics": {
                 topic: state.as_diagnostics() for topic, state in self.topics.items()
             },
         }
+
+
+def _topic_digest(topic: str) -> int:
+    return int.from_bytes(
+        blake2b(topic.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +412,8 @@ class IoTitanHub:
             + list(self.options.logging.log_topics)
         )
         self._routes: dict[str, Route] = {}
+        self._route_chars = 0
+        self.route_cache_clears = 0
         self.messages_received = 0
         self.messages_ignored_own = 0
         self.payloads_rejected: Counter[Rejection] = Counter()
@@ -527,8 +586,6 @@ class IoTitanHub:
     def _route(self, topic: str) -> Route:
         route = self._routes.get(topic)
         if route is None:
-            if len(self._routes) >= MAX_ROUTES:
-                self._routes.clear()
             owner = next((f for f in self._filters if topic_matches(f, topic)), None)
             if self.guard.is_own(topic):
                 route = Route(owner, True, False, ())
@@ -545,7 +602,16 @@ class IoTitanHub:
                         if topic_matches(source.config.topic, topic)
                     ),
                 )
-            self._routes[topic] = route
+            if len(topic) <= MAX_TOPIC_LENGTH:
+                if (
+                    len(self._routes) >= MAX_ROUTES
+                    or self._route_chars + len(topic) > MAX_ROUTE_TOPIC_CHARS
+                ):
+                    self._routes.clear()
+                    self._route_chars = 0
+                    self.route_cache_clears += 1
+                self._routes[topic] = route
+                self._route_chars += len(topic)
         return route
 
     def _message_handler(
@@ -658,6 +724,13 @@ class IoTitanHub:
                     for source in self.sources.values()
                     for state in source.topics.values()
                 ),
+            },
+            "route_cache": {
+                "topics": len(self._routes),
+                "topic_chars": self._route_chars,
+                "max_topics": MAX_ROUTES,
+                "max_topic_chars": MAX_ROUTE_TOPIC_CHARS,
+                "clears": self.route_cache_clears,
             },
             **self.message_log.as_diagnostics(),
             "sources": {

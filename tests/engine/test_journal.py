@@ -858,3 +858,132 @@ async def test_replay_of_a_journal_folder_that_is_a_file(tmp_path: Path) -> None
     assert [(item.path, item.error) for item in result.unreadable] == [
         (directory, os.strerror(errno.ENOTDIR))
     ]
+
+
+# -- flushing by size, from the submit path ------------------------------------------
+
+
+class ManualRunner:
+    """A `run_blocking` that runs jobs only when the test says (inline if `auto`)."""
+
+    def __init__(self) -> None:
+        self.auto = True
+        self.jobs: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+
+    def __call__(self, func: Callable[[], Any]) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if self.auto:
+            future.set_result(func())
+        else:
+            self.jobs.append((func, future))
+        return future
+
+    def run_next(self) -> None:
+        func, future = self.jobs.pop(0)
+        future.set_result(func())
+
+
+async def test_full_batches_are_handed_over_from_submit(tmp_path: Path) -> None:
+    """A full batch starts a write at once; one writer at a time, all in order."""
+    runner = ManualRunner()
+    writer = make_writer(tmp_path, flush_records=1000, run_blocking=runner)
+    await writer.start()  # the timer is an hour away
+    runner.auto = False
+    for index in range(999):
+        writer.submit(record(index))
+    assert runner.jobs == []  # below both triggers: nothing yet
+    for index in range(999, 3500):
+        writer.submit(record(index))
+    # Three full batches were handed over while the loop never turned, yet
+    # only one writer job exists: later batches queue behind it.
+    assert len(runner.jobs) == 1
+    assert writer.stats.size_flushes == 3
+    assert writer.stats.buffered == 3500
+    runner.run_next()  # the one job writes every batch handed over, in order
+    assert writer.stats.records_written == 3000
+    assert writer.stats.buffered == 500
+    for index in range(3500, 4000):
+        writer.submit(record(index))  # the batch is full again: a new job
+    assert len(runner.jobs) == 1
+    runner.run_next()
+    await writer.stop()
+    msgs = [parse_rfc5424(x)["msg"] for x in lines_of(tmp_path / ACTIVE_FILE)]
+    assert msgs == [b"%d" % i for i in range(4000)]
+    assert writer.stats.dropped == {}
+
+
+async def test_large_payloads_trigger_by_bytes(tmp_path: Path) -> None:
+    runner = ManualRunner()
+    writer = make_writer(tmp_path, flush_bytes=10_000, run_blocking=runner)
+    await writer.start()
+    runner.auto = False
+    writer.submit(record(0, payload=b"x" * 6_000))
+    assert runner.jobs == []
+    writer.submit(record(1, payload=b"y" * 6_000))
+    assert len(runner.jobs) == 1
+    runner.run_next()
+    assert writer.stats.records_written == 2
+    await writer.stop()
+
+
+async def test_an_old_batch_is_handed_over_by_the_next_submit(tmp_path: Path) -> None:
+    """The age trigger needs no timer: the next record checks the batch's age."""
+    runner = ManualRunner()
+    writer = make_writer(tmp_path, flush_interval=3600, run_blocking=runner)
+    await writer.start()
+    runner.auto = False
+    writer.submit(record(0))
+    assert runner.jobs == []
+    writer._buffer_since -= 3600  # as if the loop had been busy for an hour
+    writer.submit(record(1))
+    assert len(runner.jobs) == 1
+    runner.run_next()
+    assert writer.stats.records_written == 2
+    await writer.stop()
+
+
+async def test_a_failing_disk_is_retried_by_the_timer_only(tmp_path: Path) -> None:
+    runner = ManualRunner()
+    blocker = tmp_path / ACTIVE_FILE
+    writer = make_writer(tmp_path, flush_records=10, run_blocking=runner)
+    await writer.start()
+    blocker.mkdir()
+    runner.auto = False
+    for index in range(10):
+        writer.submit(record(index))
+    runner.run_next()
+    assert writer.stats.write_errors == 1
+    for index in range(10, 50):
+        writer.submit(record(index))
+    assert runner.jobs == []  # no new write per record while the disk fails
+    assert writer.stats.buffered == 50
+    blocker.rmdir()
+    runner.auto = True
+    await writer.flush()  # the timed flush
+    await writer.stop()
+    msgs = [parse_rfc5424(x)["msg"] for x in lines_of(blocker)]
+    assert msgs == [b"%d" % i for i in range(50)]
+
+
+async def test_a_busy_loop_still_gets_records_on_disk(tmp_path: Path) -> None:
+    """While the event loop never yields, full batches are written all the same.
+
+    The loop is kept busy on purpose (a blocking wait in the loop thread, as a
+    burst of messages delivered in one go would): no timer and no callback
+    can run, so whatever reaches the disk was started from `submit` itself.
+    """
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        writer = make_writer(tmp_path, flush_records=100, executor=executor)
+        await writer.start()
+        for index in range(1050):
+            writer.submit(record(index))
+        deadline = time.monotonic() + 30
+        while writer.stats.records_written < 1000:  # never yields to the loop
+            assert time.monotonic() < deadline, (
+                "nothing written while the loop was busy"
+            )
+            time.sleep(0.01)  # noqa: ASYNC251 - blocking the loop is the point
+        assert writer.stats.records_written == 1000
+        await writer.stop()
+    msgs = [parse_rfc5424(x)["msg"] for x in lines_of(tmp_path / ACTIVE_FILE)]
+    assert msgs == [b"%d" % i for i in range(1050)]

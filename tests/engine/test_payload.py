@@ -208,3 +208,88 @@ def test_words_are_not_numbers_unless_asked_for(
     )
     # Numbers are read either way.
     assert PayloadParser(words_as_numbers=False).parse(b"21.5") == 21.5
+
+
+def test_huge_json_integer_is_not_finite() -> None:
+    """A JSON integer beyond float's range is refused like "1e999", not raised.
+
+    float() of a 400-digit int raises OverflowError; the same digits as a plain
+    payload are already "not_finite" (they overflow to inf).
+    """
+    parser = PayloadParser(parse_value_path("a.b"))
+    assert parser.parse(b'{"a":{"b":1' + b"0" * 400 + b"}}") is Rejection.NOT_FINITE
+    assert PLAIN.parse(b"1" + b"0" * 400) is Rejection.NOT_FINITE
+    big = str(2**1100).encode()
+    assert parser.parse(b'{"a":{"b":-' + big + b"}}") is Rejection.NOT_FINITE
+    # Beyond Python's 4,300-digit limit for int(str) the decoder itself refuses.
+    assert parser.parse(
+        b'{"a":{"b":' + b"9" * 5000 + b"}}",
+    ) in (
+        Rejection.INVALID_JSON,
+        Rejection.TOO_LARGE,
+    )
+
+
+@pytest.mark.parametrize(
+    "segment",
+    ["²", "٣", "9" * 5000, "0" * 5000 + "7"],
+    ids=["superscript", "arabic", "5000 digits", "5000 zeros"],
+)
+def test_odd_index_segments_do_not_raise(segment: str) -> None:
+    """A path segment that only looks like an index finds nothing, never raises."""
+    parser = PayloadParser(parse_value_path(f"a.{segment}"), max_bytes=100_000)
+    assert parser.parse(b'{"a":[1,2,3]}') is Rejection.PATH_NOT_FOUND
+    # Leading zeros still name an index, as they did before.
+    assert PayloadParser(("a", "0001")).parse(b'{"a":[1,2,3]}') == 2.0
+
+
+_HUGE_NUMBER_TEXT = st.one_of(
+    # integers of any size (up to the decoder's own digit limit and beyond)
+    st.integers(min_value=0, max_value=6000).map(lambda n: "1" + "0" * n),
+    st.integers().map(str),
+    st.builds(lambda e: f"-{2**e}", st.integers(min_value=1000, max_value=4000)),
+    # floats and exponents far outside the range of a double
+    st.builds(
+        lambda m, e, sign: f"{m}e{sign}{e}",
+        st.sampled_from(["1", "-1", "9.99", "0.0", "123456789012345678901234567890"]),
+        st.integers(min_value=0, max_value=10**6),
+        st.sampled_from(["", "+", "-"]),
+    ),
+    st.floats(allow_nan=False).map(lambda f: json.dumps(f)),
+)
+
+
+@st.composite
+def _documents_with_huge_numbers(draw: st.DrawFn) -> tuple[tuple[str, ...], bytes]:
+    depth = draw(st.integers(min_value=1, max_value=6))
+    keys = draw(
+        st.lists(
+            st.sampled_from(["a", "b", "0", "1", "x y"]), min_size=depth, max_size=depth
+        )
+    )
+    number = draw(_HUGE_NUMBER_TEXT)
+    inner = number
+    for key in reversed(keys):
+        if key.isdigit() and draw(st.booleans()):
+            inner = "[" + ", ".join(["0"] * int(key) + [inner]) + "]"
+        else:
+            inner = json.dumps({key: None})[:-5] + inner + "}"
+    # Sometimes ask for the path to the number, sometimes for a prefix of it
+    # (the value is then an object or array) or a sibling (path not found).
+    path = tuple(keys[: draw(st.integers(min_value=1, max_value=depth))])
+    if draw(st.booleans()):
+        path = (*path, "missing")
+    return path, inner.encode()
+
+
+@given(_documents_with_huge_numbers())
+def test_huge_numbers_in_json_never_raise(case: tuple[tuple[str, ...], bytes]) -> None:
+    """Huge ints, floats and exponents anywhere on a JSON path: a reading or a reason."""
+    path, document = case
+    parser = PayloadParser(path, max_bytes=len(document))
+    result = parser.parse(document)
+    assert isinstance(result, Rejection) or math.isfinite(result)
+    # The same number as a plain payload, or as a JSON string, is no different.
+    number = document.split(b"[")[-1].split(b":")[-1].rstrip(b"]} ").split(b",")[-1]
+    plain = PayloadParser(max_bytes=len(document)).parse(number.strip())
+    assert isinstance(plain, Rejection) or math.isfinite(plain)

@@ -23,7 +23,6 @@ from concurrent.futures import Executor
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-import functools
 import itertools
 import logging
 import math
@@ -31,6 +30,7 @@ import operator
 import os
 from pathlib import Path
 import re
+import threading
 import time
 from typing import Final, Protocol
 
@@ -704,10 +704,22 @@ class JournalStats:
     dropped: Mapping[str, int]
     """Records lost, by reason: buffer_overflow, format_error, shutdown."""
     last_error: str | None
+    size_flushes: int = 0
+    """Batches handed to the writer by size or age from `submit` (not the timer)."""
 
 
 class JournalWriter:
-    """Append records to the journal in batches, off the event loop."""
+    """Append records to the journal in batches, off the event loop.
+
+    A batch is written when it is `flush_interval` seconds old or holds
+    `flush_records` records or `flush_bytes` bytes, whichever comes first.
+    The size and age triggers fire from `submit` itself, which hands the
+    batch straight to a worker thread: a loop too busy to run timers (a burst
+    of thousands of messages delivered in one go) still gets its records on
+    disk while it works. At most one worker writes at a time; batches handed
+    over while it writes join a queue it drains in order before it ends.
+    The timer flush still runs every `flush_interval` for a quiet loop.
+    """
 
     def __init__(
         self,
@@ -717,6 +729,8 @@ class JournalWriter:
         formatter: SyslogFormatter | None = None,
         max_file_bytes: int = 16 * 1024 * 1024,
         flush_interval: float = 1.0,
+        flush_records: int = 1000,
+        flush_bytes: int = 1024 * 1024,
         fsync: bool = False,
         max_buffered: int = 100_000,
         max_buffered_bytes: int = 64 * 1024 * 1024,
@@ -729,13 +743,21 @@ class JournalWriter:
         `keep_seconds`: rotated files whose newest record is older than this many
         seconds are deleted (pass max(retention, longest window)); checked at
         start, after each rotation and every `retention_interval` seconds.
-        Blocking work runs through `run_blocking` if given, else
-        ``loop.run_in_executor(executor, ...)`` (None: the loop's default executor).
-        A write error is counted and retried at the next flush; up to
+        Blocking work runs through `run_blocking` if given (it must start the
+        job at once, as ``hass.async_add_executor_job`` and
+        ``loop.run_in_executor`` do), else ``loop.run_in_executor(executor, ...)``
+        (None: the loop's default executor).
+        A write error is counted and retried at the next timed flush; up to
         `max_buffered` records (`max_buffered_bytes` bytes) wait meanwhile, the
         oldest are dropped beyond that.
         """
-        if max_file_bytes < 1 or max_buffered < 1 or max_buffered_bytes < 1:
+        if (
+            max_file_bytes < 1
+            or max_buffered < 1
+            or max_buffered_bytes < 1
+            or flush_records < 1
+            or flush_bytes < 1
+        ):
             raise ValueError("sizes must be positive")
         formatter = formatter or SyslogFormatter()
         if formatter.rfc3164:
@@ -744,6 +766,8 @@ class JournalWriter:
         self.formatter = formatter
         self.keep_seconds = keep_seconds
         self.flush_interval = flush_interval
+        self.flush_records = flush_records
+        self.flush_bytes = flush_bytes
         self.retention_interval = retention_interval
         self._files = _JournalFiles(self.directory, max_file_bytes, fsync)
         self._max_buffered = max_buffered
@@ -751,10 +775,21 @@ class JournalWriter:
         self._executor = executor
         self._run_blocking = run_blocking
 
+        # Event loop side: the batch being filled, and when it got its first line.
         self._buffer: list[bytes] = []
         self._buffer_bytes = 0
+        self._buffer_since = 0.0  # monotonic
+        # Shared with the worker thread, under `_mutex`: lines handed over and
+        # not yet written (in order), whether a worker is writing.
+        self._mutex = threading.Lock()
+        self._handoff: list[bytes] = []
+        self._handoff_bytes = 0
+        self._prune_requested = False
+        self._writing = False
+        self._failing = False  # the last write failed: only timed flushes retry
+        self._job: asyncio.Future[None] | None = None
+
         self._wakeup = asyncio.Event()
-        self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._next_prune = 0.0  # monotonic; 0 = at the first flush
@@ -766,11 +801,15 @@ class JournalWriter:
         self._deleted = 0
         self._write_errors = 0
         self._truncated = 0
+        self._size_flushes = 0
         self._dropped: dict[str, int] = {}
         self._last_error: str | None = None
 
     def submit(self, record: MqttRecord) -> None:
-        """Buffer one record for the next flush; never blocks, never raises."""
+        """Buffer one record; never blocks, never raises.
+
+        Hands the batch to the writer thread when it is full or old enough.
+        """
         if self._closing:
             self._drop(DROP_SHUTDOWN)
             return
@@ -783,27 +822,56 @@ class JournalWriter:
         if truncated:
             self._truncated += 1
         line = message + b"\n"
-        self._buffer.append(line)
+        buffer = self._buffer
+        now = time.monotonic()
+        if not buffer:
+            self._buffer_since = now
+        buffer.append(line)
         self._buffer_bytes += len(line)
         if (
-            len(self._buffer) > self._max_buffered
-            or self._buffer_bytes > self._max_buffered_bytes
+            self._task is not None
+            and not self._failing
+            and (
+                len(buffer) >= self.flush_records
+                or self._buffer_bytes >= self.flush_bytes
+                or now - self._buffer_since >= self.flush_interval
+            )
+        ):
+            self._size_flushes += 1
+            self._hand_off(prune=False)
+        if (
+            len(buffer) + len(self._handoff) > self._max_buffered
+            or self._buffer_bytes + self._handoff_bytes > self._max_buffered_bytes
         ):
             self._trim()
 
     def _trim(self) -> None:
-        buffer = self._buffer
-        excess = 0
-        size = self._buffer_bytes
-        while len(buffer) - excess > 1 and (
-            len(buffer) - excess > self._max_buffered or size > self._max_buffered_bytes
-        ):
-            size -= len(buffer[excess])
-            excess += 1
-        if excess:
-            del buffer[:excess]
-            self._buffer_bytes = size
-            self._drop(DROP_BUFFER_OVERFLOW, excess)
+        """Drop the oldest waiting lines beyond the bounds (never the newest)."""
+        with self._mutex:
+            count = len(self._handoff) + len(self._buffer)
+            size = self._handoff_bytes + self._buffer_bytes
+            dropped = 0
+            for lines, attr in (
+                (self._handoff, "_handoff_bytes"),
+                (self._buffer, "_buffer_bytes"),
+            ):
+                excess = 0
+                removed = 0
+                while (
+                    count > 1
+                    and excess < len(lines)
+                    and (count > self._max_buffered or size > self._max_buffered_bytes)
+                ):
+                    removed += len(lines[excess])
+                    size -= len(lines[excess])
+                    excess += 1
+                    count -= 1
+                if excess:
+                    del lines[:excess]
+                    setattr(self, attr, getattr(self, attr) - removed)
+                    dropped += excess
+        if dropped:
+            self._drop(DROP_BUFFER_OVERFLOW, dropped)
 
     def _drop(self, reason: str, count: int = 1) -> None:
         self._dropped[reason] = self._dropped.get(reason, 0) + count
@@ -818,16 +886,87 @@ class JournalWriter:
             rotations=self._rotations,
             files_deleted=self._deleted,
             write_errors=self._write_errors,
-            buffered=len(self._buffer),
+            buffered=len(self._buffer) + len(self._handoff),
             truncated=self._truncated,
             dropped=dict(self._dropped),
             last_error=self._last_error,
+            size_flushes=self._size_flushes,
         )
 
-    async def _run_job[T](self, func: Callable[[], T]) -> T:
+    def _start_job(self, func: Callable[[], None]) -> asyncio.Future[None]:
         if self._run_blocking is not None:
-            return await self._run_blocking(func)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, func)
+            return asyncio.ensure_future(self._run_blocking(func))
+        return asyncio.get_running_loop().run_in_executor(self._executor, func)
+
+    def _hand_off(self, *, prune: bool) -> None:
+        """Move the batch to the writer; start a worker unless one is writing."""
+        buffer = self._buffer
+        with self._mutex:
+            if buffer:
+                self._handoff.extend(buffer)
+                self._handoff_bytes += self._buffer_bytes
+            self._prune_requested = self._prune_requested or prune
+            start = not self._writing and (bool(self._handoff) or self._prune_requested)
+            if start:
+                self._writing = True
+        if buffer:
+            self._buffer = []
+            self._buffer_bytes = 0
+        if start:
+            self._job = self._start_job(self._drain)
+
+    def _drain(self) -> None:
+        """Worker thread: write handed-over lines in order until none are left."""
+        while True:
+            with self._mutex:
+                lines, self._handoff = self._handoff, []
+                self._handoff_bytes = 0
+                prune, self._prune_requested = self._prune_requested, False
+                if not lines and not prune:
+                    self._writing = False
+                    return
+            if not self._write(lines, prune):
+                with self._mutex:
+                    self._writing = False
+                return
+
+    def _write(self, lines: list[bytes], prune: bool) -> bool:
+        """Worker thread: write one batch; on failure put the rest back first."""
+        horizon = time.time() - self.keep_seconds
+        try:
+            result = self._files.flush(lines, horizon, prune)
+        except Exception as err:  # disk full, permissions, ...: retry next time
+            written = err.written if isinstance(err, _PartialWrite) else 0
+            cause = err.cause if isinstance(err, _PartialWrite) else err
+            self._write_errors += 1
+            if written:
+                self._records_written += written
+                self._bytes_written += sum(map(len, lines[:written]))
+            text = f"{type(cause).__name__}: {cause}"
+            if text != self._last_error:
+                _LOGGER.warning("Journal %s: %s", self.directory, text)
+            self._last_error = text
+            if prune:
+                self._next_prune = 0.0
+            rest = lines[written:]
+            with self._mutex:
+                self._handoff[:0] = rest
+                self._handoff_bytes += sum(map(len, rest))
+            self._failing = True
+            return False
+        self._failing = False
+        self._records_written += len(lines)
+        self._bytes_written += result.bytes_written
+        self._rotations += result.rotations
+        self._deleted += result.deleted
+        if result.error is None:
+            if result.files is not None:
+                self._file_count = result.files
+        else:  # retried at the next retention interval
+            if result.error != self._last_error:
+                _LOGGER.warning("Journal %s: %s", self.directory, result.error)
+            self._last_error = result.error
+        return True
 
     async def start(self) -> None:
         """Prune old files and start flushing every `flush_interval` seconds."""
@@ -850,10 +989,14 @@ class JournalWriter:
             self._task = None
         self._closing = True
         await self.flush()
-        if self._buffer:
-            self._drop(DROP_SHUTDOWN, len(self._buffer))
-            self._buffer.clear()
-            self._buffer_bytes = 0
+        with self._mutex:
+            lost = len(self._buffer) + len(self._handoff)
+            self._handoff.clear()
+            self._handoff_bytes = 0
+        self._buffer.clear()
+        self._buffer_bytes = 0
+        if lost:
+            self._drop(DROP_SHUTDOWN, lost)
 
     async def _run(self) -> None:
         while not self._closing:
@@ -863,49 +1006,22 @@ class JournalWriter:
             await self.flush()
 
     async def flush(self) -> None:
-        """Write what is buffered now (and prune if due); never raises."""
-        async with self._lock:
-            now = time.monotonic()
-            prune = now >= self._next_prune
-            if prune:
-                self._next_prune = now + self.retention_interval
-            if not self._buffer and not prune:
-                return
-            lines, self._buffer = self._buffer, []
-            self._buffer_bytes = 0
-            horizon = time.time() - self.keep_seconds
-            job = functools.partial(self._files.flush, lines, horizon, prune)
-            try:
-                result = await self._run_job(job)
-            except Exception as err:  # disk full, permissions, ...: retry next time
-                written = err.written if isinstance(err, _PartialWrite) else 0
-                cause = err.cause if isinstance(err, _PartialWrite) else err
-                self._write_errors += 1
-                if written:
-                    self._records_written += written
-                    self._bytes_written += sum(map(len, lines[:written]))
-                text = f"{type(cause).__name__}: {cause}"
-                if text != self._last_error:
-                    _LOGGER.warning("Journal %s: %s", self.directory, text)
-                self._last_error = text
-                if prune:
-                    self._next_prune = 0.0
-                rest = lines[written:]
-                self._buffer[:0] = rest
-                self._buffer_bytes += sum(map(len, rest))
-                self._trim()
-                return
-            self._records_written += len(lines)
-            self._bytes_written += result.bytes_written
-            self._rotations += result.rotations
-            self._deleted += result.deleted
-            if result.error is None:
-                if result.files is not None:
-                    self._file_count = result.files
-            else:  # retried at the next retention interval
-                if result.error != self._last_error:
-                    _LOGGER.warning("Journal %s: %s", self.directory, result.error)
-                self._last_error = result.error
+        """Write what is buffered now (and prune if due); never raises.
+
+        Returns when every line handed over so far is written or has failed
+        (a failure is counted and the lines wait for the next flush).
+        """
+        now = time.monotonic()
+        prune = now >= self._next_prune
+        if prune:
+            self._next_prune = now + self.retention_interval
+        self._hand_off(prune=prune)
+        while (job := self._job) is not None:
+            await asyncio.wait({job})
+            if self._job is job:
+                self._job = None
+            with contextlib.suppress(Exception):
+                job.result()  # _drain never raises; a runner might
 
     def set_keep_seconds(self, keep_seconds: float) -> None:
         """Change the keep-horizon (options changed); applied at the next flush."""

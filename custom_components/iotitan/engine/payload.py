@@ -129,11 +129,27 @@ def _follow_path(document: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
             if segment not in node:
                 return False, None
             node = node[segment]
-        elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
-            node = node[int(segment)]
+        elif (
+            isinstance(node, list)
+            and (index := _list_index(segment, len(node))) is not None
+        ):
+            node = node[index]
         else:
             return False, None
     return True, node
+
+
+def _list_index(segment: str, length: int) -> int | None:
+    """The list index a path segment names, if it is one within `length`."""
+    # ASCII digits only: "²".isdigit() is true but int("²") raises. Leading
+    # zeros go first: int() refuses more than 4,300 digits, zeros included.
+    if not (segment.isascii() and segment.isdigit()):
+        return None
+    digits = segment.lstrip("0") or "0"
+    if len(digits) > len(str(length)):
+        return None
+    index = int(digits)
+    return index if index < length else None
 
 
 def _parse_json_value(value: Any, words: bool) -> float | Rejection:
@@ -141,9 +157,17 @@ def _parse_json_value(value: Any, words: bool) -> float | Rejection:
         if not words:
             return Rejection.NOT_A_NUMBER
         return 1.0 if value else 0.0
-    if isinstance(value, int | float):
-        number = float(value)
-        return number if math.isfinite(number) else Rejection.NOT_FINITE
+    if isinstance(value, float):
+        # json.loads reads "1e999" as inf (and "NaN"/"Infinity" literally).
+        return value if math.isfinite(value) else Rejection.NOT_FINITE
+    if isinstance(value, int):
+        # float() of an int beyond about 1.8e308 raises OverflowError: the
+        # same number written as plain text ("1000...0") overflows to inf and
+        # is "not_finite", so this is too.
+        try:
+            return float(value)
+        except OverflowError:
+            return Rejection.NOT_FINITE
     if isinstance(value, str):
         if not value.strip():
             return Rejection.EMPTY
