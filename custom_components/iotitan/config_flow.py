@@ -68,6 +68,7 @@ from .const import (
     CONF_LOGGING,
     CONF_LOW,
     CONF_MAX_PAYLOAD_BYTES,
+    CONF_MAX_RECORD_BYTES,
     CONF_MAX_ROWS,
     CONF_MAX_SAMPLES,
     CONF_MAX_TOPICS,
@@ -117,6 +118,7 @@ from .const import (
     DEFAULT_JOURNAL_RETENTION,
     DEFAULT_LOG_TOPICS,
     DEFAULT_MAX_PAYLOAD_BYTES,
+    DEFAULT_MAX_RECORD_BYTES,
     DEFAULT_MAX_TOPICS,
     DEFAULT_OUTPUT_INTERVAL,
     DEFAULT_OUTPUT_PREFIX,
@@ -133,10 +135,12 @@ from .const import (
     DEFAULT_UPLOAD_INTERVAL,
     DEFAULT_WINDOWS,
     DOMAIN,
+    MAX_MAX_RECORD_BYTES,
     MAX_OUTBOX_ROWS,
     MAX_UPDATE_INTERVAL,
     MAX_UPLOAD_INTERVAL,
     MAX_WINDOW_SECONDS,
+    MIN_MAX_RECORD_BYTES,
     MIN_OUTBOX_ROWS,
     MIN_UPDATE_INTERVAL,
     STATISTICS_ORDER,
@@ -226,6 +230,14 @@ OPTIONS_SCHEMA = vol.Schema(
                     vol.Optional(CONF_SYSLOG_APP_NAME): TextSelector(),
                     vol.Optional(CONF_SYSLOG_HOSTNAME): TextSelector(),
                     vol.Required(CONF_MAX_PAYLOAD_BYTES): _box(64, 1_048_576, unit="B"),
+                    # No bounds in the selector: out of range gets its own error
+                    vol.Required(CONF_MAX_RECORD_BYTES): NumberSelector(
+                        NumberSelectorConfig(
+                            step=1,
+                            mode=NumberSelectorMode.BOX,
+                            unit_of_measurement="B",
+                        )
+                    ),
                     vol.Required(CONF_SPOOL_SIZE): _box(1, 10_000_000),
                 }
             ),
@@ -270,6 +282,7 @@ OPTIONS_DEFAULTS: dict[str, Any] = {
         CONF_SYSLOG_FACILITY: DEFAULT_SYSLOG_FACILITY,
         CONF_SYSLOG_APP_NAME: DEFAULT_SYSLOG_APP_NAME,
         CONF_MAX_PAYLOAD_BYTES: DEFAULT_MAX_PAYLOAD_BYTES,
+        CONF_MAX_RECORD_BYTES: DEFAULT_MAX_RECORD_BYTES,
         CONF_SPOOL_SIZE: DEFAULT_SPOOL_SIZE,
     },
     CONF_JOURNAL: {
@@ -536,6 +549,15 @@ class IoTitanOptionsFlow(OptionsFlow):
         for key in (CONF_SYSLOG_PORT, CONF_MAX_PAYLOAD_BYTES, CONF_SPOOL_SIZE):
             if log.get(key) is not None:
                 log[key] = int(log[key])
+        record = log.get(CONF_MAX_RECORD_BYTES)
+        if (
+            record is None
+            or record != int(record)
+            or not MIN_MAX_RECORD_BYTES <= record <= MAX_MAX_RECORD_BYTES
+        ):
+            errors[CONF_MAX_RECORD_BYTES] = "record_size_out_of_range"
+        else:
+            log[CONF_MAX_RECORD_BYTES] = int(record)
 
         try:
             parse_duration(str(journal[CONF_JOURNAL_RETENTION]))

@@ -5,7 +5,11 @@ change to what the flows store, in the entry or in any of its subentries, bumps
 `CONFIG_ENTRY_MINOR_VERSION` and adds one step here. A step brings an entry from the
 minor version before it to its own; steps run in order, each followed by a version
 update, so an install several releases old walks the whole chain. A minor version
-without a step (none so far) changes nothing stored.
+without a step changes nothing stored.
+
+1.2: the hub option "Largest syslog record" (``logging.max_record_bytes``); existing
+hubs get its default written into their options, so what they send is fixed in
+their entry rather than by whatever a later release's default is.
 """
 
 from __future__ import annotations
@@ -16,13 +20,32 @@ from typing import TYPE_CHECKING, Final
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
-from .const import CONFIG_ENTRY_MINOR_VERSION, CONFIG_ENTRY_VERSION, LOGGER
+from .const import (
+    CONF_LOGGING,
+    CONF_MAX_RECORD_BYTES,
+    CONFIG_ENTRY_MINOR_VERSION,
+    CONFIG_ENTRY_VERSION,
+    DEFAULT_MAX_RECORD_BYTES,
+    LOGGER,
+)
 
 if TYPE_CHECKING:
     MigrationStep = Callable[[HomeAssistant, ConfigEntry], None]
 
+
+def _add_max_record_bytes(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """1.2: write the largest syslog record's default into the logging options."""
+    logging_options = dict(entry.options.get(CONF_LOGGING, {}))
+    logging_options.setdefault(CONF_MAX_RECORD_BYTES, DEFAULT_MAX_RECORD_BYTES)
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_LOGGING: logging_options}
+    )
+
+
 # minor version -> the step that produces it from the one before.
-MIGRATION_STEPS: Final[dict[int, MigrationStep]] = {}
+MIGRATION_STEPS: Final[dict[int, MigrationStep]] = {
+    2: _add_max_record_bytes,
+}
 
 
 async def async_migrate_hub_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
