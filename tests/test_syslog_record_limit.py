@@ -127,3 +127,23 @@ async def test_journal_keeps_payloads_whole_and_replays_them(
     )
     assert [r.payload for r in records if r.topic == "log/big"] == [big]
     assert entry.runtime_data.records_replayed >= 1
+
+
+async def test_udp_records_never_exceed_a_datagram(
+    hass: HomeAssistant, setup_hub: SetupHub
+) -> None:
+    """Over UDP the largest record is capped at 65,507 bytes (IPv4's payload)."""
+    entry = hub_entry()
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry,
+        options={
+            "logging": {
+                "syslog_transport": "udp",
+                "syslog_host": "127.0.0.1",
+                "max_record_bytes": 65536,
+            }
+        },
+    )
+    await setup_hub(entry)
+    assert entry.runtime_data.message_log.syslog.formatter.max_record == 65507

@@ -338,6 +338,12 @@ def test_a_record_never_exceeds_the_limit_and_its_prefix_round_trips(
     text, size = split_truncation_marker(msg.decode("utf-8", "surrogateescape"))
     kept = unescape(text)
     assert payload.startswith(kept)  # the un-cut prefix round-trips
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:  # a UTF-8 payload is cut between characters, never inside one
+        kept.decode("utf-8")
     if payload:
         assert size == len(payload)
     topic_text = raw_topic.decode("utf-8", "surrogateescape")
@@ -372,6 +378,8 @@ def test_cut_lands_on_escape_boundaries(rfc3164: bool) -> None:
         # no broken escape at the end: a lone backslash or a partial \xH
         assert re.fullmatch(r"(?:\\x[0-9a-f]{2}|\\\\|\\n|[^\\])*", text), text[-12:]
         assert payload.startswith(unescape(text))
+        # nor between the escapes of one character (\xc2 without its \x85)
+        unescape(text).decode("utf-8")
         # and the cut is as late as the limit allows (within one escape)
         assert limit - len(line) < len("\\xc2\\x85")
 

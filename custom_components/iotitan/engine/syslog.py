@@ -240,33 +240,36 @@ class RecordTooLarge(ValueError):
     """Even with payload and topic cut, the header does not fit ``max_record``."""
 
 
+# Whole escapes and single bytes of other text, as `escape` writes them: a
+# match of this over a prefix ends on the last escape boundary in it.
+_WHOLE_ESCAPES: Final = re.compile(rb"(?:\\x[0-9a-f]{2}|\\[\\nrt]|[^\\])*")
+_ANY_ESCAPE: Final = re.compile(rb"\\(?:x[0-9a-f]{2}|[\\nrt])")
+
+
 def _fit_payload(payload: bytes, max_payload: int, room: int) -> bytes:
     """The escaped form of the longest payload prefix whose escape fits `room` bytes.
 
     The prefix ends on a byte of the payload (never inside an escape sequence,
     and not inside a UTF-8 character where the payload is UTF-8), so the text
     unescapes to exactly ``payload[:k]``. Escaping never shrinks a byte, so at
-    most `room` bytes are tried; a binary search over the cut point then costs
-    a few escapes of at most `room` bytes.
+    most `room` bytes are escaped; the cut is then found in C (a regular
+    expression over whole escapes, a step back over UTF-8 continuation bytes),
+    not byte by byte in Python.
     """
-
-    def escaped(cut: int) -> bytes:
-        kept, _ = truncate_payload(payload, cut)
-        return escape(kept).encode()
-
-    high = min(len(payload), max_payload, room)
-    best = escaped(high)
-    if len(best) <= room:
-        return best
-    low, best = 0, b""  # an empty prefix always fits
-    while high - low > 1:
-        middle = (low + high) // 2
-        candidate = escaped(middle)
-        if len(candidate) <= room:
-            low, best = middle, candidate
-        else:
-            high = middle
-    return best
+    kept, _ = truncate_payload(payload, min(len(payload), max_payload, room))
+    text = escape(kept).encode()
+    if len(text) <= room:
+        return text
+    match = _WHOLE_ESCAPES.match(text, 0, room)
+    cut = match.end() if match else 0
+    while 0 < cut < len(text) and text[cut] & 0xC0 == 0x80:
+        cut -= 1  # inside a literal UTF-8 character: back to its first byte
+    size = len(_ANY_ESCAPE.sub(b"-", text[:cut]))  # one byte per escape: in C
+    # not between the \xHH escapes of one character (U+0085 is \xc2\x85)
+    whole, _ = truncate_payload(payload, size)
+    if len(whole) == size:
+        return text[:cut]
+    return escape(whole).encode()
 
 
 def _fit_topic(topic: str, escaper: Callable[[str], str], room: int) -> bytes:
@@ -401,36 +404,49 @@ class SyslogFormatter:
                 self._topics.clear()
             topic = _sd_topic(record.topic)
             self._topics[record.topic] = topic
-        msg, truncated = escape_payload(record.payload, self.max_payload)
         head = f"{self._header}{self._last_stamp}.{millis:03d}Z{self._middle}"
         tail = f'" qos="{record.qos:d}" retain="{1 if record.retain else 0}"]'
+        sep = " \ufeff" if self.bom else " "
+        if self._bound_to_cut(record.payload):
+            # over the limit whatever its escape is: do not escape all of it
+            return self._fit(
+                record, head.encode(), topic.encode(), tail.encode(), sep.encode()
+            )
+        msg, truncated = escape_payload(record.payload, self.max_payload)
         line = f"{head}{topic}{tail}"
         if msg:
-            line = f"{line} \ufeff{msg}" if self.bom else f"{line} {msg}"
+            line = f"{line}{sep}{msg}"
         data = line.encode()
         if self.max_record is None or len(data) <= self.max_record:
             return data, CUT_PAYLOAD if truncated else 0
         return self._fit(
-            record,
-            head.encode(),
-            topic.encode(),
-            tail.encode(),
-            " \ufeff".encode() if self.bom else b" ",
+            record, head.encode(), topic.encode(), tail.encode(), sep.encode()
         )
 
     def _format_3164(self, record: MqttRecord) -> tuple[bytes, int]:
         # naive local time when tz is None, as a local syslog daemon would write
         stamp = datetime.fromtimestamp(to_millis(record.timestamp) // 1000, self.tz)
-        msg, truncated = escape_payload(record.payload, self.max_payload)
         head = (
             f"{self._header}{_MONTHS[stamp.month - 1]} {stamp.day:2d} "
             f"{stamp:%H:%M:%S}{self._middle}"
         )
         topic = _escape_legacy_topic(record.topic)
+        if self._bound_to_cut(record.payload):
+            return self._fit(record, head.encode(), topic.encode(), b"", b" ")
+        msg, truncated = escape_payload(record.payload, self.max_payload)
         data = f"{head}{topic} {msg}".encode()
         if self.max_record is None or len(data) <= self.max_record:
             return data, CUT_PAYLOAD if truncated else 0
         return self._fit(record, head.encode(), topic.encode(), b"", b" ")
+
+    def _bound_to_cut(self, payload: bytes) -> bool:
+        """Whether a record is over ``max_record`` whatever its escape is.
+
+        Escaping never shrinks a byte, so the payload's own length (cut at
+        ``max_payload``) tells: such a record skips escaping all of it.
+        """
+        limit = self.max_record
+        return limit is not None and min(len(payload), self.max_payload) > limit
 
     def _fit(
         self, record: MqttRecord, head: bytes, topic: bytes, tail: bytes, sep: bytes
