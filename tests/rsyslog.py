@@ -190,14 +190,23 @@ class Rsyslog:
         tls: TlsFiles | None = None,
         unix_socket: bool = False,
         port: int | None = None,
+        max_message_size: str | None = "64k",
+        template: str = "%rawmsg%\\n",
     ) -> None:
-        """Prepare the configuration in `directory` (nothing runs yet)."""
+        """Prepare the configuration in `directory` (nothing runs yet).
+
+        `max_message_size` is rsyslog's global ``maxMessageSize``; None leaves it
+        out, so rsyslogd runs with its built-in default (8k), as a stock install.
+        `template` is what is written for each record (RainerScript string).
+        """
         binary = rsyslogd_path()
         if binary is None:
             raise RuntimeError("rsyslogd is not installed (Debian package rsyslog)")
         self.binary = binary
         self.directory = directory
         self.tls = tls
+        self.max_message_size = max_message_size
+        self.template = template
         self.port = port if port is not None else free_port()
         self.output = directory / "received.log"
         self.internal_log = directory / "rsyslogd-internal.log"
@@ -211,9 +220,12 @@ class Rsyslog:
 
     def config_text(self) -> str:
         """The rsyslog configuration (RainerScript)."""
-        lines = [
-            f'global(workDirectory="{self.directory}" maxMessageSize="64k")',
-        ]
+        size = (
+            f' maxMessageSize="{self.max_message_size}"'
+            if self.max_message_size is not None
+            else ""
+        )
+        lines = [f'global(workDirectory="{self.directory}"{size})']
         tcp_driver = ""
         if self.tls is not None:
             lines.append(
@@ -228,7 +240,7 @@ class Rsyslog:
         lines += [
             'module(load="imudp")',
             f'module(load="imtcp"{tcp_driver})',
-            'template(name="iotitan_raw" type="string" string="%rawmsg%\\n")',
+            f'template(name="iotitan_raw" type="string" string="{self.template}")',
             'ruleset(name="iotitan_in") {',
             f'  action(type="omfile" file="{self.output}" template="iotitan_raw"'
             ' flushOnTXEnd="on" asyncWriting="off")',

@@ -151,6 +151,7 @@ def options_form(**sections: Any) -> dict[str, Any]:
             "syslog_facility": "local3",
             "syslog_app_name": "iotitan",
             "max_payload_bytes": 4096.0,
+            "max_record_bytes": 8096.0,
             "spool_size": 1000.0,
         },
         "journal": {"retention": "2d", "max_file_mb": 4.0, "flush_interval": 0.5},
@@ -181,10 +182,16 @@ async def test_options_flow(hass: HomeAssistant, setup_hub: SetupHub) -> None:
     assert entry.options["update_interval"] == 30
     assert entry.options["logging"]["log_topics"] == ["sensors/#"]
     assert entry.options["logging"]["syslog_port"] == 5514
+    assert entry.options["logging"]["max_record_bytes"] == 8096
     assert entry.options["output"]["qos"] == 1
     hub = entry.runtime_data
     assert hub.update_interval.total_seconds() == 30
     assert hub.message_log.target.describe() == "udp://syslog.lan:5514"
+    assert hub.message_log.syslog.formatter.max_record == 8096
+    assert hub.message_log.syslog.formatter.max_payload == 4096
+    # the journal keeps payloads whole, whatever the syslog limits are
+    assert hub.message_log.journal.formatter.max_payload == 1024 * 1024
+    assert hub.message_log.journal.formatter.max_record is None
     assert hub.options.journal.retention == 2 * 86400
     assert hub.options.journal.max_file_bytes == 4 * 1024 * 1024
     assert hub.options.output.prefix == "house"
@@ -258,6 +265,18 @@ def expanded_sections(schema: vol.Schema) -> set[str]:
         (
             {"logging": {"syslog_port": 70000}},
             {"logging": "syslog_port_range"},
+        ),
+        (
+            {"logging": {"max_record_bytes": 479.0}},
+            {"logging": "max_record_bytes_range"},
+        ),
+        (
+            {"logging": {"max_record_bytes": 65537.0}},
+            {"logging": "max_record_bytes_range"},
+        ),
+        (
+            {"logging": {"max_record_bytes": 2048.5}},
+            {"logging": "max_record_bytes_range"},
         ),
     ],
 )

@@ -612,6 +612,7 @@ async def test_noisy_entities_are_disabled_by_default(
     enabled = {
         f"{hub_id}/payloads_rejected",
         f"{hub_id}/records_dropped",
+        f"{hub_id}/syslog_records_cut",
         f"{hub_id}/syslog_connection",
         f"{SOURCE_ID}/room/t/3600/mean",
         f"{SOURCE_ID}/room/t/3600/value_min",

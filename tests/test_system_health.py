@@ -35,6 +35,7 @@ INFO_KEYS = {
     "syslog",
     "journal_size",
     "records_dropped",
+    "syslog_records_cut",
 }
 
 
@@ -65,6 +66,7 @@ async def test_one_hub(hass: HomeAssistant, setup_hub: SetupHub) -> None:
     assert info["messages_received"] == 3
     assert info["syslog"] == str(ConnectionState.DISABLED)
     assert info["records_dropped"] == 0
+    assert info["syslog_records_cut"] == 0
     # Measured when asked: the flushed records are on disk.
     size = hub.message_log.journal_size
     assert size is not None

@@ -69,6 +69,7 @@ from .const import (
     CONF_LOGGING,
     CONF_LOW,
     CONF_MAX_PAYLOAD_BYTES,
+    CONF_MAX_RECORD_BYTES,
     CONF_MAX_ROWS,
     CONF_MAX_SAMPLES,
     CONF_MAX_TOPICS,
@@ -119,6 +120,7 @@ from .const import (
     DEFAULT_JOURNAL_RETENTION,
     DEFAULT_LOG_TOPICS,
     DEFAULT_MAX_PAYLOAD_BYTES,
+    DEFAULT_MAX_RECORD_BYTES,
     DEFAULT_MAX_TOPICS,
     DEFAULT_OUTPUT_INTERVAL,
     DEFAULT_OUTPUT_PREFIX,
@@ -135,10 +137,12 @@ from .const import (
     DEFAULT_UPLOAD_INTERVAL,
     DEFAULT_WINDOWS,
     DOMAIN,
+    MAX_MAX_RECORD_BYTES,
     MAX_OUTBOX_ROWS,
     MAX_UPDATE_INTERVAL,
     MAX_UPLOAD_INTERVAL,
     MAX_WINDOW_SECONDS,
+    MIN_MAX_RECORD_BYTES,
     MIN_OUTBOX_ROWS,
     MIN_UPDATE_INTERVAL,
     STATISTICS_ORDER,
@@ -225,6 +229,9 @@ OPTIONS_SCHEMA = vol.Schema(
                     vol.Required(CONF_MAX_PAYLOAD_BYTES): number_box(
                         64, 1_048_576, unit="B"
                     ),
+                    vol.Required(CONF_MAX_RECORD_BYTES): number_box(
+                        MIN_MAX_RECORD_BYTES, MAX_MAX_RECORD_BYTES, unit="B"
+                    ),
                     vol.Required(CONF_SPOOL_SIZE): number_box(1, 10_000_000),
                 }
             ),
@@ -269,6 +276,7 @@ OPTIONS_DEFAULTS: dict[str, Any] = {
         CONF_SYSLOG_FACILITY: DEFAULT_SYSLOG_FACILITY,
         CONF_SYSLOG_APP_NAME: DEFAULT_SYSLOG_APP_NAME,
         CONF_MAX_PAYLOAD_BYTES: DEFAULT_MAX_PAYLOAD_BYTES,
+        CONF_MAX_RECORD_BYTES: DEFAULT_MAX_RECORD_BYTES,
         CONF_SPOOL_SIZE: DEFAULT_SPOOL_SIZE,
     },
     CONF_JOURNAL: {
@@ -525,6 +533,8 @@ class IoTitanOptionsFlow(OptionsFlow):
         for key in (CONF_SYSLOG_PORT, CONF_MAX_PAYLOAD_BYTES, CONF_SPOOL_SIZE):
             if log.get(key) is not None:
                 log[key] = int(log[key])
+        if CONF_MAX_RECORD_BYTES not in errors:  # the range is checked above
+            log[CONF_MAX_RECORD_BYTES] = int(log[CONF_MAX_RECORD_BYTES])
 
         try:
             parse_duration(str(journal[CONF_JOURNAL_RETENTION]))

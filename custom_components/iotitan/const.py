@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
+from .engine.syslog import DEFAULT_MAX_RECORD, MAX_MAX_RECORD, MIN_MAX_RECORD
 from .engine.window import Statistic
 
 DOMAIN: Final = "iotitan"
@@ -39,6 +40,7 @@ CONF_SYSLOG_FACILITY: Final = "syslog_facility"
 CONF_SYSLOG_APP_NAME: Final = "syslog_app_name"
 CONF_SYSLOG_HOSTNAME: Final = "syslog_hostname"
 CONF_MAX_PAYLOAD_BYTES: Final = "max_payload_bytes"
+CONF_MAX_RECORD_BYTES: Final = "max_record_bytes"
 CONF_SPOOL_SIZE: Final = "spool_size"
 CONF_JOURNAL: Final = "journal"
 CONF_JOURNAL_RETENTION: Final = "retention"
@@ -54,6 +56,10 @@ DEFAULT_SYSLOG_PATH: Final = "/dev/log"
 DEFAULT_SYSLOG_FACILITY: Final = "local0"
 DEFAULT_SYSLOG_APP_NAME: Final = "iotitan"
 DEFAULT_MAX_PAYLOAD_BYTES: Final = 8192
+# Largest syslog record: why these numbers, see engine.syslog.DEFAULT_MAX_RECORD.
+DEFAULT_MAX_RECORD_BYTES: Final = DEFAULT_MAX_RECORD
+MIN_MAX_RECORD_BYTES: Final = MIN_MAX_RECORD
+MAX_MAX_RECORD_BYTES: Final = MAX_MAX_RECORD
 DEFAULT_SPOOL_SIZE: Final = 100_000
 DEFAULT_JOURNAL_RETENTION: Final = "7d"
 DEFAULT_JOURNAL_FILE_MB: Final = 16

@@ -54,7 +54,10 @@ def number_box(
 
 
 def range_errors(schema: vol.Schema, user_input: Mapping[str, Any]) -> dict[str, str]:
-    """`<field>_range` for each number outside its box's range, in sections too."""
+    """`<field>_range` for each number outside its box's range, in sections too.
+
+    A box whose step is 1 also wants a whole number.
+    """
     errors: dict[str, str] = {}
     for marker, validator in schema.schema.items():
         key = str(marker)
@@ -66,8 +69,11 @@ def range_errors(schema: vol.Schema, user_input: Mapping[str, Any]) -> dict[str,
         elif isinstance(validator, RangeCheckedNumberSelector):
             minimum = validator.config.get("min")
             maximum = validator.config.get("max")
-            if (minimum is not None and value < minimum) or (
-                maximum is not None and value > maximum
+            whole = validator.config.get("step") == 1
+            if (
+                (minimum is not None and value < minimum)
+                or (maximum is not None and value > maximum)
+                or (whole and value != int(value))
             ):
                 errors[key] = f"{key}_range"
     return errors

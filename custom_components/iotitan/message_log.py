@@ -17,9 +17,16 @@ from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 
-from .engine.journal import JournalWriter, ReplayResult, journal_files, read_since
+from .engine.journal import (
+    JOURNAL_MAX_PAYLOAD,
+    JournalWriter,
+    ReplayResult,
+    journal_files,
+    read_since,
+)
 from .engine.record import MqttRecord, fast_record
 from .engine.syslog import (
+    UDP_MAX_RECORD,
     ConnectionState,
     Facility,
     SyslogFormatter,
@@ -79,24 +86,25 @@ class MessageLog:
             ca_file=log.ca_file,
         )
         hostname = log.hostname or hass.config.location_name or None
+        # The journal keeps every payload whole (up to JOURNAL_MAX_PAYLOAD): it
+        # is local and IoTitan reads it back. Syslog cuts payloads over the
+        # "largest payload" option and every record to the "largest record".
         journal_formatter = SyslogFormatter(
             hostname=hostname,
             app_name=log.app_name,
             facility=Facility[log.facility.upper()],
-            max_payload=log.max_payload_bytes,
+            max_payload=JOURNAL_MAX_PAYLOAD,
         )
-        # With RFC 5424 syslog, both writers share one formatter, which keeps
-        # its last line: each record is formatted once.
-        syslog_formatter = (
-            SyslogFormatter(
-                hostname=hostname,
-                app_name=log.app_name,
-                facility=Facility[log.facility.upper()],
-                rfc3164=True,
-                max_payload=log.max_payload_bytes,
-            )
-            if log.legacy_format
-            else journal_formatter
+        max_record = log.max_record_bytes
+        if self.target.transport is Transport.UDP:
+            max_record = min(max_record, UDP_MAX_RECORD)
+        syslog_formatter = SyslogFormatter(
+            hostname=hostname,
+            app_name=log.app_name,
+            facility=Facility[log.facility.upper()],
+            rfc3164=log.legacy_format,
+            max_payload=log.max_payload_bytes,
+            max_record=max_record,
         )
         self.syslog = SyslogWriter(
             self.target,
@@ -166,6 +174,16 @@ class MessageLog:
                 "size_bytes": self.journal_size,
                 **journal,
             },
+        }
+
+    def records_cut(self) -> dict[str, int]:
+        """Syslog records cut: payloads over the largest payload, records to fit."""
+        stats = self.syslog.stats
+        return {
+            "syslog_payload_over_limit": stats.truncated,
+            "syslog_cut_to_fit": stats.cut_to_fit,
+            "syslog_topic_cut": stats.topics_cut,
+            "journal_payload_over_limit": self.journal.stats.truncated,
         }
 
     def dropped(self) -> dict[str, int]:

@@ -11,6 +11,10 @@ made in parallel: 2 the syslog record size, 3 a device per alert subentry, 4
 
 Steps may also bring the entity and device registries to the shape the code of
 their version expects (1.3: a device per alert subentry).
+
+1.2: the hub option "Largest syslog record" (``logging.max_record_bytes``); existing
+hubs get its default written into their options, so what they send is fixed in
+their entry rather than by whatever a later release's default is.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .const import (
+    CONF_LOGGING,
+    CONF_MAX_RECORD_BYTES,
     CONF_WORDS_AS_NUMBERS,
     CONFIG_ENTRY_MINOR_VERSION,
     CONFIG_ENTRY_VERSION,
+    DEFAULT_MAX_RECORD_BYTES,
     DOMAIN,
     LOGGER,
     SUBENTRY_ALERT,
@@ -41,6 +48,15 @@ from .models import default_words_as_numbers
 
 if TYPE_CHECKING:
     MigrationStep = Callable[[HomeAssistant, ConfigEntry], None]
+
+
+def _add_max_record_bytes(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """1.2: write the largest syslog record's default into the logging options."""
+    logging_options = dict(entry.options.get(CONF_LOGGING, {}))
+    logging_options.setdefault(CONF_MAX_RECORD_BYTES, DEFAULT_MAX_RECORD_BYTES)
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_LOGGING: logging_options}
+    )
 
 
 def _alert_devices_of_their_own(hass: HomeAssistant, entry: ConfigEntry) -> None:
@@ -117,6 +133,7 @@ def _words_as_numbers_explicit(hass: HomeAssistant, entry: ConfigEntry) -> None:
 
 # minor version -> the step that produces it from the one before.
 MIGRATION_STEPS: Final[dict[int, MigrationStep]] = {
+    2: _add_max_record_bytes,
     3: _alert_devices_of_their_own,
     4: _words_as_numbers_explicit,
 }

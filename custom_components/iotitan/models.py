@@ -16,6 +16,7 @@ from .const import (
     CONF_LOG_TOPICS,
     CONF_LOGGING,
     CONF_MAX_PAYLOAD_BYTES,
+    CONF_MAX_RECORD_BYTES,
     CONF_MAX_SAMPLES,
     CONF_MAX_TOPICS,
     CONF_OUTPUT,
@@ -49,6 +50,7 @@ from .const import (
     DEFAULT_JOURNAL_RETENTION,
     DEFAULT_LOG_TOPICS,
     DEFAULT_MAX_PAYLOAD_BYTES,
+    DEFAULT_MAX_RECORD_BYTES,
     DEFAULT_MAX_TOPICS,
     DEFAULT_OUTPUT_INTERVAL,
     DEFAULT_OUTPUT_PREFIX,
@@ -132,6 +134,9 @@ class LoggingOptions:
     hostname: str | None
     """None: Home Assistant's location name, filled in by the hub."""
     max_payload_bytes: int
+    """Syslog only: longer payloads are cut (the journal keeps them whole)."""
+    max_record_bytes: int
+    """Syslog only: no record on the wire is longer; cut payload first."""
     spool_size: int
 
 
@@ -190,6 +195,9 @@ class HubOptions:
                 hostname=log.get(CONF_SYSLOG_HOSTNAME) or None,
                 max_payload_bytes=int(
                     log.get(CONF_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PAYLOAD_BYTES)
+                ),
+                max_record_bytes=int(
+                    log.get(CONF_MAX_RECORD_BYTES, DEFAULT_MAX_RECORD_BYTES)
                 ),
                 spool_size=int(log.get(CONF_SPOOL_SIZE, DEFAULT_SPOOL_SIZE)),
             ),

@@ -303,6 +303,14 @@ HUB_SENSORS: tuple[IoTitanHubSensorEntityDescription, ...] = (
         attributes_fn=lambda hub: hub.message_log.dropped(),
     ),
     IoTitanHubSensorEntityDescription(
+        key="syslog_records_cut",
+        translation_key="syslog_records_cut",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda hub: hub.message_log.syslog.stats.cut_to_fit,
+        attributes_fn=lambda hub: hub.message_log.records_cut(),
+    ),
+    IoTitanHubSensorEntityDescription(
         key="syslog_connection",
         translation_key="syslog_connection",
         entity_category=EntityCategory.DIAGNOSTIC,

@@ -48,5 +48,6 @@ async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
         syslog=syslog,
         journal_size=f"{journal_bytes / 1024 / 1024:.2f} MiB",
         records_dropped=sum(sum(hub.message_log.dropped().values()) for hub in hubs),
+        syslog_records_cut=sum(hub.message_log.syslog.stats.cut_to_fit for hub in hubs),
     )
     return info

@@ -45,6 +45,7 @@ from .syslog import SD_ID, SyslogFormatter
 
 __all__ = [
     "ACTIVE_FILE",
+    "JOURNAL_MAX_PAYLOAD",
     "BlockingRunner",
     "JournalStats",
     "JournalWriter",
@@ -61,6 +62,12 @@ _LOGGER = logging.getLogger(__name__)
 ACTIVE_FILE: Final = "journal.log"
 _ROTATED_RE: Final = re.compile(r"journal\.(\d+)\.log")
 _FILE_MODE: Final = 0o640
+
+JOURNAL_MAX_PAYLOAD: Final = 1024 * 1024
+"""The journal keeps payloads whole up to 1 MiB (the largest *Largest payload
+logged in full* allows); a longer one is cut with the marker and counted. The
+bound is for memory: a journal line is buffered until the next flush and read
+back whole at replay, and escaping can make it four times the payload."""
 
 DROP_BUFFER_OVERFLOW: Final = "buffer_overflow"
 DROP_FORMAT_ERROR: Final = "format_error"
@@ -759,9 +766,11 @@ class JournalWriter:
             or flush_bytes < 1
         ):
             raise ValueError("sizes must be positive")
-        formatter = formatter or SyslogFormatter()
+        formatter = formatter or SyslogFormatter(max_payload=JOURNAL_MAX_PAYLOAD)
         if formatter.rfc3164:
             raise ValueError("the journal is written in RFC 5424 format only")
+        if formatter.max_record is not None:
+            raise ValueError("the journal keeps whole records: no max_record")
         self.directory = Path(directory)
         self.formatter = formatter
         self.keep_seconds = keep_seconds

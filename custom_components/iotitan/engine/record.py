@@ -51,6 +51,7 @@ __all__ = [
     "to_micros",
     "to_millis",
     "truncate_payload",
+    "truncation_marker",
     "unescape",
 ]
 
@@ -226,8 +227,12 @@ def truncate_payload(payload: bytes, max_bytes: int) -> tuple[bytes, bool]:
     return payload[:cut], True
 
 
-def _marker(size: int) -> str:
+def truncation_marker(size: int) -> str:
+    """The marker that ends a cut payload: ``\\[truncated N bytes]``, N = original size."""
     return f"\\[truncated {size} bytes]"
+
+
+_marker: Final = truncation_marker
 
 
 _MARKER_RE: Final = re.compile(r"(\\+)\[truncated (\d+) bytes\]\Z")

@@ -21,6 +21,13 @@ Line format (RFC 5424, one record, shown wrapped)::
 * MSG is the escaped payload (see `record`), truncated with a visible marker
   beyond ``max_payload`` bytes; no BOM by default (``bom=True`` adds one; the
   journal parser accepts both). An empty payload gives no MSG (no trailing space).
+* With ``max_record`` no record is longer than that many bytes (a receiver cuts
+  longer ones, and rsyslog makes further records of an octet-counted frame's
+  rest, which a payload could use to forge one): the payload is cut first, on an
+  escape boundary, and ends with the marker; if header and structured data alone
+  are too long, the topic is cut too, with the marker (``\\[truncated N bytes``
+  then ``]`` written as ``\\x5d``, backslashes doubled, inside the SD-PARAM;
+  ``\\[truncated\\x20N\\x20bytes]`` in a legacy topic). `format` says what it cut.
 
 Legacy (``rfc3164=True``) keeps the old scripts' line shape::
 
@@ -76,15 +83,28 @@ from typing import Final, Protocol
 from .record import (
     DEFAULT_MAX_PAYLOAD,
     MqttRecord,
+    escape,
     escape_payload,
+    escape_text,
     make_text_escaper,
     to_micros,
+    truncate_payload,
+    truncation_marker,
+    unescape,
 )
 
 __all__ = [
+    "CUT_PAYLOAD",
+    "CUT_RECORD",
+    "CUT_TOPIC",
+    "DEFAULT_MAX_RECORD",
+    "MAX_MAX_RECORD",
+    "MIN_MAX_RECORD",
     "SD_ID",
+    "UDP_MAX_RECORD",
     "ConnectionState",
     "Facility",
+    "RecordTooLarge",
     "Severity",
     "SyslogFormatter",
     "SyslogStats",
@@ -105,6 +125,37 @@ MAX_APP_NAME: Final = 48
 MAX_PROCID: Final = 128
 MAX_MSGID: Final = 32
 MAX_TAG: Final = 32  # RFC 3164 TAG
+
+# The largest syslog record (header, structured data and message; not the
+# octet-count prefix of a TCP/TLS frame, nor the NUL of a unix stream) that the
+# writer sends. Records over it are cut, payload first, with the truncation
+# marker. Why 2,048 by default:
+# * RFC 5424 section 6.1: receivers SHOULD accept messages up to and including
+#   2,048 octets and MAY accept larger ones; 2,048 is the largest size every
+#   conforming receiver is expected to take without configuration.
+# * rsyslog (Debian 8.2302) accepts 8,096 bytes by default (`maxMessageSize`,
+#   counted over the record itself, without the octet-count prefix; measured
+#   against the real rsyslogd by tests/engine/test_syslog_rsyslog.py). Beyond it
+#   a UDP or unix datagram is cut, and an octet-counted TCP/TLS frame is cut and
+#   its rest becomes one or more further records: a payload could forge a record.
+# * syslog-ng accepts 65,536 bytes by default (`log-msg-size()`).
+# A bigger limit is for receivers configured for it (README: Syslog).
+DEFAULT_MAX_RECORD: Final = 2048
+MIN_MAX_RECORD: Final = 480
+"""RFC 5426 section 3.2: every IPv4 syslog receiver MUST accept 480 octets.
+
+It holds the header (timestamp, a host name up to about 100 characters, app
+name, procid, msgid), our structured data with a short topic and the marker."""
+MAX_MAX_RECORD: Final = 65536
+UDP_MAX_RECORD: Final = 65507
+"""The largest UDP payload over IPv4 (65,535 - 8 UDP - 20 IP header bytes)."""
+
+CUT_PAYLOAD: Final = 1
+"""`format` flag: the payload was longer than ``max_payload``."""
+CUT_RECORD: Final = 2
+"""`format` flag: the record was cut to fit ``max_record``."""
+CUT_TOPIC: Final = 4
+"""`format` flag: even the topic was cut to fit ``max_record``."""
 
 _MONTHS: Final = (
     "Jan",
@@ -180,6 +231,69 @@ _escape_sd_topic: Final = make_text_escaper('"]')
 _escape_legacy_topic: Final = make_text_escaper(" ")
 
 
+def _sd_topic(topic: str) -> str:
+    """A topic as our SD-PARAM value: escaped, then backslashes doubled (RFC 5424)."""
+    return _escape_sd_topic(topic).replace("\\", "\\\\")
+
+
+class RecordTooLarge(ValueError):
+    """Even with payload and topic cut, the header does not fit ``max_record``."""
+
+
+# Whole escapes and single bytes of other text, as `escape` writes them: a
+# match of this over a prefix ends on the last escape boundary in it.
+_WHOLE_ESCAPES: Final = re.compile(rb"(?:\\x[0-9a-f]{2}|\\[\\nrt]|[^\\])*")
+_ANY_ESCAPE: Final = re.compile(rb"\\(?:x[0-9a-f]{2}|[\\nrt])")
+
+
+def _fit_payload(payload: bytes, max_payload: int, room: int) -> bytes:
+    """The escaped form of the longest payload prefix whose escape fits `room` bytes.
+
+    The prefix ends on a byte of the payload (never inside an escape sequence,
+    and not inside a UTF-8 character where the payload is UTF-8), so the text
+    unescapes to exactly ``payload[:k]``. Escaping never shrinks a byte, so at
+    most `room` bytes are escaped; the cut is then found in C (a regular
+    expression over whole escapes, a step back over UTF-8 continuation bytes),
+    not byte by byte in Python.
+    """
+    kept, _ = truncate_payload(payload, min(len(payload), max_payload, room))
+    text = escape(kept).encode()
+    if len(text) <= room:
+        return text
+    match = _WHOLE_ESCAPES.match(text, 0, room)
+    cut = match.end() if match else 0
+    while 0 < cut < len(text) and text[cut] & 0xC0 == 0x80:
+        cut -= 1  # inside a literal UTF-8 character: back to its first byte
+    size = len(_ANY_ESCAPE.sub(b"-", text[:cut]))  # one byte per escape: in C
+    # not between the \xHH escapes of one character (U+0085 is \xc2\x85)
+    whole, _ = truncate_payload(payload, size)
+    if len(whole) == size:
+        return text[:cut]
+    return escape(whole).encode()
+
+
+def _fit_topic(topic: str, escaper: Callable[[str], str], room: int) -> bytes:
+    """The escaped form of the longest topic prefix (whole characters) in `room`."""
+
+    def escaped(cut: int) -> bytes:
+        return escaper(topic[:cut]).encode()
+
+    low, high, best = 0, min(len(topic), room) + 1, b""
+    while high - low > 1:
+        middle = (low + high) // 2
+        candidate = escaped(middle)
+        if len(candidate) <= room:
+            low, best = middle, candidate
+        else:
+            high = middle
+    return best
+
+
+def _topic_size(topic: str) -> int:
+    """How many bytes a topic stands for (what its escape unescapes to)."""
+    return len(unescape(escape_text(topic)))
+
+
 class SyslogFormatter:
     """Turn an `MqttRecord` into one syslog message (bytes, without framing).
 
@@ -196,6 +310,7 @@ class SyslogFormatter:
         "_topics",
         "bom",
         "max_payload",
+        "max_record",
         "rfc3164",
         "tz",
     )
@@ -211,6 +326,7 @@ class SyslogFormatter:
         severity: int = Severity.INFO,
         rfc3164: bool = False,
         max_payload: int = DEFAULT_MAX_PAYLOAD,
+        max_record: int | None = None,
         bom: bool = False,
         tz: tzinfo | None = None,
     ) -> None:
@@ -219,7 +335,9 @@ class SyslogFormatter:
         `hostname` defaults to this host's name, `app_name` to ``iotitan``
         (``mqtt_logger`` in legacy mode), `procid` to this process id; pass ``""``
         for the nil value ``-``. `tz` is only used by the legacy format (local time
-        when None).
+        when None). `max_payload` cuts payloads longer than that many bytes;
+        `max_record` (None: no limit) cuts every record to at most that many
+        bytes, payload first, then the topic (see `DEFAULT_MAX_RECORD`).
         """
         if not 0 <= facility <= 23:
             raise ValueError(f"facility must be 0..23, not {facility}")
@@ -227,18 +345,21 @@ class SyslogFormatter:
             raise ValueError(f"severity must be 0..7, not {severity}")
         if max_payload < 0:
             raise ValueError("max_payload must not be negative")
+        if max_record is not None and max_record < 1:
+            raise ValueError("max_record must be positive")
         host = socket.gethostname() if hostname is None else hostname
         pid = str(os.getpid()) if procid is None else str(procid)
         pri = f"<{facility * 8 + severity}>"
         self.rfc3164 = rfc3164
         self.max_payload = max_payload
+        self.max_record = max_record
         self.bom = bom
         self.tz = tz
         self._topics: dict[str, str] = {}
         self._last_second: int | None = None
         self._last_stamp = ""
         self._last_record: MqttRecord | None = None
-        self._last_result = (b"", False)
+        self._last_result = (b"", 0)
         if rfc3164:
             tag = _TAG_BAD.sub("_", app_name or "mqtt_logger")[:MAX_TAG]
             self._header = pri
@@ -255,11 +376,12 @@ class SyslogFormatter:
                 f' [{SD_ID} topic="'
             )
 
-    def format(self, record: MqttRecord) -> tuple[bytes, bool]:
-        """Return the message bytes and whether the payload was truncated.
+    def format(self, record: MqttRecord) -> tuple[bytes, int]:
+        """Return the message bytes and what was cut (0, or `CUT_*` flags or-ed).
 
-        The last result is kept: a formatter shared by the syslog writer and the
-        journal (both RFC 5424) formats each record once.
+        The flags are 0 (false) when the record is whole. The last result is
+        kept: a formatter shared by two writers formats each record once.
+        Raises `RecordTooLarge` if even the header does not fit ``max_record``.
         """
         if record is self._last_record:
             return self._last_result
@@ -270,7 +392,7 @@ class SyslogFormatter:
         self._last_result = result
         return result
 
-    def _format_5424(self, record: MqttRecord) -> tuple[bytes, bool]:
+    def _format_5424(self, record: MqttRecord) -> tuple[bytes, int]:
         second, micros = divmod(to_micros(record.timestamp), 1_000_000)
         if second != self._last_second:
             self._last_stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
@@ -279,29 +401,92 @@ class SyslogFormatter:
         if topic is None:
             if len(self._topics) >= _TOPIC_CACHE_SIZE:
                 self._topics.clear()
-            topic = _escape_sd_topic(record.topic).replace("\\", "\\\\")
+            topic = _sd_topic(record.topic)
             self._topics[record.topic] = topic
+        head = f"{self._header}{self._last_stamp}.{micros:06d}Z{self._middle}"
+        tail = f'" qos="{record.qos:d}" retain="{1 if record.retain else 0}"]'
+        sep = " \ufeff" if self.bom else " "
+        if self._bound_to_cut(record.payload):
+            # over the limit whatever its escape is: do not escape all of it
+            return self._fit(
+                record, head.encode(), topic.encode(), tail.encode(), sep.encode()
+            )
         msg, truncated = escape_payload(record.payload, self.max_payload)
-        line = (
-            f"{self._header}{self._last_stamp}.{micros:06d}Z{self._middle}"
-            f'{topic}" qos="{record.qos:d}" retain="{1 if record.retain else 0}"]'
-        )
+        line = f"{head}{topic}{tail}"
         if msg:
-            line = f"{line} \ufeff{msg}" if self.bom else f"{line} {msg}"
-        return line.encode(), truncated
+            line = f"{line}{sep}{msg}"
+        data = line.encode()
+        if self.max_record is None or len(data) <= self.max_record:
+            return data, CUT_PAYLOAD if truncated else 0
+        return self._fit(
+            record, head.encode(), topic.encode(), tail.encode(), sep.encode()
+        )
 
-    def _format_3164(self, record: MqttRecord) -> tuple[bytes, bool]:
+    def _format_3164(self, record: MqttRecord) -> tuple[bytes, int]:
         # naive local time when tz is None, as a local syslog daemon would write
         stamp = datetime.fromtimestamp(
             to_micros(record.timestamp) // 1_000_000, self.tz
         )
-        msg, truncated = escape_payload(record.payload, self.max_payload)
-        line = (
+        head = (
             f"{self._header}{_MONTHS[stamp.month - 1]} {stamp.day:2d} "
             f"{stamp:%H:%M:%S}{self._middle}"
-            f"{_escape_legacy_topic(record.topic)} {msg}"
         )
-        return line.encode(), truncated
+        topic = _escape_legacy_topic(record.topic)
+        if self._bound_to_cut(record.payload):
+            return self._fit(record, head.encode(), topic.encode(), b"", b" ")
+        msg, truncated = escape_payload(record.payload, self.max_payload)
+        data = f"{head}{topic} {msg}".encode()
+        if self.max_record is None or len(data) <= self.max_record:
+            return data, CUT_PAYLOAD if truncated else 0
+        return self._fit(record, head.encode(), topic.encode(), b"", b" ")
+
+    def _bound_to_cut(self, payload: bytes) -> bool:
+        """Whether a record is over ``max_record`` whatever its escape is.
+
+        Escaping never shrinks a byte, so the payload's own length (cut at
+        ``max_payload``) tells: such a record skips escaping all of it.
+        """
+        limit = self.max_record
+        return limit is not None and min(len(payload), self.max_payload) > limit
+
+    def _fit(
+        self, record: MqttRecord, head: bytes, topic: bytes, tail: bytes, sep: bytes
+    ) -> tuple[bytes, int]:
+        """Cut a record that is over ``max_record``: the payload, then the topic.
+
+        The line is ``head topic tail [sep msg]`` (the RFC 5424 form leaves out
+        ``sep msg`` when there is no payload; the legacy one always has ``sep``).
+        A cut part ends with the truncation marker, on an escape boundary.
+        """
+        limit = self.max_record
+        assert limit is not None
+        payload = record.payload
+        flags = CUT_RECORD
+        if len(payload) > self.max_payload:
+            flags |= CUT_PAYLOAD
+        marker = truncation_marker(len(payload)).encode() if payload else b""
+        fixed = len(head) + len(topic) + len(tail) + len(sep) + len(marker)
+        if payload and fixed <= limit:
+            kept = _fit_payload(payload, self.max_payload, limit - fixed)
+            return head + topic + tail + sep + kept + marker, flags
+        # Even the marker alone does not fit: the topic is cut as well.
+        msg = sep + marker if payload or self.rfc3164 else b""
+        size = _topic_size(record.topic)
+        if self.rfc3164:
+            escaper = _escape_legacy_topic
+            topic_marker = b"\\[truncated\\x20%d\\x20bytes]" % size
+        else:
+            escaper = _sd_topic
+            # the marker as the topic's escaper would write it: ']' is \x5d, and
+            # backslashes are doubled inside an SD-PARAM value
+            topic_marker = b"\\\\[truncated %d bytes\\\\x5d" % size
+        room = limit - len(head) - len(tail) - len(msg) - len(topic_marker)
+        if room < 0:
+            raise RecordTooLarge(
+                f"the record header alone is over the limit of {limit} bytes"
+            )
+        kept_topic = _fit_topic(record.topic, escaper, room)
+        return head + kept_topic + topic_marker + tail + msg, flags | CUT_TOPIC
 
 
 def frame_octet_counting(message: bytes) -> bytes:
@@ -387,7 +572,11 @@ class SyslogStats:
     queued: int
     """Records waiting in the spool right now."""
     truncated: int
-    """Records whose payload was truncated (they are still sent)."""
+    """Records whose payload was over ``max_payload`` (cut, and still sent)."""
+    cut_to_fit: int
+    """Records cut to fit ``max_record``, the largest record (still sent)."""
+    topics_cut: int
+    """Of those, records whose topic had to be cut as well."""
     dropped: Mapping[str, int]
     """Records not sent, by reason: spool_overflow, oversize, format_error, shutdown."""
     connects: int
@@ -433,8 +622,13 @@ class _StreamConnection:
         self._writer = writer
         self._frame = frame
         # drain() then waits until everything is with the kernel, not merely
-        # below asyncio's default 64 KiB high-water mark.
-        writer.transport.set_write_buffer_limits(high=0)
+        # below asyncio's default 64 KiB high-water mark. Over TLS, asyncio
+        # pauses the writer while its buffer is >= the high-water mark, so 0
+        # would pause it for good once idle (drain() then never returns, and
+        # the writer stalled after a batch or two): 1 pauses only while
+        # encrypted data waits for the socket transport.
+        tls = writer.transport.get_extra_info("ssl_object") is not None
+        writer.transport.set_write_buffer_limits(high=1 if tls else 0, low=0)
 
     async def send(self, batch: list[bytes]) -> int:
         if self._reader.at_eof() or self._writer.is_closing():
@@ -528,6 +722,7 @@ class SyslogWriter:
         """Configure; nothing is opened until `start`.
 
         `spool_size`/`spool_bytes` bound what waits while the receiver is away.
+        `formatter` None: RFC 5424 with records of at most `DEFAULT_MAX_RECORD`.
         `ssl_context` (TLS): None builds a verifying one from ``target.ca_file``
         (or the system CAs) in the default executor at `start`.
         `on_state_change` is called (on the loop) when the connection state changes.
@@ -535,7 +730,7 @@ class SyslogWriter:
         if spool_size < 1 or spool_bytes < 1:
             raise ValueError("the spool must hold at least one record")
         self.target = target
-        self.formatter = formatter or SyslogFormatter()
+        self.formatter = formatter or SyslogFormatter(max_record=DEFAULT_MAX_RECORD)
         self._spool_size = spool_size
         self._spool_bytes_max = spool_bytes
         self._backoff_initial = backoff_initial
@@ -559,6 +754,8 @@ class SyslogWriter:
         self._submitted = 0
         self._sent = 0
         self._truncated = 0
+        self._cut_to_fit = 0
+        self._topics_cut = 0
         self._connects = 0
         self._dropped: dict[str, int] = {}
         self._last_error: str | None = None
@@ -573,14 +770,27 @@ class SyslogWriter:
             self._drop(DROP_SHUTDOWN)
             return
         try:
-            message, truncated = self.formatter.format(record)
+            message, cut = self.formatter.format(record)
+        except RecordTooLarge as err:
+            self._drop(DROP_OVERSIZE)
+            self._last_error = f"format: {err}"
+            return
         except Exception as err:  # a bad record must not break the caller
             self._drop(DROP_FORMAT_ERROR)
             self._last_error = f"format: {err!r}"
             return
+        if cut:
+            if cut & CUT_PAYLOAD:
+                self._truncated += 1
+            if cut & CUT_RECORD:
+                self._cut_to_fit += 1
+            if cut & CUT_TOPIC:
+                self._topics_cut += 1
+        limit = self.formatter.max_record
+        if limit is not None and len(message) > limit:  # never: the formatter cuts
+            self._drop(DROP_OVERSIZE)
+            return
         self._submitted += 1
-        if truncated:
-            self._truncated += 1
         spool = self._spool
         spool.append(message)
         self._spool_bytes += len(message)
@@ -616,6 +826,8 @@ class SyslogWriter:
             sent=self._sent,
             queued=len(self._spool),
             truncated=self._truncated,
+            cut_to_fit=self._cut_to_fit,
+            topics_cut=self._topics_cut,
             dropped=dict(self._dropped),
             connects=self._connects,
             last_error=self._last_error,
