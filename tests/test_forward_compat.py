@@ -503,7 +503,9 @@ class FakePip:
                 args, 1, "", "WARNING: Retrying\nERROR: No matching distribution\n"
             )
         if args[:2] == ["index", "versions"]:
-            out = f"homeassistant ({self.version})\nAvailable versions: {self.version}\n"
+            out = (
+                f"homeassistant ({self.version})\nAvailable versions: {self.version}\n"
+            )
             return subprocess.CompletedProcess(args, 0, out, "")
         assert args[0] == "download"
         assert "--no-deps" in args
