@@ -30,7 +30,7 @@ from homeassistant.helpers.event import async_track_time_interval
 
 from .alert_runtime import AlertRuntime
 from .const import DOMAIN, LOGGER, SUBENTRY_SENSOR
-from .engine.output import OutputGuard, topic_matches
+from .engine.output import OutputGuard, filter_covers, topic_matches
 from .engine.payload import PayloadParser, Rejection, parse_value_path
 from .engine.record import MqttRecord
 from .engine.window import SlidingWindow
@@ -281,12 +281,21 @@ class IoTitanHub:
         self.message_log.async_add_listener(self._notify_diagnostics)
         # Subscriptions in a fixed order: sources first, then log filters. A
         # message is handled by the first one whose filter matches its topic.
-        self._filters = list(
+        # A filter another one covers is not subscribed: over MQTT 5 the broker
+        # sends a message once per matching subscription, and Home Assistant
+        # 2026.2 gives every copy to every matching subscriber (it has no MQTT 5
+        # subscription identifiers), so overlapping filters counted it twice.
+        wanted = list(
             dict.fromkeys(
                 [s.config.topic for s in self.sources.values()]
                 + list(self.options.logging.log_topics)
             )
         )
+        self._filters = [
+            f
+            for f in wanted
+            if not any(other != f and filter_covers(other, f) for other in wanted)
+        ]
         self._routes: dict[str, Route] = {}
         self.messages_received = 0
         self.messages_ignored_own = 0

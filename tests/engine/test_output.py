@@ -7,11 +7,12 @@ rules (section 4.7, with its own examples) and the duration/number formats.
 from __future__ import annotations
 
 from enum import StrEnum
+import itertools
 import json
 import math
 import re
 
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.iotitan.engine.alerts import (
@@ -25,6 +26,7 @@ from custom_components.iotitan.engine.output import (
     STATISTICS,
     OutputGuard,
     OutputTopics,
+    filter_covers,
     format_duration,
     format_number,
     parse_duration,
@@ -690,3 +692,57 @@ def test_topic_matches_reference(
 )
 def test_validate_topic_filter(topic_filter: str, error: str | None) -> None:
     assert validate_topic_filter(topic_filter) == error
+
+
+@pytest.mark.parametrize(
+    ("outer", "inner", "covers"),
+    [
+        ("e2e/#", "e2e/lab/temperature", True),
+        ("#", "room/t", True),
+        ("#", "$SYS/x", False),
+        ("+/t", "$SYS/t", False),
+        ("$SYS/#", "$SYS/x", True),
+        ("a/#", "a", True),
+        ("a/#", "a/#", True),
+        ("a/+", "a/b", True),
+        ("a/+", "a/+", True),
+        ("a/+", "a/#", False),
+        ("a/+", "a/b/c", False),
+        ("a/b", "a/+", False),
+        ("room/t", "room/t", True),
+        ("room/t", "room/u", False),
+        ("+/+/#", "a/+", True),
+        ("+/+/#", "a", False),
+        ("+/#", "#", True),
+        ("a/+/#", "a/#", False),
+    ],
+)
+def test_filter_covers(outer: str, inner: str, covers: bool) -> None:
+    assert filter_covers(outer, inner) is covers
+
+
+UNIVERSE = [
+    "/".join(levels)
+    for depth in range(1, 6)
+    for levels in itertools.product(["a", "b", "", "$a", "z"], repeat=depth)
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(FILTER_LEVEL, min_size=1, max_size=3),
+    st.booleans(),
+    st.lists(FILTER_LEVEL, min_size=1, max_size=3),
+    st.booleans(),
+)
+def test_filter_covers_reference(
+    outer_levels: list[str], outer_hash: bool, inner_levels: list[str], inner_hash: bool
+) -> None:
+    """Covers exactly when every topic (of a universe deeper than the filters)
+    that the inner filter matches, the outer one matches too."""
+    outer = "/".join([*outer_levels, "#"] if outer_hash else outer_levels) or "#"
+    inner = "/".join([*inner_levels, "#"] if inner_hash else inner_levels) or "#"
+    expected = all(
+        topic_matches(outer, topic) for topic in UNIVERSE if topic_matches(inner, topic)
+    )
+    assert filter_covers(outer, inner) is expected

@@ -448,6 +448,32 @@ def validate_topic_filter(topic_filter: str) -> str | None:
     return None
 
 
+def filter_covers(outer: str, inner: str) -> bool:
+    """Whether every topic ``inner`` matches also matches ``outer``.
+
+    Both filters are assumed valid. Used to subscribe to no filter another one
+    already covers: over MQTT 5 the broker sends one copy of a message per
+    matching subscription of a client, and a Home Assistant without MQTT 5
+    subscription identifiers (2026.2) hands every copy to every matching
+    subscriber, so overlapping subscriptions would deliver a message twice.
+    """
+    if outer.startswith(("+", "#")) and inner.startswith("$"):
+        return False
+    outer_levels = outer.split("/")
+    inner_levels = inner.split("/")
+    for index, level in enumerate(outer_levels):
+        if level == "#":
+            return True
+        if index >= len(inner_levels):
+            return False
+        if inner_levels[index] == "#":
+            # Every topic has a first level, so "+/#" matches all "#" does.
+            return index == 0 and outer_levels == ["+", "#"]
+        if level != "+" and level != inner_levels[index]:
+            return False
+    return len(outer_levels) == len(inner_levels)
+
+
 def topic_matches(topic_filter: str, topic: str) -> bool:
     """Whether ``topic`` matches ``topic_filter`` under MQTT's rules.
 
