@@ -702,11 +702,27 @@ def remove_offline_useless(api: HomeAssistantApi) -> None:
             print(f"  removed {entry['title']!r} (needs the internet)")
 
 
-def add_mqtt(api: HomeAssistantApi, port: int) -> str:
-    """Add the MQTT integration for a broker on 127.0.0.1; its entry id."""
-    result = api.run_flow(
-        FLOW, {"handler": "mqtt"}, {"broker": "127.0.0.1", "port": port}
-    )
+def add_mqtt(api: HomeAssistantApi, port: int, protocol: str | None = None) -> str:
+    """Add the MQTT integration for a broker on 127.0.0.1; its entry id.
+
+    `protocol` ("5", "3.1.1") is set explicitly through the flow's advanced broker
+    options (stored in the entry's data as `protocol`); None keeps the default of
+    the running Home Assistant (3.1.1 up to 2026.5, 5 from 2026.6).
+    """
+    broker = {"broker": "127.0.0.1", "port": port}
+    if protocol is None:
+        result = api.run_flow(FLOW, {"handler": "mqtt"}, broker)
+    else:
+        result = api.run_flow(
+            FLOW,
+            {"handler": "mqtt", "show_advanced_options": True},
+            {**broker, "advanced_options": True},
+            lambda form: {
+                **{k: v for k, v in form_values(form).items() if v is not None},
+                **broker,
+                "protocol": protocol,
+            },
+        )
     if result.get("type") != "create_entry":
         raise Fatal(f"adding the MQTT integration failed: {result}")
     return str(result["result"]["entry_id"])

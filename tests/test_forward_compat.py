@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator
-import hashlib
 import importlib.util
-import io
-import json
 from pathlib import Path
+import subprocess
 import sys
 from types import ModuleType
 from typing import Any
-import urllib.error
 import zipfile
 
 import pytest
@@ -132,6 +129,12 @@ def write_wheel(path: Path, files: dict[str, str]) -> Path:
             wheel.writestr(relative, text)
         wheel.writestr("homeassistant-0.dist-info/METADATA", "Name: homeassistant\n")
     return path
+
+
+@pytest.fixture(autouse=True)
+def no_reviewed_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake releases are checked against an empty reviewed list, not the real one."""
+    monkeypatch.setattr(fc, "DEFAULT_REVIEWED", tmp_path / "no-reviewed.toml")
 
 
 @pytest.fixture
@@ -479,87 +482,72 @@ def test_unparsable_module_falls_back_to_a_line_scan(
 # -- PyPI, the cache, and going offline -----------------------------------------------------
 
 
-class FakePyPI:
-    """Answers urlopen for the JSON API and one wheel, or refuses every request."""
+class FakePip:
+    """Answers `pip index versions` and `pip download` as pip does, or fails."""
 
     def __init__(self, wheel: bytes, version: str = "2099.1.0") -> None:
         """Serve `wheel` as release `version`."""
         self.wheel = wheel
         self.version = version
-        self.sha256: str | None = hashlib.sha256(wheel).hexdigest()
-        self.requests: list[str] = []
+        self.calls: list[list[str]] = []
         self.offline = False
-        self.files: list[dict[str, Any]] | None = None
+        self.download_fails = False
 
-    def metadata(self) -> bytes:
-        files = self.files
-        if files is None:
-            files = [
-                {
-                    "packagetype": "sdist",
-                    "filename": f"homeassistant-{self.version}.tar.gz",
-                    "url": "x",
-                },
-                {
-                    "packagetype": "bdist_wheel",
-                    "filename": f"homeassistant-{self.version}-py3-none-any.whl",
-                    # Relative, as some mirrors answer: joined to the JSON URL.
-                    "url": f"../../packages/homeassistant-{self.version}-py3-none-any.whl",
-                    "digests": {"sha256": self.sha256} if self.sha256 else {},
-                },
-            ]
-        return json.dumps({"info": {"version": self.version}, "urls": files}).encode()
-
-    def urlopen(self, url: str, timeout: float) -> io.BytesIO:
-        self.requests.append(url)
+    def run(self, args: list[str]) -> subprocess.CompletedProcess[str]:
+        self.calls.append(list(args))
+        # Never a hard-coded index: pip's own configuration decides.
+        assert not any("index-url" in arg or "://" in arg for arg in args)
+        assert "--python-version" in args
         if self.offline:
-            raise urllib.error.URLError("no network in tests")
-        if url == "https://pypi.example/pypi/homeassistant/json":
-            return io.BytesIO(self.metadata())
-        assert url == (
-            f"https://pypi.example/packages/homeassistant-{self.version}-py3-none-any.whl"
-        )
-        return io.BytesIO(self.wheel)
+            return subprocess.CompletedProcess(
+                args, 1, "", "WARNING: Retrying\nERROR: No matching distribution\n"
+            )
+        if args[:2] == ["index", "versions"]:
+            out = (
+                f"homeassistant ({self.version})\nAvailable versions: {self.version}\n"
+            )
+            return subprocess.CompletedProcess(args, 0, out, "")
+        assert args[0] == "download"
+        assert "--no-deps" in args
+        if self.download_fails:
+            return subprocess.CompletedProcess(args, 1, "", "ERROR: timed out\n")
+        requested = next(a for a in args if a.startswith("homeassistant=="))
+        version = requested.partition("==")[2]
+        target = Path(args[args.index("-d") + 1])
+        (target / f"homeassistant-{version}-py3-none-any.whl").write_bytes(self.wheel)
+        return subprocess.CompletedProcess(args, 0, "Saved\n", "")
 
 
 @pytest.fixture
-def pypi(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakePyPI]:
-    """A fake PyPI serving GOOD_RELEASE as a wheel."""
+def pip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakePip]:
+    """A fake pip serving GOOD_RELEASE as a wheel."""
     wheel = write_wheel(tmp_path / "served.whl", GOOD_RELEASE).read_bytes()
-    fake = FakePyPI(wheel)
-    monkeypatch.setattr(fc.urllib.request, "urlopen", fake.urlopen)
+    fake = FakePip(wheel)
+    monkeypatch.setattr(fc, "run_pip", fake.run)
     yield fake
 
 
 def run_online(
-    capsys: pytest.CaptureFixture[str], package: Path, cache: Path
+    capsys: pytest.CaptureFixture[str], package: Path, cache: Path, *extra: str
 ) -> tuple[int, str]:
-    """Run the default mode (newest release from the index)."""
-    return run(
-        capsys,
-        "--package",
-        package,
-        "--cache-dir",
-        cache,
-        "--index-url",
-        "https://pypi.example/pypi/",
-    )
+    """Run the default mode (newest release from pip's index)."""
+    return run(capsys, "--package", package, "--cache-dir", cache, *extra)
 
 
 def test_downloads_newest_wheel_once_and_prunes_older(
     tmp_path: Path,
     package: Path,
-    pypi: FakePyPI,
+    pip: FakePip,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The newest wheel is downloaded, verified, cached by version and reused."""
+    """The newest wheel is downloaded through pip, cached by version and reused."""
     cache = tmp_path / "cache"
     old = write_wheel(cache / "homeassistant-2024.1.0-py3-none-any.whl", {})
     code, out = run_online(capsys, package, cache)
     assert code == 0, out
-    assert "homeassistant 2099.1.0 (newest on PyPI;" in out
+    assert "homeassistant 2099.1.0 (newest on the index;" in out
     assert "OK" in out
-    assert len(pypi.requests) == 2
+    assert [call[0] for call in pip.calls] == ["index", "download"]
     assert [p.name for p in cache.iterdir()] == [
         "homeassistant-2099.1.0-py3-none-any.whl"
     ]
@@ -567,85 +555,70 @@ def test_downloads_newest_wheel_once_and_prunes_older(
     # The second run asks for the version only.
     code, out = run_online(capsys, package, cache)
     assert code == 0
-    assert len(pypi.requests) == 3
+    assert [call[0] for call in pip.calls] == ["index", "download", "index"]
 
 
-def test_digest_mismatch_is_an_error(
-    tmp_path: Path, package: Path, pypi: FakePyPI, capsys: pytest.CaptureFixture[str]
+def test_requested_version_is_downloaded(
+    tmp_path: Path, package: Path, pip: FakePip, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A wheel whose sha256 differs from PyPI's is not used or kept."""
-    pypi.sha256 = "0" * 64
-    cache = tmp_path / "cache"
-    code, out = run_online(capsys, package, cache)
-    assert code == 2
-    assert "sha256" in out
-    assert list(cache.iterdir()) == []
-
-
-def test_wheel_without_digest_is_accepted(
-    tmp_path: Path, package: Path, pypi: FakePyPI, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """An index that publishes no digest still works."""
-    pypi.sha256 = None
-    code, out = run_online(capsys, package, tmp_path / "cache")
+    """--version skips the newest-version query."""
+    code, out = run_online(capsys, package, tmp_path / "cache", "--version", "2098.2.0")
     assert code == 0, out
-
-
-def test_release_without_wheel_counts_as_unreachable(
-    tmp_path: Path, package: Path, pypi: FakePyPI, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """No pure-Python wheel: nothing to check against, so the check is skipped."""
-    pypi.files = []
-    code, out = run_online(capsys, package, tmp_path / "cache")
-    assert code == 0
-    assert "SKIPPED" in out
-    assert "has no pure-Python wheel" in out
+    assert "homeassistant 2098.2.0 (requested;" in out
+    assert [call[0] for call in pip.calls] == ["download"]
 
 
 def test_offline_without_cache_skips(
-    tmp_path: Path, package: Path, pypi: FakePyPI, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, package: Path, pip: FakePip, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Offline and nothing cached: a clear message and exit 0."""
-    pypi.offline = True
+    pip.offline = True
     code, out = run_online(capsys, package, tmp_path / "cache")
     assert code == 0
-    assert out.startswith("forward compatibility: SKIPPED, PyPI cannot be reached")
+    assert out.startswith(
+        "forward compatibility: SKIPPED, the package index cannot be reached"
+    )
+    assert "No matching distribution" in out
 
 
 def test_offline_with_cache_uses_newest_cached_copy(
-    tmp_path: Path, package: Path, pypi: FakePyPI, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, package: Path, pip: FakePip, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Offline with cached wheels: the newest cached version is checked."""
     cache = tmp_path / "cache"
     write_wheel(cache / "homeassistant-2025.9.0-py3-none-any.whl", {})
     write_wheel(cache / "homeassistant-2025.10.1-py3-none-any.whl", GOOD_RELEASE)
-    pypi.offline = True
+    pip.offline = True
     code, out = run_online(capsys, package, cache)
     assert code == 0, out
-    assert "homeassistant 2025.10.1 (cached copy; PyPI cannot be reached" in out
+    assert "homeassistant 2025.10.1 (cached copy; the package index cannot be" in out
 
 
-def test_download_failure_midway_is_unreachable(
-    tmp_path: Path,
-    package: Path,
-    pypi: FakePyPI,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+def test_download_failure_is_unreachable(
+    tmp_path: Path, package: Path, pip: FakePip, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A download that fails leaves no partial file and skips the check."""
-    metadata = pypi.metadata()
-
-    def urlopen(url: str, timeout: float) -> io.BytesIO:
-        if url.endswith("/json"):
-            return io.BytesIO(metadata)
-        raise TimeoutError("timed out")
-
-    monkeypatch.setattr(fc.urllib.request, "urlopen", urlopen)
+    pip.download_fails = True
     cache = tmp_path / "cache"
     code, out = run_online(capsys, package, cache)
     assert code == 0
     assert "SKIPPED" in out
+    assert "timed out" in out
     assert list(cache.iterdir()) == []
+
+
+def test_run_pip_uses_this_interpreters_pip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real runner calls `python -m pip` with pip's own configuration."""
+    seen: list[list[str]] = []
+
+    def fake_run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        seen.append(argv)
+        return subprocess.CompletedProcess(argv, 0, "homeassistant (1.2.3)\n", "")
+
+    monkeypatch.setattr(fc.subprocess, "run", fake_run)
+    assert fc.newest_version() == "1.2.3"
+    assert seen[0][:3] == [sys.executable, "-m", "pip"]
+    assert "index" in seen[0]
 
 
 @pytest.mark.parametrize(

@@ -236,7 +236,7 @@ async def test_numbers_out_of_range_get_their_own_message(
     settings: dict[str, Any],
     errors: dict[str, str],
 ) -> None:
-    """Not voluptuous' "Value 91.0 is too large for dictionary value @ data[...]"."""
+    """A message of IoTitan's own, not the schema validator's generic text."""
     entry = await setup_hub(hub_entry(source()))
     result = await start_flow(hass, entry)
     result = await configure(hass, result, settings_form(**settings))

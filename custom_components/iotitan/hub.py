@@ -407,6 +407,10 @@ class IoTitanHub:
         # log and to every source. Where two filters overlap without either
         # covering the other (`a/+`, `+/b`), a message is handled by the first
         # one in this order (sources first, then log filters) that matches.
+        # Overlap matters beyond the one call: over MQTT 5 the broker sends a
+        # message once per matching subscription, and Home Assistant 2026.2 gives
+        # every copy to every matching subscriber (it has no MQTT 5 subscription
+        # identifiers), so a covered filter subscribed as well counted it twice.
         self._filters = uncovered_filters(
             [s.config.topic for s in self.sources.values()]
             + list(self.options.logging.log_topics)

@@ -191,6 +191,20 @@ class Mosquitto:
             events += 1
         return events, active
 
+    def client_protocols(self) -> dict[str, int]:
+        """Client id -> protocol it connected with, as Mosquitto numbers them
+        (1: MQTT 3.1, 2: MQTT 3.1.1, 5: MQTT 5).
+
+        Mosquitto logs `New client connected from <addr> as <id> (p<level>, ...)`.
+        """
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return {
+            match[1]: int(match[2])
+            for match in re.finditer(
+                r"New client connected from \S+ as (\S+) \(p(\d+),", text
+            )
+        }
+
     def wait_subscribed(self, topics: set[str], since: int = 0) -> None:
         """Wait until every filter is subscribed and subscriptions settled.
 
@@ -505,11 +519,15 @@ class HomeAssistant:
             details=lambda: f"last state: {last}\n{self.log_tail()}",
         )
 
-    def provision(self, mqtt_port: int) -> str:
-        """Onboard, add the MQTT integration and an IoTitan hub; the hub's id."""
+    def provision(self, mqtt_port: int, mqtt_protocol: str = "5") -> str:
+        """Onboard, add the MQTT integration and an IoTitan hub; the hub's id.
+
+        MQTT speaks `mqtt_protocol`, set explicitly: 5 is the MQTT integration's
+        default from 2026.6 and the only one from 2027.1; 3.1.1 while supported.
+        """
         develop.onboard(self.api)
         develop.remove_offline_useless(self.api)
-        develop.add_mqtt(self.api, mqtt_port)
+        develop.add_mqtt(self.api, mqtt_port, mqtt_protocol)
         return str(develop.add_hub(self.api))
 
     def wait_loaded(self, entry_id: str) -> None:

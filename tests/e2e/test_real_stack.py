@@ -122,19 +122,48 @@ JUNK = [b"err", b"nan"]
 RAW_PAYLOADS = [b'line one\nline two "quoted" ]', b"\xff\xfe not utf-8", b""]
 
 
+# MQTT 5 is the MQTT integration's default from 2026.6 and its only protocol from
+# 2027.1; 3.1.1 stays tested while Home Assistant supports it. Only the main test
+# runs on both (each run costs about a minute); the others use 5.
+# Mosquitto logs its own protocol numbers: p2 is MQTT 3.1.1, p5 is MQTT 5.
+MQTT_LEVEL = {"5": 5, "3.1.1": 2}
+
+
+def assert_home_assistant_speaks(mosquitto: Mosquitto, protocol: str) -> None:
+    """The broker saw Home Assistant's client connect with `protocol`."""
+    # The test's own paho clients are named e2e-*; Home Assistant's is not.
+    levels = {
+        level
+        for client, level in mosquitto.client_protocols().items()
+        if not client.startswith("e2e-")
+    }
+    assert levels == {MQTT_LEVEL[protocol]}, mosquitto.client_protocols()
+
+
+def assert_no_deprecation_reported(log: str) -> None:
+    """Home Assistant's report_usage (frame.py) logs "Detected that custom
+    integration 'iotitan' ..." for every deprecated use it sees: none here."""
+    reported = [
+        line for line in log.splitlines() if "custom integration 'iotitan'" in line
+    ]
+    assert reported == []
+
+
 @pytest.mark.usefixtures("socket_enabled")
+@pytest.mark.parametrize("mqtt_protocol", ["5", "3.1.1"])
 def test_readings_flow_to_statistics_alerts_outputs_syslog_and_thingspeak(
     home_assistant: HomeAssistant,
     mosquitto: Mosquitto,
     rsyslog: Rsyslog,
     fake_thingspeak_process: Callable[..., FakeThingSpeakProcess],
     mqtt_clients: Callable[[int, str], MqttClient],
+    mqtt_protocol: str,
 ) -> None:
     """Published readings become statistics, an alert, MQTT output, syslog and rows."""
     fake = fake_thingspeak_process(f"{CHANNEL_ID}:{WRITE_KEY}:paid")
     hass = home_assistant
     api = hass.api
-    hub = hass.provision(mosquitto.port)
+    hub = hass.provision(mosquitto.port, mqtt_protocol)
     develop.set_hub_options(
         api,
         hub,
@@ -184,8 +213,10 @@ def test_readings_flow_to_statistics_alerts_outputs_syslog_and_thingspeak(
     subscriber = mqtt_clients(mosquitto.port, "e2e-output-subscriber")
     subscriber.subscribe("iotitan/#")
     publisher = mqtt_clients(mosquitto.port, "e2e-publisher")
-    # The log filter `e2e/#` covers the sources: it is the hub's only subscription.
+    # The lab topic rides on the log filter e2e/#, not a subscription of its own:
+    # over MQTT 5 overlapping subscriptions would deliver every reading twice.
     mosquitto.wait_subscribed({"e2e/#"})
+    assert LAB not in mosquitto.subscriptions()[1]
 
     # A topic's device and entities appear with its first message.
     published: list[float] = []
@@ -305,6 +336,8 @@ def test_readings_flow_to_statistics_alerts_outputs_syslog_and_thingspeak(
     assert counts == sorted(counts)  # rows arrive in order
     errors = [line for line in hass.log_text().splitlines() if " ERROR " in line]
     assert not [line for line in errors if "iotitan" in line], errors
+    assert_home_assistant_speaks(mosquitto, mqtt_protocol)
+    assert_no_deprecation_reported(hass.log_text())
 
 
 # -- test 2 -----------------------------------------------------------------------------
@@ -339,7 +372,7 @@ def test_broker_restart_mid_stream_shows_a_gap_and_recovers(
     assert develop.add_sensor(api, hub, sensor("Restart", RESTART, ["mean", "count"]))
     develop.reload_entry(api, hub)
     hass.wait_loaded(hub)
-    mosquitto.wait_subscribed({"e2e/#"})  # covers RESTART: the only subscription
+    mosquitto.wait_subscribed({"e2e/#"})  # RESTART rides on the log filter
     publisher = mqtt_clients(mosquitto.port, "e2e-publisher")
     publish_values(publisher, RESTART, BEFORE_OUTAGE)
     count = hass.entity_id(f"{RESTART} Count 1h")
@@ -386,3 +419,5 @@ def test_broker_restart_mid_stream_shows_a_gap_and_recovers(
     ), states
     log = hass.log_text()
     assert "MQTT connection lost; IoTitan entities are unavailable" in log
+    assert_home_assistant_speaks(mosquitto, "5")
+    assert_no_deprecation_reported(log)

@@ -847,3 +847,33 @@ def test_parse_duration_says_why(text: str, reason: str) -> None:
 def test_a_plus_sign_is_still_read() -> None:
     assert parse_duration("+90") == 90.0
     assert parse_duration("+1h") == 3600.0
+
+
+@pytest.mark.parametrize(
+    ("outer", "inner", "covers"),
+    [
+        ("e2e/#", "e2e/lab/temperature", True),
+        ("#", "room/t", True),
+        ("#", "$SYS/x", False),
+        ("+/t", "$SYS/t", False),
+        ("$SYS/#", "$SYS/x", True),
+        ("a/#", "a", True),
+        ("a/#", "a/#", True),
+        ("a/+", "a/b", True),
+        ("a/+", "a/+", True),
+        ("a/+", "a/#", False),
+        ("a/+", "a/b/c", False),
+        ("a/b", "a/+", False),
+        ("room/t", "room/t", True),
+        ("room/t", "room/u", False),
+        ("+/+/#", "a/+", True),
+        ("+/+/#", "a", False),
+        ("+/#", "#", True),
+        ("a/+/#", "a/#", False),
+    ],
+)
+def test_filter_covers_the_hubs_subscriptions(
+    outer: str, inner: str, covers: bool
+) -> None:
+    """The cases the hub meets: a log filter over source filters, $ topics."""
+    assert filter_covers(outer, inner) is covers
