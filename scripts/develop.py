@@ -55,6 +55,9 @@ DEMO_NAME = "Demo"
 HUB_NAME = "IoTitan"
 THINGSPEAK_CHANNEL = "424242"
 THINGSPEAK_KEY = "DEMOWRITEKEY0001"
+# The stand-in takes any other channel id written with this key, so that "Add
+# ThingSpeak channel" works in the demo for a channel id of the person's choice.
+THINGSPEAK_OPEN_KEY = "ANYCHANNEL0KEY00"
 READY_MARK = "IoTitan demo is ready"
 ONBOARDING_STEPS = ("user", "core_config", "analytics", "integration")
 
@@ -778,6 +781,31 @@ def subentries(api: HomeAssistantApi, hub_id: str) -> dict[str, dict[str, Any]]:
     return dict(diagnostics["data"]["entry"]["subentries"])
 
 
+def configured_lines(api: HomeAssistantApi) -> list[str]:
+    """What each IoTitan hub holds now, as the banner lists it.
+
+    Read back from Home Assistant, so that it names what the person kept, added
+    or deleted since the demo was provisioned, not what it once set up.
+    """
+    lines = []
+    for hub in api.entries("iotitan"):
+        kinds: dict[str, list[str]] = {"sensor": [], "alert": [], "channel": []}
+        for subentry in subentries(api, hub["entry_id"]).values():
+            title = subentry["title"]
+            if subentry["type"] == "channel":
+                title = f"{title} (channel {subentry['data']['channel_id']})"
+            kinds.setdefault(subentry["type"], []).append(title)
+        lines.append(f"    hub {hub['title']!r}:")
+        for kind, label in (
+            ("sensor", "sensor sources"),
+            ("alert", "alerts"),
+            ("channel", "ThingSpeak channels"),
+        ):
+            names = ", ".join(sorted(kinds[kind])) or "none"
+            lines.append(f"      {label}: {names}")
+    return lines or ["    no IoTitan hub (add one: Settings > Devices & services)"]
+
+
 def seen_topics(api: HomeAssistantApi) -> set[str]:
     """Topics that have a device with entities (a topic device's name is its topic).
 
@@ -1481,6 +1509,8 @@ class Runner:
             str(port),
             "--channel",
             f"{THINGSPEAK_CHANNEL}:{THINGSPEAK_KEY}",
+            "--open-key",
+            THINGSPEAK_OPEN_KEY,
         ]
         child = self.supervisor.start(
             Child("fake ThingSpeak", argv, self._log("thingspeak"), signal.SIGINT)
@@ -1704,17 +1734,12 @@ class Runner:
             f"{READY_MARK} ({self._elapsed()} after start).",
             "",
             f"  Open {api.base} and log in as {DEMO_USER} / {DEMO_PASSWORD}.",
-            "  Then look at:",
-            "    Settings > Devices & services > IoTitan: the hub, its three sensor",
-            "      sources (Temperatures, Humidity, Motion) with a device per topic,",
-            f"      the alert {ALERT['name']!r} and the ThingSpeak channel;",
-            "    a topic device, e.g. iotitan/home/office/temperature/value: its",
-            "      10m and 1h mean, min, max and standard deviation, and its alert",
-            f"      {ALERT['name']!r} (10m mean above {ALERT['high']} °C);",
-            "    the hub device: payloads rejected by reason, which the simulator's",
-            "      junk increments (messages received, records logged, journal size",
-            "      and each topic's rejected payloads are disabled by default);",
-            "    the ThingSpeak channel device: rows waiting and the last upload.",
+            "  What is configured now (Settings > Devices & services > IoTitan):",
+            *configured_lines(api),
+            "  Then look at a topic device (its windows' statistics), an alert's",
+            "    device, the hub device (payloads rejected by reason, which the",
+            "    simulator's junk increments) and a ThingSpeak channel's device",
+            "    (rows waiting, last upload).",
             "",
             f"  MQTT broker: {broker} on 127.0.0.1:{mqtt_port}"
             + (
@@ -1725,10 +1750,10 @@ class Runner:
         ]
         if thingspeak:
             lines += [
-                f"  Fake ThingSpeak: http://127.0.0.1:{thingspeak}  channel "
-                f"{THINGSPEAK_CHANNEL}, write key {THINGSPEAK_KEY}",
-                f"    rows: http://127.0.0.1:{thingspeak}/channels/"
-                f"{THINGSPEAK_CHANNEL}/feeds.json",
+                f"  Fake ThingSpeak: http://127.0.0.1:{thingspeak}; any channel ID "
+                f"takes write key {THINGSPEAK_OPEN_KEY}",
+                f"    rows of channel N: http://127.0.0.1:{thingspeak}/channels/"
+                "N/feeds.json",
             ]
         lines += [
             f"  Logs: {self.state_dir.logs}/ and {config / 'home-assistant.log'}",

@@ -292,8 +292,15 @@ class FakeThingSpeak:
         wall: Callable[[], datetime] | None = None,
         duplicate_policy: DuplicatePolicy = "reject",
         hang_seconds: float = 60.0,
+        open_key: str | None = None,
     ) -> None:
-        """Prepare an empty fake; `start` binds it."""
+        """Prepare an empty fake; `start` binds it.
+
+        With `open_key`, a bulk update to a channel id the fake does not know,
+        written with that key, creates the channel (free plan) first: the demo's
+        stand-in then takes any channel a person adds, as ThingSpeak would take
+        any channel of theirs.
+        """
         if duplicate_policy not in ("reject", "conflict", "no_action", "skip"):
             raise ValueError(
                 "duplicate_policy must be 'reject', 'conflict', 'no_action' or 'skip'"
@@ -302,6 +309,7 @@ class FakeThingSpeak:
         self.wall = wall or (lambda: datetime.now(UTC))
         self.duplicate_policy = duplicate_policy
         self.hang_seconds = hang_seconds
+        self.open_key = open_key
         self.channels: dict[int, FakeChannel] = {}
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
@@ -485,6 +493,19 @@ class FakeThingSpeak:
             transport.abort()
         return None
 
+    def _opens(self, body: bytes) -> bool:
+        """Whether a bulk body is written with the open key (see `open_key`)."""
+        if self.open_key is None:
+            return False
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return False
+        return (
+            isinstance(document, dict)
+            and document.get("write_api_key") == self.open_key
+        )
+
     async def _handle_bulk(self, request: web.Request) -> web.StreamResponse:
         raw_id = request.match_info["channel_id"]
         channel_id = int(raw_id) if raw_id.isdigit() else None
@@ -492,6 +513,8 @@ class FakeThingSpeak:
         body = await request.read()
         pending: list[tuple[datetime, dict[str, Any]]] = []
         channel = self.channels.get(channel_id) if channel_id is not None else None
+        if channel is None and channel_id is not None and self._opens(body):
+            channel = self.add_channel(channel_id, str(self.open_key))
 
         def store_pending() -> None:
             if channel is not None:
@@ -799,6 +822,7 @@ async def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
     )
+    fake.open_key = args.open_key
     for spec in args.quota:
         channel_id, _, count = spec.partition(":")
         fake.channel(int(channel_id)).quota = int(count)
@@ -839,6 +863,11 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         metavar="ID:N",
         help="answer 402 once channel ID stored N entries; repeatable",
+    )
+    parser.add_argument(
+        "--open-key",
+        metavar="KEY",
+        help="any other channel id written with this key is created on first use",
     )
     parser.add_argument(
         "--duplicate-policy",

@@ -308,6 +308,12 @@ def test_develop_runs_provisions_and_stops_cleanly(tmp_path: Path) -> None:
         try:
             demo.wait_ready()
             assert expected in demo.text()
+            # The banner lists what Home Assistant holds, read back from it.
+            banner = demo.text()
+            assert "sensor sources: Humidity, Motion, Temperatures" in banner
+            assert "alerts: Too warm" in banner
+            assert "ThingSpeak channels: Demo channel (channel " in banner
+            assert "any channel ID takes write key ANYCHANNEL0KEY00" in banner
             children = demo.descendants()
             commands = " ".join(" ".join(p.cmdline()) for p in children)
             assert "simulator.py" in commands

@@ -584,3 +584,26 @@ def test_command_line(socket_enabled: None) -> None:
             _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0
     assert f"channel {CHANNEL}: 1 entries stored" in stderr
+
+
+async def test_open_key_takes_any_channel_but_nothing_else(
+    http: aiohttp.ClientSession, fake: FakeThingSpeak
+) -> None:
+    """The demo's stand-in: any new channel id written with the open key exists."""
+    status, _ = await bulk(
+        http, fake, [upd(1, field1=1)], key="OPENKEY0DEMO0001", channel=777
+    )
+    assert status == 404  # without an open key, unknown channels stay unknown
+    fake.open_key = "OPENKEY0DEMO0001"
+    status, answer = await bulk(
+        http, fake, [upd(1, field1=1)], key="WRONGKEY00000000", channel=777
+    )
+    assert status == 404
+    status, answer = await bulk(
+        http, fake, [upd(1, field1=1)], key="OPENKEY0DEMO0001", channel=777
+    )
+    assert (status, answer) == (202, {"success": True})
+    assert [entry.values for entry in fake.stored(777)] == [{"field1": 1}]
+    # A known channel keeps its own key.
+    status, _ = await bulk(http, fake, [upd(2, field1=1)], key="OPENKEY0DEMO0001")
+    assert status == 401
