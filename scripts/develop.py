@@ -824,7 +824,9 @@ def hub_is_current(api: HomeAssistantApi, hub_id: str) -> bool:
     try:
         data = api.request("GET", f"/api/diagnostics/config_entry/{hub_id}")["data"]
     except HttpError:
-        return False  # not loaded (a reload under way)
+        return False
+    if data["entry"].get("state") != "loaded":
+        return False  # not loaded (a reload under way): no runtime parts yet
     running = (
         set(data["hub"]["sources"])
         | set(data.get("alerts") or {})

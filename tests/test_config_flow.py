@@ -622,3 +622,31 @@ async def test_the_hubs_own_output_is_refused_as_a_source(
     else:
         assert result["type"] is FlowResultType.FORM
         assert result["errors"] == {"topic": error}
+
+
+@pytest.mark.parametrize(
+    ("discovery_prefix", "confirmed"),
+    [(None, "homeassistant/#"), ("ha", "ha/#")],
+)
+async def test_the_mqtt_discovery_prefix_in_use_is_the_one_checked(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    discovery_prefix: str | None,
+    confirmed: str,
+) -> None:
+    """The MQTT entry's own discovery prefix; its default when it names none."""
+    (mqtt_entry,) = hass.config_entries.async_entries("mqtt")
+    data = {k: v for k, v in mqtt_entry.data.items() if k != "discovery_prefix"}
+    options = {k: v for k, v in mqtt_entry.options.items() if k != "discovery_prefix"}
+    if discovery_prefix is not None:
+        options["discovery_prefix"] = discovery_prefix
+    hass.config_entries.async_update_entry(mqtt_entry, data=data, options=options)
+    entry = await setup_hub(hub_entry())
+    for topic, step in ((confirmed, "confirm_filter"), ("other/#", None)):
+        result = await hass.config_entries.subentries.async_init(
+            (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
+        )
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], sensor_form(topic=topic)
+        )
+        assert result.get("step_id") == step, topic

@@ -76,10 +76,13 @@ async def reconfigure_alert(
     )
     assert result["step_id"] == "rule"
     result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"rule": "high"}
+    )
+    assert result["step_id"] == "settings"
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
         {
             "watch": watch,
-            "rule": "high",
             "high": 30.0,
             "deadband": 0.0,
             "severity": "warning",
