@@ -14,8 +14,9 @@ from homeassistant.helpers import (
 from homeassistant.helpers.typing import ConfigType
 
 from .alert_runtime import async_delete_alert_issues
+from .binary_sensor import alert_registry_entries
 from .channel import async_remove_channel_stores, async_setup_channels
-from .const import DOMAIN, SUBENTRY_ALERT
+from .const import DOMAIN
 from .device import async_register_hub_device
 from .hub import IoTitanConfigEntry, IoTitanHub, async_delete_journal_issue
 from .message_log import journal_directory, remove_journal
@@ -107,16 +108,10 @@ def _async_remove_alert_entities(
     hass: HomeAssistant, entry: IoTitanConfigEntry, topic_key: str
 ) -> None:
     """Remove the alert entities of one topic (unique id `<topic key>/alert/<id>`)."""
-    alerts = {
-        subentry_id
-        for subentry_id, subentry in entry.subentries.items()
-        if subentry.subentry_type == SUBENTRY_ALERT
-    }
     registry = er.async_get(hass)
-    for registry_entry in er.async_entries_for_config_entry(registry, entry.entry_id):
+    for registry_entry in alert_registry_entries(hass, entry):
         if (
-            registry_entry.config_subentry_id in alerts
-            and registry_entry.unique_id
+            registry_entry.unique_id
             == f"{topic_key}/alert/{registry_entry.config_subentry_id}"
         ):
             registry.async_remove(registry_entry.entity_id)

@@ -109,19 +109,30 @@ def _remove_entities_no_longer_configured(
         if (source := hub.sources.get(settings.source_id)) is not None
         for topic in source.topics
     }
+    registry = er.async_get(hass)
+    for registry_entry in alert_registry_entries(hass, entry):
+        if registry_entry.unique_id not in wanted:
+            registry.async_remove(registry_entry.entity_id)
+
+
+@callback
+def alert_registry_entries(
+    hass: HomeAssistant, entry: IoTitanConfigEntry
+) -> list[er.RegistryEntry]:
+    """The registered alert entities of a hub: its alert subentries' binary sensors."""
     alert_subentries = {
         subentry_id
         for subentry_id, subentry in entry.subentries.items()
         if subentry.subentry_type == SUBENTRY_ALERT
     }
-    registry = er.async_get(hass)
-    for registry_entry in er.async_entries_for_config_entry(registry, entry.entry_id):
-        if (
-            registry_entry.domain == Platform.BINARY_SENSOR
-            and registry_entry.config_subentry_id in alert_subentries
-            and registry_entry.unique_id not in wanted
-        ):
-            registry.async_remove(registry_entry.entity_id)
+    return [
+        registry_entry
+        for registry_entry in er.async_entries_for_config_entry(
+            er.async_get(hass), entry.entry_id
+        )
+        if registry_entry.domain == Platform.BINARY_SENSOR
+        and registry_entry.config_subentry_id in alert_subentries
+    ]
 
 
 def _float(value: Any) -> float | None:

@@ -606,7 +606,25 @@ def _mqtt_discovery_prefix(hass: HomeAssistant) -> str:
     return DEFAULT_DISCOVERY_PREFIX
 
 
-class SensorSubentryFlowHandler(ConfigSubentryFlow):
+class IoTitanSubentryFlow(ConfigSubentryFlow):
+    """What every IoTitan subentry flow shares: its last step saves the same way."""
+
+    def _save(self, title: str, data: dict[str, Any]) -> SubentryFlowResult:
+        """Create the subentry, or update the one being reconfigured.
+
+        Either way the hub's update listener reloads it with the new data.
+        """
+        if self.source == SOURCE_RECONFIGURE:
+            return self.async_update_and_abort(
+                self._get_entry(),
+                self._get_reconfigure_subentry(),
+                title=title,
+                data=data,
+            )
+        return self.async_create_entry(title=title, data=data)
+
+
+class SensorSubentryFlowHandler(IoTitanSubentryFlow):
     """Add or change a sensor source: a topic filter, its windows and statistics."""
 
     _pending: tuple[str, dict[str, Any]]
@@ -671,14 +689,7 @@ class SensorSubentryFlowHandler(ConfigSubentryFlow):
         ):
             self._pending = (title, data)
             return await self.async_step_confirm_filter()
-        if self.source == SOURCE_RECONFIGURE:
-            return self.async_update_and_abort(
-                self._get_entry(),
-                self._get_reconfigure_subentry(),
-                title=title,
-                data=data,
-            )
-        return self.async_create_entry(title=title, data=data)
+        return self._save(title, data)
 
     def _show_form(
         self, step_id: str, suggested: Mapping[str, Any], errors: dict[str, str]
@@ -926,7 +937,7 @@ def _alert_schema(
     return vol.Schema(schema)
 
 
-class AlertSubentryFlowHandler(ConfigSubentryFlow):
+class AlertSubentryFlowHandler(IoTitanSubentryFlow):
     """Add or change an alert: a sensor source, its rule, then that rule's settings."""
 
     _source_id: str
@@ -1040,14 +1051,7 @@ class AlertSubentryFlowHandler(ConfigSubentryFlow):
                 title = name or (
                     f"{source.title}: {_rule_summary(config, source_config.unit)}"
                 )
-                if self._reconfiguring:
-                    return self.async_update_and_abort(
-                        self._get_entry(),
-                        self._get_reconfigure_subentry(),
-                        title=title,
-                        data=data,
-                    )
-                return self.async_create_entry(title=title, data=data)
+                return self._save(title, data)
             suggested = user_input
         elif self._reconfiguring:
             suggested = _alert_form_values(self._get_reconfigure_subentry().data)
@@ -1291,7 +1295,7 @@ def _fields_schema(options: list[SelectOptionDict]) -> vol.Schema:
     return vol.Schema(schema)
 
 
-class ChannelSubentryFlowHandler(ConfigSubentryFlow):
+class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
     """Add or change a ThingSpeak channel: its settings, then what each field carries."""
 
     def __init__(self) -> None:
@@ -1506,14 +1510,7 @@ class ChannelSubentryFlowHandler(ConfigSubentryFlow):
                 CONF_FIELDS: fields,
                 CONF_SEND_STATUS: self._send_status,
             }
-            if self._reconfiguring:
-                return self.async_update_and_abort(
-                    entry,
-                    self._get_reconfigure_subentry(),
-                    title=self._title,
-                    data=data,
-                )
-            return self.async_create_entry(title=self._title, data=data)
+            return self._save(self._title, data)
         schema = vol.Schema(
             {
                 vol.Required(field): SelectSelector(
