@@ -131,7 +131,7 @@ _BINOP_SWAPS: dict[type[ast.operator], type[ast.operator]] = {
     ast.Mult: ast.Div,
     ast.Div: ast.Mult,
 }
-_SYMBOLS = {
+_SYMBOLS: dict[type[ast.AST], str] = {
     ast.Eq: "==",
     ast.NotEq: "!=",
     ast.Lt: "<",
@@ -198,17 +198,16 @@ def _is_docstring(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
 def _variants(node: ast.AST) -> list[str]:
     """Descriptions of the mutations possible at `node` (one per variant)."""
     if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        op = type(node.ops[0])
+        cmp = type(node.ops[0])
         return [
-            f"{_SYMBOLS[op]} -> {_SYMBOLS[new]}" for new in _COMPARE_SWAPS.get(op, ())
+            f"{_SYMBOLS[cmp]} -> {_SYMBOLS[new]}" for new in _COMPARE_SWAPS.get(cmp, ())
         ]
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOP_SWAPS:
-        op = type(node.op)
-        return [f"{_SYMBOLS[op]} -> {_SYMBOLS[_BINOP_SWAPS[op]]}"]
+        binop = type(node.op)
+        return [f"{_SYMBOLS[binop]} -> {_SYMBOLS[_BINOP_SWAPS[binop]]}"]
     if isinstance(node, ast.BoolOp):
-        op = type(node.op)
-        other = ast.Or if op is ast.And else ast.And
-        return [f"{_SYMBOLS[op]} -> {_SYMBOLS[other]}"]
+        is_and = isinstance(node.op, ast.And)
+        return ["and -> or" if is_and else "or -> and"]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         return ["not x -> x"]
     if isinstance(node, ast.Constant):
@@ -271,7 +270,9 @@ def _apply(node: ast.AST, variant: int) -> ast.AST:
     elif isinstance(node, ast.UnaryOp):
         return node.operand
     elif isinstance(node, ast.Constant):
-        node.value = not node.value if isinstance(node.value, bool) else node.value + 1
+        value = node.value
+        assert isinstance(value, int)  # bool is an int too
+        node.value = not value if isinstance(value, bool) else value + 1
     else:  # a statement: removed
         return ast.copy_location(ast.Pass(), node)
     return node
@@ -288,9 +289,9 @@ def mutate(source: str, functions: tuple[str, ...], mutant: Mutant) -> str:
                 return _apply(node, mutant.variant)
             return super().visit(node)  # type: ignore[no-any-return]
 
-    tree = Replace().visit(tree)
-    ast.fix_missing_locations(tree)
-    return ast.unparse(tree)
+    mutated = Replace().visit(tree)
+    ast.fix_missing_locations(mutated)
+    return ast.unparse(mutated)
 
 
 def copy_tree(destination: Path) -> None:
