@@ -117,3 +117,37 @@ async def test_restart_rebuilds_a_window_longer_than_the_retention(
     assert states(hass) == expected
     # Diagnostics say why: the journal keeps the window, not the retention.
     assert (await journal_diagnostics(hass, entry))["keep_seconds"] == WINDOW
+
+
+async def test_restart_after_silence_shows_only_what_is_in_each_window(
+    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+) -> None:
+    """Rebuilt windows are as of the restart, not as of their last sample.
+
+    A 1-minute and a 1-hour window; readings stop, and the hub restarts ten
+    minutes later: at once (before any update tick) the 1-minute window is
+    empty and the 1-hour window holds every reading.
+    """
+    entry = await setup_hub(
+        hub_entry(
+            sensor_subentry(TOPIC, windows=[60.0, 3600.0], statistics=["count", "mean"])
+        )
+    )
+    for value in (10, 20, 30):
+        async_fire_mqtt_message(hass, TOPIC, str(value))
+        await hass.async_block_till_done()
+        freezer.tick(timedelta(seconds=5))
+    freezer.tick(timedelta(minutes=10))
+    async_fire_time_changed(hass)  # the journal flushes
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    def state(name: str) -> str:
+        found = hass.states.get(f"sensor.room_t_{name}")
+        assert found is not None, name
+        return found.state
+
+    assert (state("count_1h"), state("mean_1h")) == ("3", "20.0")
+    assert state("count_1m") == "0"
+    assert state("mean_1m") == "unknown"
