@@ -123,3 +123,34 @@ async def test_a_retained_reading_published_meanwhile_is_new(
     await hass.async_block_till_done()
     await send(hass, freezer, "12", retain=True)
     assert window_values(entry) == [10.0, 12.0]
+
+
+async def test_identical_live_readings_each_count(
+    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+) -> None:
+    """A steady sensor repeats its payload live (no retain flag): each is a sample.
+
+    Also after the broker's retained copy of the same value, and after a
+    restart that rebuilds the window from the journal.
+    """
+    entry = await setup_hub(hub_entry(sensor_subentry(TOPIC, windows=[3600.0])))
+    await send(hass, freezer, "20", retain=True)  # the broker's copy at subscribe
+    for _ in range(3):
+        await send(hass, freezer, "20", retain=False)
+    assert window_values(entry) == [20.0] * 4
+    window = topic_state(entry).windows[3600.0]
+    assert window.value(Statistic.COUNT) == 4
+
+    freezer.tick(timedelta(seconds=2))  # past the journal's flush interval
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert window_values(entry) == [20.0] * 4
+    await send(hass, freezer, "20", retain=False)
+    assert window_values(entry) == [20.0] * 5
+
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    topic = diagnostics["hub"]["sources"][subentry_id(entry)]["topics"][TOPIC]
+    assert topic["retained_repeats_ignored"] == 0
+    assert topic["window_samples"] == {"3600.0": 5}

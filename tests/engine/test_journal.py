@@ -202,6 +202,78 @@ async def test_retention_uses_mtime_for_unreadable_files(tmp_path: Path) -> None
     assert [p.name for p in journal_files(tmp_path)] == ["journal.000002.log"]
 
 
+async def test_rotation_and_replay_after_a_partial_prune(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retention deleted the oldest rotated files but not all of them.
+
+    The next rotation must take a number above every file still there (never
+    one in use, which would overwrite it), replay must read the files in time
+    order, and the prune that follows each rotation must keep deleting what
+    has grown old.
+    """
+    keep = 7 * 86400.0
+    clock = [time.time()]
+    monkeypatch.setattr(journal_module.time, "time", lambda: clock[0])
+    writer = make_writer(tmp_path, max_file_bytes=1000, keep_seconds=keep)
+    await writer.start()
+    submitted: list[MqttRecord] = []
+
+    def rotated_names() -> list[str]:
+        """Rotated files, oldest first."""
+        return [
+            p.name for p in reversed(journal_files(tmp_path)) if p.name != ACTIVE_FILE
+        ]
+
+    async def write(count: int) -> None:
+        for _ in range(count):
+            item = record(len(submitted), when=T0 + len(submitted))  # 1 s apart
+            submitted.append(item)
+            writer.submit(item)
+        await writer.flush()
+
+    clock[0] = T0 + keep  # nothing is old yet
+    await write(80)
+    first = rotated_names()
+    assert len(first) >= 5
+    assert first == [f"journal.{number:06d}.log" for number in range(1, len(first) + 1)]
+
+    # The keep-horizon passes the 2nd oldest file, not the 3rd: exactly two go.
+    cut = _newest(tmp_path / first[1]) + 0.5
+    clock[0] = cut + keep
+    writer.set_keep_seconds(keep)  # prune at the next flush
+    await writer.flush()
+    kept = first[2:]
+    assert rotated_names() == kept
+    assert writer.stats.files_deleted == 2
+    alive = [item for item in submitted if item.timestamp >= cut]
+    assert read_since(tmp_path, 0).records == alive
+
+    # Time moves past the next two files; the next rotations prune them.
+    second_cut = _newest(tmp_path / kept[1]) + 0.5
+    clock[0] = second_cut + keep
+    untouched = {name: (tmp_path / name).read_bytes() for name in kept[2:]}
+    await write(40)  # rotates at least twice more
+    names = rotated_names()
+    new_names = [name for name in names if name not in first]
+    assert len(new_names) >= 2
+    last = len(first)
+    assert new_names == [
+        f"journal.{number:06d}.log"
+        for number in range(last + 1, last + 1 + len(new_names))
+    ]
+    assert names == kept[2:] + new_names  # the two oldest left were pruned
+    assert writer.stats.files_deleted == 4
+    for name, data in untouched.items():  # never renamed over, never appended to
+        assert (tmp_path / name).read_bytes() == data
+    await writer.stop()
+
+    alive = [item for item in submitted if item.timestamp >= second_cut]
+    assert read_since(tmp_path, 0).records == alive
+    for start in (0, 10, len(alive) // 2, len(alive) - 1):
+        assert read_since(tmp_path, alive[start].timestamp).records == alive[start:]
+
+
 async def test_executor_and_runner_are_used(tmp_path: Path) -> None:
     calls: list[str] = []
     with ThreadPoolExecutor(

@@ -71,6 +71,22 @@ def test_size_limit_is_configurable() -> None:
     assert parser.parse(b"12345") is Rejection.TOO_LARGE
 
 
+def test_size_limit_edge_on_every_path() -> None:
+    """Exactly `max_bytes` is read on the fast path and the full one alike.
+
+    The default is the README's "8192 bytes, the most IoTitan reads".
+    """
+    assert PLAIN.parse(b"0" * 8190 + b"21") == 21.0  # 8192 bytes
+    assert PLAIN.parse(b"0" * 8191 + b"21") is Rejection.TOO_LARGE
+    parser = PayloadParser(max_bytes=4)
+    assert parser.parse("1234") == 1234.0  # str and bytearray: the full path
+    assert parser.parse(bytearray(b"1234")) == 1234.0
+    assert parser.parse(bytearray(b"12345")) is Rejection.TOO_LARGE
+    document = PayloadParser(parse_value_path("a"), max_bytes=8)
+    assert document.parse(b'{"a": 1}') == 1.0  # 8 bytes
+    assert document.parse(b'{"a": 12}') is Rejection.TOO_LARGE
+
+
 TASMOTA = PayloadParser(parse_value_path("DS18B20.Temperature"))
 
 
