@@ -106,7 +106,7 @@ async def test_restart_rebuilds_a_window_longer_than_the_retention(
     assert journal["rotations"] >= len(FILL_DAYS)
     # Retention did delete something: files whose records are all older than
     # the window (the first one ends on day 2).
-    assert journal["files_deleted"] >= 1
+    assert journal["files_deleted"] >= 1, journal
 
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()

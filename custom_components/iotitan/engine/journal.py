@@ -802,6 +802,7 @@ class JournalWriter:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._next_prune = 0.0  # monotonic; 0 = at the first flush
+        self._horizon = 0.0  # the keep-horizon of the last hand-off (wall clock)
 
         self._records_written = 0
         self._bytes_written = 0
@@ -910,10 +911,14 @@ class JournalWriter:
     def _hand_off(self, *, prune: bool) -> None:
         """Move the batch to the writer; start a worker unless one is writing."""
         buffer = self._buffer
+        # The keep-horizon is read here, on the caller's side: the worker's own
+        # clock may differ (a test's frozen time does not reach worker threads).
+        horizon = time.time() - self.keep_seconds
         with self._mutex:
             if buffer:
                 self._handoff.extend(buffer)
                 self._handoff_bytes += self._buffer_bytes
+            self._horizon = horizon
             self._prune_requested = self._prune_requested or prune
             start = not self._writing and (bool(self._handoff) or self._prune_requested)
             if start:
@@ -931,17 +936,20 @@ class JournalWriter:
                 lines, self._handoff = self._handoff, []
                 self._handoff_bytes = 0
                 prune, self._prune_requested = self._prune_requested, False
+                horizon = self._horizon
                 if not lines and not prune:
                     self._writing = False
                     return
-            if not self._write(lines, prune):
+            if not self._write(lines, prune, horizon):
                 with self._mutex:
                     self._writing = False
                 return
 
-    def _write(self, lines: list[bytes], prune: bool) -> bool:
-        """Worker thread: write one batch; on failure put the rest back first."""
-        horizon = time.time() - self.keep_seconds
+    def _write(self, lines: list[bytes], prune: bool, horizon: float) -> bool:
+        """Worker thread: write one batch; on failure put the rest back first.
+
+        `horizon`: rotated files whose newest record is older are deleted.
+        """
         try:
             result = self._files.flush(lines, horizon, prune)
         except Exception as err:  # disk full, permissions, ...: retry next time
