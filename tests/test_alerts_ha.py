@@ -147,7 +147,7 @@ async def test_high_deadband_exact_boundaries(
     assert state.attributes["limit"] == 30.0
     assert state.attributes["rule"] == "high"
     assert state.attributes["severity"] == "warning"
-    assert state.attributes["watch"] == "value"
+    assert state.attributes["watch"] == "Raw value"
     assert state.attributes["since"] == iso(4)
 
 
@@ -362,7 +362,8 @@ async def test_statistic_watch_follows_expiry(
     await send(hass, freezer, "40")  # mean 40: on from the first reading
     await send(hass, freezer, "20", after=10)  # mean 30
     assert alert_state(hass).state == STATE_ON
-    assert alert_state(hass).attributes["watch"] == "60/mean"
+    # As the person reads it, named like the statistic's entity.
+    assert alert_state(hass).attributes["watch"] == "Mean 1m"
     for _ in range(5):  # t=20..60: the 40 is still in the window (60 s old)
         await advance(hass, freezer, 10)
         assert alert_state(hass).state == STATE_ON

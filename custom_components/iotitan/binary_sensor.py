@@ -42,6 +42,7 @@ from .engine.alerts import AlertRule
 from .engine.output import format_duration, format_number
 from .entity import IoTitanTopicEntity
 from .hub import IoTitanConfigEntry, SensorSource, TopicState, signal_new_topic
+from .names import async_raw_value_name, async_statistic_names
 
 # State is written by the alert runtime on transitions; nothing to throttle.
 PARALLEL_UPDATES = 0
@@ -166,6 +167,7 @@ class IoTitanAlertBinarySensor(IoTitanTopicEntity, BinarySensorEntity, RestoreEn
             ),
         )
         self.tracker = tracker
+        self._watch_name = str(tracker.settings.watch)
         self._attr_translation_key = str(settings.config.rule)
         self._attr_translation_placeholders = name_placeholders(
             settings, source.config.unit
@@ -194,7 +196,7 @@ class IoTitanAlertBinarySensor(IoTitanTopicEntity, BinarySensorEntity, RestoreEn
             ATTR_LIMIT: machine.limit,
             ATTR_RULE: str(machine.config.rule),
             ATTR_SEVERITY: str(machine.config.severity),
-            ATTR_WATCH: str(self.tracker.settings.watch),
+            ATTR_WATCH: self._watch_name,
             ATTR_SINCE: None
             if since is None
             else dt_util.utc_from_timestamp(since).isoformat(),
@@ -208,6 +210,7 @@ class IoTitanAlertBinarySensor(IoTitanTopicEntity, BinarySensorEntity, RestoreEn
     async def async_added_to_hass(self) -> None:
         """Restore the state, then re-evaluate it from the restored windows."""
         await super().async_added_to_hass()
+        self._watch_name = await self._async_watch_name()
         if self.tracker.machine.state is None and (
             last_state := await self.async_get_last_state()
         ):
@@ -218,6 +221,14 @@ class IoTitanAlertBinarySensor(IoTitanTopicEntity, BinarySensorEntity, RestoreEn
         )
         self.tracker.async_prime(time.time())
         self.async_remember_shown()
+
+    async def _async_watch_name(self) -> str:
+        """What the alert watches, as a person reads it ("Mean 10m")."""
+        watch = self.tracker.settings.watch
+        if watch.statistic is None or watch.window is None:
+            return await async_raw_value_name(self.hass)
+        names = await async_statistic_names(self.hass, self.tracker.source.config)
+        return names.get((watch.window, watch.statistic), str(watch))
 
     def _shown(self) -> tuple[bool | None, dict[str, Any]]:
         return self.is_on, self.extra_state_attributes

@@ -162,7 +162,6 @@ from .engine.output import (
     format_duration,
     format_number,
     parse_duration,
-    statistic_name_placeholders,
     validate_output_prefix,
 )
 from .engine.payload import parse_value_path
@@ -171,6 +170,7 @@ from .engine.thingspeak import DEFAULT_BASE_URL, DEFAULT_MAX_ROWS, Plan
 from .engine.window import Statistic
 from .form import number_box, range_errors, show_errors_in_sections
 from .models import HubOptions, SensorSourceConfig, default_words_as_numbers
+from .names import async_raw_value_name, async_statistic_names
 
 DEFAULT_HUB_NAME = "IoTitan"
 
@@ -838,29 +838,6 @@ def _any_number(unit: str | None) -> NumberSelector:
     return NumberSelector(config)
 
 
-async def async_statistic_names(
-    hass: HomeAssistant, config: SensorSourceConfig
-) -> dict[tuple[float, Statistic], str]:
-    """Each statistic of each window of a source, named as its entity ("Mean 10m").
-
-    One list for every selector that picks a statistic (alerts, ThingSpeak
-    fields), in the words a person sees on the device page.
-    """
-    translations = await async_get_translations(
-        hass, hass.config.language, "entity", {DOMAIN}
-    )
-    names: dict[tuple[float, Statistic], str] = {}
-    for window in config.windows:
-        placeholders = statistic_name_placeholders(window, config.percentile)
-        for statistic in config.statistics:
-            template = translations.get(
-                f"component.{DOMAIN}.entity.sensor.{statistic}.name",
-                f"{statistic} {{window}}",
-            )
-            names[window, statistic] = template.format(**placeholders)
-    return names
-
-
 # The fields each rule uses, in form order; name and severity are asked for every
 # rule. The form shows only these, so a person never fills in what is ignored.
 RULE_FIELDS: dict[AlertRule, tuple[str, ...]] = {
@@ -1075,15 +1052,10 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
         self, config: SensorSourceConfig
     ) -> list[SelectOptionDict]:
         """The raw value, then every statistic of every window, translated."""
-        translations = await async_get_translations(
-            self.hass, self.hass.config.language, "selector", {DOMAIN}
-        )
-        raw = translations.get(
-            f"component.{DOMAIN}.selector.{CONF_WATCH}.options.{WATCH_VALUE}",
-            WATCH_VALUE,
-        )
         return [
-            SelectOptionDict(value=WATCH_VALUE, label=raw),
+            SelectOptionDict(
+                value=WATCH_VALUE, label=await async_raw_value_name(self.hass)
+            ),
             *(
                 SelectOptionDict(value=watch_key(window, statistic), label=label)
                 for (window, statistic), label in (
