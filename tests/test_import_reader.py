@@ -129,3 +129,77 @@ def test_open_closes_what_it_refuses(tmp_path: Path) -> None:
         with pytest.raises(import_syslog.ImportRefusedError):
             open_for_import(str(tmp_path), lambda _: True)
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_read_error_names_the_cause_without_a_traceback() -> None:
+    """An OSError reads as its strerror; anything else by its text or its type."""
+    assert str(import_syslog.ImportReadError(OSError(5, "Input/output error"))) == (
+        "Input/output error"
+    )
+    assert str(import_syslog.ImportReadError(EOFError("ran out"))) == "ran out"
+    assert str(import_syslog.ImportReadError(EOFError())) == "EOFError"
+
+
+def test_real_path_without_proc_follows_the_requested_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where /proc is not mounted, the requested path (links resolved) must name
+    the very file the descriptor holds; a file replaced meanwhile is refused."""
+    path = tmp_path / "syslog"
+    path.write_bytes(b"x\n")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        opened = os.fstat(fd)
+        real_readlink = Path.readlink
+
+        def no_proc(self: Path) -> Path:
+            if str(self).startswith("/proc/self/fd/"):
+                raise OSError(2, "No such file or directory")
+            return real_readlink(self)
+
+        monkeypatch.setattr(Path, "readlink", no_proc)
+        assert import_syslog._real_path(fd, opened, str(path)) == str(path.resolve())
+        # Replaced under the same name: another inode, so refused.
+        path.unlink()
+        path.write_bytes(b"y\n")
+        with pytest.raises(import_syslog.ImportRefusedError):
+            import_syslog._real_path(fd, opened, str(path))
+        # Removed: nothing to name it by, refused.
+        path.unlink()
+        with pytest.raises(import_syslog.ImportRefusedError):
+            import_syslog._real_path(fd, opened, str(path))
+    finally:
+        os.close(fd)
+
+
+def test_real_path_refuses_a_descriptor_without_a_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """/proc names an anonymous file like "pipe:[123]": not a path, refused."""
+    read, write = os.pipe()
+    try:
+        with pytest.raises(import_syslog.ImportRefusedError):
+            import_syslog._real_path(read, os.fstat(read), "/somewhere/pipe")
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+def test_a_failing_first_read_closes_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If peeking at the gzip magic fails, the descriptor is closed, not leaked."""
+    path = tmp_path / "syslog"
+    path.write_bytes(b"x\n")
+    fd = open_for_import(str(path), lambda _: True)
+
+    def failing_pread(*args: object) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(import_syslog.os, "pread", failing_pread)
+    with pytest.raises(OSError, match="Input/output error"):
+        SyslogImport(
+            fd, gzipped=False, year=None, this_year=2027, tz=UTC, since=0.0, now=NOW
+        )
+    with pytest.raises(OSError):
+        os.fstat(fd)  # closed
