@@ -32,6 +32,18 @@ from .alerts_common import alert_subentry
 from .conftest import channel_subentry, hub_entry, sensor_subentry
 
 
+def hub_of_shape_1_1(**fields: Any) -> MockConfigEntry:
+    """A hub as IoTitan 0.1 stored it (entry version 1.1), with `fields` on top."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="IoTitan",
+        version=1,
+        minor_version=1,
+        data={"name": "IoTitan"},
+        **fields,
+    )
+
+
 async def test_entry_from_a_newer_iotitan_is_refused(
     hass: HomeAssistant, setup_hub: Callable[..., Awaitable[MockConfigEntry]]
 ) -> None:
@@ -49,12 +61,7 @@ async def test_entry_of_the_first_shape_loads_at_the_current_version(
     hass: HomeAssistant, setup_hub: Callable[..., Awaitable[MockConfigEntry]]
 ) -> None:
     """An install made by IoTitan 0.1 (version 1.1) migrates and keeps its entities."""
-    entry = MockConfigEntry(
-        domain="iotitan",
-        title="IoTitan",
-        version=1,
-        minor_version=1,
-        data={"name": "IoTitan"},
+    entry = hub_of_shape_1_1(
         options={"update_interval": 10},
         subentries_data=[sensor_subentry("home/kitchen/temperature")],
     )
@@ -83,13 +90,8 @@ CHANNEL = "channel0first"
 
 def _hub_of_the_previous_shape() -> MockConfigEntry:
     """A hub stored at 1.1 (before 1.3): two sources, an alert on each, a channel."""
-    return MockConfigEntry(
-        domain=DOMAIN,
+    return hub_of_shape_1_1(
         entry_id=HUB_ID,
-        title="IoTitan",
-        version=1,
-        minor_version=1,
-        data={"name": "IoTitan"},
         options={"update_interval": 10},
         subentries_data=[
             ConfigSubentryDataWithId(
@@ -365,12 +367,7 @@ async def test_sources_of_shape_1_1_read_words_as_before_or_as_measurements(
     motion = sensor_subentry("pir/hall", title="Hall", unit=None, device_class=None)
     for subentry in (temperature, motion):
         assert "words_as_numbers" not in subentry["data"]  # the shape before 1.4
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="IoTitan",
-        version=1,
-        minor_version=1,
-        data={"name": "IoTitan"},
+    entry = hub_of_shape_1_1(
         options={"update_interval": 10},
         subentries_data=[temperature, motion],
     )
@@ -438,12 +435,7 @@ async def test_a_1_1_install_gets_the_largest_record_default_and_keeps_its_entit
         "max_payload_bytes": 4096,
         "spool_size": 1000,
     }
-    entry = MockConfigEntry(
-        domain="iotitan",
-        title="IoTitan",
-        version=1,
-        minor_version=1,
-        data={"name": "IoTitan"},
+    entry = hub_of_shape_1_1(
         options={"update_interval": 10, "logging": logging_1_1},
         subentries_data=[
             ConfigSubentryDataWithId(
@@ -491,12 +483,7 @@ async def test_the_largest_record_step_keeps_a_value_already_there(
     hass: HomeAssistant, setup_hub: Callable[..., Awaitable[MockConfigEntry]]
 ) -> None:
     """An entry that has the option (written by a later flow) keeps its value."""
-    entry = MockConfigEntry(
-        domain="iotitan",
-        title="IoTitan",
-        version=1,
-        minor_version=1,
-        data={"name": "IoTitan"},
+    entry = hub_of_shape_1_1(
         options={"logging": {"max_record_bytes": 8096}},
     )
     await setup_hub(entry)
