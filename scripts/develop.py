@@ -806,17 +806,18 @@ def configured_lines(api: HomeAssistantApi) -> list[str]:
     return lines or ["    no IoTitan hub (add one: Settings > Devices & services)"]
 
 
-def seen_topics(api: HomeAssistantApi) -> set[str]:
-    """Topics that have a device with entities (a topic device's name is its topic).
+def seen_topics(api: HomeAssistantApi, hub_id: str) -> set[str]:
+    """Concrete topics the hub's sources have seen (each has its device by now).
 
-    Read from the entities' friendly names, `<device name> <entity name>`.
+    Read from the hub's diagnostics, which list them by raw topic (devices are
+    named by the topic levels that tell them apart, not by the topic).
     """
-    topics = set()
-    for state in api.request("GET", "/api/states"):
-        name = state["attributes"].get("friendly_name") or ""
-        if state["entity_id"].startswith("sensor.") and "/" in name:
-            topics.add(name.split(" ", 1)[0])
-    return topics
+    try:
+        data = api.request("GET", f"/api/diagnostics/config_entry/{hub_id}")["data"]
+    except HttpError:
+        return set()
+    sources = (data.get("hub") or {}).get("sources") or {}
+    return {topic for source in sources.values() for topic in source["topics"]}
 
 
 def hub_is_current(api: HomeAssistantApi, hub_id: str) -> bool:
@@ -1690,7 +1691,7 @@ class Runner:
             topics = {choice.topic for choice in CHANNEL_FIELDS.values()}
             self.supervisor.wait_until(
                 "the simulator's topics to reach Home Assistant",
-                lambda: topics <= seen_topics(api),
+                lambda: topics <= seen_topics(api, hub_id),
                 TOPICS_TIMEOUT,
                 self.hass,
             )

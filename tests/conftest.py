@@ -23,9 +23,12 @@ import custom_components.iotitan  # noqa: F401
 from custom_components.iotitan.channel import FieldSource
 from custom_components.iotitan.const import (
     CONF_ADVANCED,
+    CONF_AREA_LEVEL,
+    CONF_DEVICE,
     CONF_DEVICE_CLASS,
     CONF_MAX_SAMPLES,
     CONF_MAX_TOPICS,
+    CONF_NAME_TEMPLATE,
     CONF_PERCENTILE,
     CONF_PRECISION,
     CONF_STATISTICS,
@@ -83,6 +86,8 @@ def sensor_subentry(
     precision: int = 2,
     max_samples: int | None = None,
     max_topics: int = 500,
+    name_template: str = "",
+    area_level: int | None = None,
 ) -> ConfigSubentryData:
     """Subentry data as the sensor subentry flow stores it."""
     return ConfigSubentryData(
@@ -101,6 +106,10 @@ def sensor_subentry(
                 CONF_PRECISION: precision,
                 CONF_MAX_SAMPLES: max_samples,
                 CONF_MAX_TOPICS: max_topics,
+            },
+            CONF_DEVICE: {
+                CONF_NAME_TEMPLATE: name_template,
+                CONF_AREA_LEVEL: area_level,
             },
         },
     )

@@ -570,8 +570,9 @@ async def test_wildcard_topics_get_their_own_alert_on_the_alert_device(
     garage = alert_state(hass, "home/garage/temperature")
     assert kitchen.state == STATE_ON
     assert garage.state == STATE_OFF
-    assert kitchen.entity_id == "binary_sensor.too_warm_home_kitchen_temperature"
-    assert kitchen.name == "Too warm home/kitchen/temperature"
+    # Each topic's entity is named as the topic's own device is.
+    assert kitchen.entity_id == "binary_sensor.too_warm_kitchen_temperature"
+    assert kitchen.name == "Too warm Kitchen temperature"
 
     devices = dr.async_get(hass)
     entities = er.async_get(hass)

@@ -9,8 +9,12 @@ from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, section
+from homeassistant.helpers import area_registry as ar, device_registry as dr
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_mqtt_message,
+)
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 import voluptuous as vol
 
@@ -357,9 +361,72 @@ async def test_sensor_subentry_created_with_canonical_data(
             "max_samples": None,
             "max_topics": 50,
         },
+        # Not given: devices are named by the levels the wildcard matched.
+        "device": {"name_template": "", "area_level": None},
     }
     # The hub reloaded and now has the source.
     assert subentry_id(entry) in entry.runtime_data.sources
+
+
+@pytest.mark.parametrize(
+    ("device", "error"),
+    [
+        ({"name_template": "{3} climate"}, "name_template_beyond_filter"),
+        ({"name_template": "{room}"}, "name_template_unknown"),
+        ({"name_template": "{2"}, "name_template_unbalanced"),
+        ({"area_level": 3}, "area_level_beyond_filter"),
+        ({"area_level": 0}, "area_level_range"),
+    ],
+)
+async def test_device_name_errors_are_shown_on_the_open_section(
+    hass: HomeAssistant, setup_hub: SetupHub, device: dict[str, Any], error: str
+) -> None:
+    """A template or area level the filter cannot fill is refused, visibly."""
+    entry = await setup_hub(hub_entry())
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**sensor_form(topic="home/+"), "device": device}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"device": error}
+    assert expanded_sections(result["data_schema"]) == {"device"}
+    # The help text's template examples are placeholders, not ICU syntax.
+    assert result["description_placeholders"]["template_example"] == "{2} climate"
+
+
+async def test_devices_are_named_by_template_and_put_in_an_area(
+    hass: HomeAssistant, setup_hub: SetupHub
+) -> None:
+    """A template names the devices; a level suggests the area of new ones."""
+    entry = await setup_hub(hub_entry())
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            **sensor_form(topic="home/+/temperature"),
+            "device": {"name_template": " {2} thermometer ", "area_level": 2},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.subentries[subentry_id(entry)].data["device"] == {
+        "name_template": "{2} thermometer",
+        "area_level": 2,
+    }
+    async_fire_mqtt_message(hass, "home/living_room/temperature", "21")
+    await hass.async_block_till_done()
+    device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, f"{subentry_id(entry)}/home/living_room/temperature")}
+    )
+    assert device is not None
+    assert device.name == "Living room thermometer"
+    assert device.model == "home/living_room/temperature"
+    area = ar.async_get(hass).async_get_area(device.area_id or "")
+    assert area is not None and area.name == "Living room"
 
 
 async def test_sensor_subentry_named(hass: HomeAssistant, setup_hub: SetupHub) -> None:

@@ -181,13 +181,28 @@ def _flow_sections(strings: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return sections
 
 
+from custom_components.iotitan import config_flow  # noqa: E402
+from custom_components.iotitan.channel import TEST_ROW_ERRORS  # noqa: E402
+
+
 def _constants(node: ast.expr) -> list[str]:
-    """The string constants an error value can be: "a", or "a" if ... else "b"."""
+    """The string constants an error value can be.
+
+    "a", "a" if ... else "b", or MAPPING[...] (every value of a module-level
+    dict of config_flow.py). Anything else fails: a key the check cannot see
+    could be missing from strings.json.
+    """
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return [node.value]
     if isinstance(node, ast.IfExp):
         return _constants(node.body) + _constants(node.orelse)
-    return []
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        mapping = vars(config_flow)[node.value.id]
+        return [str(value) for value in mapping.values()]
+    if isinstance(node, ast.Name) and node.id == "error":
+        # `error := await async_send_test_row(...)`: what that can return.
+        return [*map(str, TEST_ROW_ERRORS.values()), "rate_limited", "cannot_connect"]
+    raise AssertionError(f"cannot tell which error keys {ast.unparse(node)} gives")
 
 
 def flow_references(path: Path) -> Iterator[tuple[str, str, str]]:

@@ -488,3 +488,115 @@ async def test_the_largest_record_step_keeps_a_value_already_there(
     )
     await setup_hub(entry)
     assert entry.options["logging"] == {"max_record_bytes": 8096}
+
+
+# -- 1.5: device names from topic levels ---------------------------------------------
+
+NAMED_SOURCE = "source0named"
+KITCHEN = "iotitan/home/kitchen/temperature/value"
+CELLAR = "iotitan/home/cellar/temperature/value"
+
+
+async def test_devices_of_a_1_4_install_get_readable_names_and_keep_their_entities(
+    hass: HomeAssistant,
+    setup_hub: Callable[..., Awaitable[MockConfigEntry]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """1.4 named topic devices by the raw topic; 1.5 by the levels that differ.
+
+    The registries are as IoTitan 1.4 left them: each device named by its topic,
+    entity ids made from those names. After the migration a device is called
+    "Kitchen temperature" unless the person renamed it, and every entity keeps
+    its id, unique id and history (its state keeps updating under the old id).
+    """
+    source = sensor_subentry("iotitan/home/+/temperature/value", windows=[3600.0])
+    source_data = {
+        key: value for key, value in source["data"].items() if key != "device"
+    }
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="IoTitan",
+        version=1,
+        minor_version=4,
+        data={"name": "IoTitan"},
+        options={"update_interval": 10},
+        subentries_data=[
+            ConfigSubentryDataWithId(
+                **{**source, "data": source_data}, subentry_id=NAMED_SOURCE
+            )
+        ],
+    )
+    entry.add_to_hass(hass)
+    devices = dr.async_get(hass)
+    entities = er.async_get(hass)
+    hub = devices.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, entry.entry_id)}
+    )
+    old_ids: dict[str, str] = {}
+    for topic in (KITCHEN, CELLAR):
+        device = devices.async_get_or_create(
+            config_entry_id=entry.entry_id,
+            config_subentry_id=NAMED_SOURCE,
+            identifiers={(DOMAIN, f"{NAMED_SOURCE}/{topic}")},
+            name=topic,
+            model="MQTT topic",
+            via_device=(DOMAIN, entry.entry_id),
+        )
+        assert device.via_device_id == hub.id
+        for key, suffix in (("3600/mean", "mean_1h"), ("3600/value_max", "maximum_1h")):
+            registered = entities.async_get_or_create(
+                "sensor",
+                DOMAIN,
+                f"{NAMED_SOURCE}/{topic}/{key}",
+                config_entry=entry,
+                config_subentry_id=NAMED_SOURCE,
+                device_id=device.id,
+                suggested_object_id=f"{topic.replace('/', '_')} {suffix}",
+            )
+            old_ids[registered.unique_id] = registered.entity_id
+    cellar = device_by_identifier(
+        devices, (DOMAIN, f"{NAMED_SOURCE}/{CELLAR}"), entry.entry_id
+    )
+    assert cellar is not None
+    devices.async_update_device(cellar.id, name_by_user="Wine cellar")
+    assert old_ids[f"{NAMED_SOURCE}/{KITCHEN}/3600/mean"] == (
+        "sensor.iotitan_home_kitchen_temperature_value_mean_1h"
+    )
+
+    await setup_hub(entry)
+    for topic in (KITCHEN, CELLAR):
+        async_fire_mqtt_message(hass, topic, "21.5")
+    freezer.tick(timedelta(seconds=10))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    assert entry.minor_version == CONFIG_ENTRY_MINOR_VERSION >= 5
+    stored = entry.subentries[NAMED_SOURCE].data
+    assert stored["device"] == {"name_template": "", "area_level": None}
+    assert {key: stored[key] for key in source_data} == source_data
+
+    kitchen = device_by_identifier(
+        devices, (DOMAIN, f"{NAMED_SOURCE}/{KITCHEN}"), entry.entry_id
+    )
+    cellar = device_by_identifier(
+        devices, (DOMAIN, f"{NAMED_SOURCE}/{CELLAR}"), entry.entry_id
+    )
+    assert kitchen is not None and cellar is not None
+    assert (kitchen.name, kitchen.name_by_user, kitchen.model) == (
+        "Kitchen temperature",
+        None,
+        KITCHEN,
+    )
+    assert (cellar.name, cellar.name_by_user) == ("Cellar temperature", "Wine cellar")
+    now = {
+        e.unique_id: e.entity_id
+        for e in er.async_entries_for_config_entry(entities, entry.entry_id)
+        if e.unique_id in old_ids
+    }
+    assert now == old_ids
+    for entity_id in old_ids.values():
+        state = hass.states.get(entity_id)
+        assert state is not None and state.state == "21.5", entity_id
+    mean = hass.states.get("sensor.iotitan_home_kitchen_temperature_value_mean_1h")
+    assert mean is not None
+    assert mean.attributes["friendly_name"] == "Kitchen temperature Mean 1h"

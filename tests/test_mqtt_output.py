@@ -516,9 +516,9 @@ async def test_own_output_is_never_read_back(
     assert source.topics["home/kitchen/temperature"].messages == 1
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     assert sorted(device.name or "" for device in devices) == [
+        "Home kitchen temperature",  # the topic's device: every level under `#`
         "IoTitan",
         "high alert",  # the alert subentry's own device
-        "home/kitchen/temperature",
     ]
     assert list(hub.alerts.trackers) == [(ALERT_ID, "home/kitchen/temperature")]
     assert [event.data["state"] for event in events] == ["on"]

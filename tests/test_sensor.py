@@ -82,10 +82,15 @@ async def test_wildcard_topics_become_devices_with_statistics(
     await tick(hass, freezer)
 
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
-    names = {device.name for device in devices}
-    assert {"home/kitchen/temperature", "home/garage/temperature"} <= names
+    # Named by the level the wildcard matched and those after it; the raw
+    # topic is the model.
+    names = {(device.name, device.model) for device in devices}
+    assert {
+        ("Kitchen temperature", "home/kitchen/temperature"),
+        ("Garage temperature", "home/garage/temperature"),
+    } <= names
     hub_device = next(d for d in devices if d.name == "IoTitan")
-    kitchen_device = next(d for d in devices if d.name == "home/kitchen/temperature")
+    kitchen_device = next(d for d in devices if d.name == "Kitchen temperature")
     assert kitchen_device.via_device_id == hub_device.id
     assert kitchen_device.config_entries_subentries[entry.entry_id] == {
         subentry_id(entry)
@@ -123,7 +128,8 @@ async def test_entity_names_units_and_classes(
     registry = er.async_get(hass)
     base = f"{subentry_id(entry)}/home/office/temperature/600"
     mean_id = registry.async_get_entity_id("sensor", DOMAIN, f"{base}/mean")
-    assert mean_id == "sensor.home_office_temperature_mean_10m"
+    # A topic without wildcards: its last two levels name the device.
+    assert mean_id == "sensor.office_temperature_mean_10m"
     mean = hass.states.get(mean_id)
     assert mean is not None
     assert mean.attributes[ATTR_UNIT_OF_MEASUREMENT] == "°C"
@@ -191,7 +197,7 @@ async def test_percentile_names_use_english_ordinals(
     )
     state = hass.states.get(entity_id or "")
     assert state is not None
-    assert state.attributes["friendly_name"] == f"home/office/temperature {name}"
+    assert state.attributes["friendly_name"] == f"Office temperature {name}"
 
 
 def test_every_statistic_has_its_own_icon() -> None:
@@ -411,7 +417,7 @@ async def test_topic_cap_counts_what_it_rejects(
     await tick(hass, freezer)
 
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
-    assert len([d for d in devices if d.name and d.name.startswith("flood/")]) == 3
+    assert len([d for d in devices if (d.model or "").startswith("flood/")]) == 3
     source = entry.runtime_data.sources[subentry_id(entry)]
     assert len(source.topics_over_limit) == 7
     assert source.messages_over_limit == 14

@@ -40,6 +40,7 @@ from .const import SUBENTRY_ALERT
 from .device import alert_device_info
 from .engine.alerts import AlertRule
 from .engine.output import format_duration, format_number
+from .engine.topic_names import device_name
 from .entity import IoTitanTopicEntity
 from .hub import IoTitanConfigEntry, SensorSource, TopicState, signal_new_topic
 from .names import async_raw_value_name, async_statistic_names
@@ -172,8 +173,13 @@ class IoTitanAlertBinarySensor(IoTitanTopicEntity, BinarySensorEntity, RestoreEn
         self._attr_translation_placeholders = name_placeholders(
             settings, source.config.unit
         )
+        # One alert device, one entity per topic of a wildcard source: each
+        # named as the topic's own device is ("Kitchen temperature").
+        config = source.config
         self._attr_name = (
-            None if tracker.topic.topic == source.config.topic else tracker.topic.topic
+            None
+            if tracker.topic.topic == config.topic
+            else device_name(config.topic, tracker.topic.topic, config.name_template)
         )
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import os
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.components import mqtt
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
@@ -55,9 +55,11 @@ from .channel import (
 )
 from .const import (
     CONF_ADVANCED,
+    CONF_AREA_LEVEL,
     CONF_BASE_URL,
     CONF_CHANNEL_ID,
     CONF_DEADBAND,
+    CONF_DEVICE,
     CONF_DEVICE_CLASS,
     CONF_FIELDS,
     CONF_HIGH,
@@ -73,6 +75,7 @@ from .const import (
     CONF_MAX_ROWS,
     CONF_MAX_SAMPLES,
     CONF_MAX_TOPICS,
+    CONF_NAME_TEMPLATE,
     CONF_OFF_DELAY,
     CONF_ON_DELAY,
     CONF_OUTPUT,
@@ -167,6 +170,12 @@ from .engine.output import (
 from .engine.payload import parse_value_path
 from .engine.syslog import Facility, Transport
 from .engine.thingspeak import DEFAULT_BASE_URL, DEFAULT_MAX_ROWS, Plan
+from .engine.topic_names import (
+    MAX_LEVEL,
+    NameTemplateError,
+    check_area_level,
+    check_name_template,
+)
 from .engine.window import Statistic
 from .form import number_box, range_errors, show_errors_in_sections
 from .models import HubOptions, SensorSourceConfig, default_words_as_numbers
@@ -327,6 +336,15 @@ SENSOR_SCHEMA = vol.Schema(
                 mode=SelectSelectorMode.LIST,
             )
         ),
+        vol.Optional(CONF_DEVICE): section(
+            vol.Schema(
+                {
+                    vol.Optional(CONF_NAME_TEMPLATE): TextSelector(),
+                    vol.Optional(CONF_AREA_LEVEL): number_box(1, MAX_LEVEL),
+                }
+            ),
+            {"collapsed": True},
+        ),
         vol.Required(CONF_ADVANCED): section(
             vol.Schema(
                 {
@@ -341,7 +359,21 @@ SENSOR_SCHEMA = vol.Schema(
     }
 )
 
+NAME_TEMPLATE_ERRORS: Final = {
+    NameTemplateError.UNBALANCED: "name_template_unbalanced",
+    NameTemplateError.UNKNOWN: "name_template_unknown",
+    NameTemplateError.BEYOND_FILTER: "name_template_beyond_filter",
+}
+
+NAME_TEMPLATE_EXAMPLES: Final = {
+    "second_level": "{2}",
+    "last_level": "{-1}",
+    "whole_topic": "{topic}",
+    "template_example": "{2} climate",
+}
+
 SENSOR_DEFAULTS: dict[str, Any] = {
+    CONF_DEVICE: {},
     CONF_WINDOWS: [format_duration(seconds) for seconds in DEFAULT_WINDOWS],
     CONF_STATISTICS: [str(statistic) for statistic in DEFAULT_STATISTICS],
     CONF_ADVANCED: {
@@ -699,6 +731,8 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
+            # Template syntax in braces: the frontend would read it as placeholders.
+            description_placeholders=NAME_TEMPLATE_EXAMPLES,
         )
 
     def _validate(
@@ -759,6 +793,21 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
                 {CONF_UNIT: unit, CONF_DEVICE_CLASS: device_class}
             )
 
+        device = user_input.get(CONF_DEVICE, {})
+        name_template = (device.get(CONF_NAME_TEMPLATE) or "").strip()
+        area_level = device.get(CONF_AREA_LEVEL)
+        if CONF_TOPIC not in errors:
+            try:
+                check_name_template(name_template, topic)
+            except NameTemplateError as err:
+                errors[CONF_NAME_TEMPLATE] = NAME_TEMPLATE_ERRORS[err.reason]
+            if (
+                area_level
+                and CONF_AREA_LEVEL not in errors  # out of range: said already
+                and not check_area_level(int(area_level), topic)
+            ):
+                errors[CONF_AREA_LEVEL] = "area_level_beyond_filter"
+
         advanced = user_input[CONF_ADVANCED]
         max_samples = advanced.get(CONF_MAX_SAMPLES)
         data: dict[str, Any] = {
@@ -778,6 +827,10 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
                 CONF_PRECISION: int(advanced[CONF_PRECISION]),
                 CONF_MAX_SAMPLES: int(max_samples) if max_samples else None,
                 CONF_MAX_TOPICS: int(advanced[CONF_MAX_TOPICS]),
+            },
+            CONF_DEVICE: {
+                CONF_NAME_TEMPLATE: name_template,
+                CONF_AREA_LEVEL: int(area_level) if area_level else None,
             },
         }
         title = (user_input.get(CONF_NAME) or "").strip() or topic
@@ -810,6 +863,11 @@ def _form_values(title: str, data: Mapping[str, Any]) -> dict[str, Any]:
         CONF_WINDOWS: [format_duration(seconds) for seconds in data[CONF_WINDOWS]],
         CONF_STATISTICS: list(data[CONF_STATISTICS]),
         CONF_ADVANCED: advanced,
+        CONF_DEVICE: {
+            key: value
+            for key, value in data.get(CONF_DEVICE, {}).items()
+            if value not in (None, "")
+        },
     }
     for key in (CONF_VALUE_PATH, CONF_UNIT, CONF_DEVICE_CLASS):
         if data.get(key):

@@ -14,7 +14,7 @@ LOGGER = logging.getLogger(__package__)
 # The stored shape of a hub entry and its subentries; migration.py moves older
 # shapes forward one minor version at a time.
 CONFIG_ENTRY_VERSION: Final = 1
-CONFIG_ENTRY_MINOR_VERSION: Final = 4
+CONFIG_ENTRY_MINOR_VERSION: Final = 5
 
 # Subentry types.
 SUBENTRY_SENSOR: Final = "sensor"
@@ -89,6 +89,9 @@ CONF_PERCENTILE: Final = "percentile"
 CONF_PRECISION: Final = "precision"
 CONF_MAX_SAMPLES: Final = "max_samples"
 CONF_MAX_TOPICS: Final = "max_topics"
+CONF_DEVICE: Final = "device"
+CONF_NAME_TEMPLATE: Final = "name_template"
+CONF_AREA_LEVEL: Final = "area_level"
 
 # Alert subentry data (field names match engine.alerts.AlertConfig).
 CONF_SOURCE: Final = "source"

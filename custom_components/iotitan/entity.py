@@ -7,21 +7,30 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
 
 from .device import build_device_info, hub_device_identifier, hub_device_info
+from .engine.topic_names import area_from_level, device_name
 from .hub import IoTitanHub, SensorSource, TopicState, topic_device_identifier
-
-TOPIC_MODEL = "MQTT topic"
 
 
 def topic_device_info(source: SensorSource, topic: str) -> DeviceInfo:
-    """A concrete topic's device: owned by its sensor subentry, below the hub."""
+    """A concrete topic's device: owned by its sensor subentry, below the hub.
+
+    Named by the source's template (by default the topic levels the wildcards
+    matched: "Kitchen temperature"); the raw topic is its model, shown on the
+    device page. The suggested area applies when the device is first created.
+    """
     entry_id = source.hub.entry.entry_id
+    config = source.config
+    extra = {}
+    if (area := area_from_level(topic, config.area_level)) is not None:
+        extra["suggested_area"] = area
     return build_device_info(
         source.hub.hass,
         entry_id,
         identifier=topic_device_identifier(source.subentry_id, topic),
-        name=topic,
-        model=TOPIC_MODEL,
+        name=device_name(config.topic, topic, config.name_template),
+        model=topic,
         via=hub_device_identifier(entry_id),
+        **extra,
     )
 
 

@@ -337,6 +337,8 @@ class SensorSource:
         return {
             "title": self.title,
             "topic_filter": self.config.topic,
+            "name_template": self.config.name_template,
+            "area_level": self.config.area_level,
             "value_path": self.config.value_path,
             "windows": list(self.config.windows),
             "statistics": [str(stat) for stat in self.config.statistics],

@@ -7,7 +7,7 @@ minor version before it to its own; steps run in order, each followed by a versi
 update, so an install several releases old walks the whole chain. A minor version
 without a step changes nothing stored (minor versions are assigned to changes
 made in parallel: 2 the syslog record size, 3 a device per alert subentry, 4
-`words_as_numbers` made explicit).
+`words_as_numbers` made explicit, 5 device names from topic levels).
 
 Steps may also bring the entity and device registries to the shape the code of
 their version expects (1.3: a device per alert subentry).
@@ -27,8 +27,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .const import (
+    CONF_AREA_LEVEL,
+    CONF_DEVICE,
     CONF_LOGGING,
     CONF_MAX_RECORD_BYTES,
+    CONF_NAME_TEMPLATE,
     CONF_WORDS_AS_NUMBERS,
     CONFIG_ENTRY_MINOR_VERSION,
     CONFIG_ENTRY_VERSION,
@@ -131,11 +134,34 @@ def _words_as_numbers_explicit(hass: HomeAssistant, entry: ConfigEntry) -> None:
         )
 
 
+def _device_names_section(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """1.5: every sensor source stores how its topics' devices are named.
+
+    Existing sources get the default (an empty template: the levels the
+    wildcards matched) and no area level. Their devices take the new names
+    at setup, where the device registry updates `name` and leaves a name the
+    user gave (`name_by_user`) in front of it; entity ids, unique ids and
+    history do not depend on device names.
+    """
+    for subentry in list(entry.subentries.values()):
+        if subentry.subentry_type != SUBENTRY_SENSOR or CONF_DEVICE in subentry.data:
+            continue
+        hass.config_entries.async_update_subentry(
+            entry,
+            subentry,
+            data={
+                **subentry.data,
+                CONF_DEVICE: {CONF_NAME_TEMPLATE: "", CONF_AREA_LEVEL: None},
+            },
+        )
+
+
 # minor version -> the step that produces it from the one before.
 MIGRATION_STEPS: Final[dict[int, MigrationStep]] = {
     2: _add_max_record_bytes,
     3: _alert_devices_of_their_own,
     4: _words_as_numbers_explicit,
+    5: _device_names_section,
 }
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from .const import (
     CONF_ADVANCED,
+    CONF_AREA_LEVEL,
+    CONF_DEVICE,
     CONF_DEVICE_CLASS,
     CONF_JOURNAL,
     CONF_JOURNAL_FILE_MB,
@@ -19,6 +21,7 @@ from .const import (
     CONF_MAX_RECORD_BYTES,
     CONF_MAX_SAMPLES,
     CONF_MAX_TOPICS,
+    CONF_NAME_TEMPLATE,
     CONF_OUTPUT,
     CONF_OUTPUT_ENABLED,
     CONF_OUTPUT_INTERVAL,
@@ -95,11 +98,17 @@ class SensorSourceConfig:
     max_topics: int
     words_as_numbers: bool
     """Read on/off/true/false as 1/0 (stored since 1.4; see `default_words_as_numbers`)."""
+    name_template: str
+    """Names each topic's device (see engine.topic_names); empty: the default."""
+    area_level: int | None
+    """The topic level that suggests a new device's area (stored since 1.5)."""
 
     @classmethod
     def from_subentry_data(cls, data: Mapping[str, Any]) -> SensorSourceConfig:
         """Build from subentry data as the config flow stores it."""
         advanced: Mapping[str, Any] = data.get(CONF_ADVANCED, {})
+        device: Mapping[str, Any] = data.get(CONF_DEVICE, {})
+        area_level = device.get(CONF_AREA_LEVEL)
         max_samples = advanced.get(CONF_MAX_SAMPLES)
         return cls(
             topic=data[CONF_TOPIC],
@@ -115,6 +124,8 @@ class SensorSourceConfig:
             words_as_numbers=bool(
                 data.get(CONF_WORDS_AS_NUMBERS, default_words_as_numbers(data))
             ),
+            name_template=device.get(CONF_NAME_TEMPLATE) or "",
+            area_level=int(area_level) if area_level else None,
         )
 
 

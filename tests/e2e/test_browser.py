@@ -45,8 +45,10 @@ TIMEOUT_MS = 30_000
 NEW_SOURCE = "Pressure"
 NEW_TOPIC = "iotitan/home/+/pressure/value"
 NEW_READING_TOPIC = "iotitan/home/garage/pressure/value"
+NEW_READING_DEVICE = "Garage pressure"  # the levels the wildcard matched
 # The device whose page the README shows: warm enough for the demo's alert.
-DEVICE = "iotitan/home/office/temperature/value"
+DEVICE = "Office temperature"
+DEVICE_TOPIC = "iotitan/home/office/temperature/value"  # shown as its model
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="pip install playwright (see requirements_test.txt)"
@@ -133,6 +135,16 @@ def add_sensor_source(page: Any, base: str) -> None:
     sync_api.expect(page.get_by_role("checkbox", name="Mean")).to_be_checked()
     page.wait_for_timeout(300)  # the checkbox's animation, for the picture
     shoot(page, "05-form-statistics.png")
+    # Device names: the help shows the template syntax (sent as placeholders,
+    # which the frontend would otherwise read as its own); the default name
+    # is kept, the area comes from the room's level.
+    page.get_by_text("Device names and areas", exact=True).first.click()
+    page.get_by_role("spinbutton", name="Area from topic level").fill("3")
+    page.wait_for_timeout(300)
+    text = " ".join(text_of(page).split())
+    assert "Translation error" not in text
+    assert 'so - code: "{2} climate" - text: gives Kitchen climate' in text, text
+    shoot(page, "05b-form-device-names.png")
     page.get_by_role("button", name="Submit").click()
     page.get_by_text(f"Created configuration for {NEW_SOURCE}.").wait_for()
     shoot(page, "06-sensor-source-added.png")
@@ -204,13 +216,18 @@ def add_alert(page: Any, base: str) -> None:
     page.get_by_role("button", name="Finish").click()
 
 
-def device_id(page: Any, name: str) -> str:
-    """A device's id, from the frontend's own websocket connection."""
-    devices = page.evaluate(
+def devices(page: Any) -> list[dict[str, Any]]:
+    """The device registry, from the frontend's own websocket connection."""
+    found: list[dict[str, Any]] = page.evaluate(
         "() => document.querySelector('home-assistant')"
         ".hass.callWS({type: 'config/device_registry/list'})"
     )
-    (found,) = [device for device in devices if device["name"] == name]
+    return found
+
+
+def device_id(page: Any, name: str) -> str:
+    """A device's id, by its name."""
+    (found,) = [device for device in devices(page) if device["name"] == name]
     return str(found["id"])
 
 
@@ -254,6 +271,7 @@ def test_demo_in_the_browser(
     assert added["data"]["windows"] == [600.0, 3600.0]
     assert added["data"]["statistics"] == ["mean", "value_min", "value_max", "count"]
     assert added["data"]["unit_of_measurement"] == "hPa"
+    assert added["data"]["device"] == {"name_template": "", "area_level": 3}
 
     # And it works: a reading on a matching topic gets a device with statistics.
     # (Sent until it arrives: the hub reloads with the new source and
@@ -262,13 +280,22 @@ def test_demo_in_the_browser(
 
     def new_device_counts() -> bool:
         publisher.publish(NEW_READING_TOPIC, "1013.25")
-        state = friendly_state(api, f"{NEW_READING_TOPIC} Count 10m")
+        state = friendly_state(api, f"{NEW_READING_DEVICE} Count 10m")
         return state is not None and number(state) >= 1
 
     wait_for("the new source's first statistics", new_device_counts, interval=1)
-    mean = friendly_state(api, f"{NEW_READING_TOPIC} Mean 10m")
+    mean = friendly_state(api, f"{NEW_READING_DEVICE} Mean 10m")
     assert mean is not None and number(mean) == 1013.25
-    page.goto(f"{base}/config/devices/device/{device_id(page, NEW_READING_TOPIC)}")
+    garage = [d for d in devices(page) if d["name"] == NEW_READING_DEVICE]
+    assert [d["model"] for d in garage] == [NEW_READING_TOPIC]
+    areas = page.evaluate(
+        "() => document.querySelector('home-assistant')"
+        ".hass.callWS({type: 'config/area_registry/list'})"
+    )
+    assert [a["name"] for a in areas if a["area_id"] == garage[0]["area_id"]] == [
+        "Garage"
+    ]
+    page.goto(f"{base}/config/devices/device/{device_id(page, NEW_READING_DEVICE)}")
     page.get_by_text("1,013.25 hPa").first.wait_for()
     shoot(page, "07-new-device-page.png")
 
@@ -281,6 +308,8 @@ def check_device_page(page: Any, base: str) -> None:
     """
     page.goto(f"{base}/config/devices/device/{device_id(page, DEVICE)}")
     page.get_by_text(DEVICE).first.wait_for()
+    # The raw topic is not lost: it is the device's model, on its page.
+    page.get_by_text(DEVICE_TOPIC).first.wait_for()
     value = r"(-?\d+(?:\.\d+)?) °C"
     wanted = {
         "mean": rf"Mean 10m {value}",

@@ -219,28 +219,30 @@ def _numeric(state: dict[str, Any]) -> float:
         return math.nan
 
 
-def _statistics(states: list[dict[str, Any]], topic: str) -> list[dict[str, Any]]:
-    """Numeric statistic sensors of one concrete topic.
+def _statistics(states: list[dict[str, Any]], device: str) -> list[dict[str, Any]]:
+    """Numeric statistic sensors of one concrete topic's device.
 
     Found by attributes, not guessed entity ids: a topic's device is named
-    after the topic, so its entities' friendly names start with it.
+    by the levels its source's wildcard matched ("Kitchen temperature" for
+    iotitan/home/kitchen/temperature/value), and its entities' friendly names
+    start with the device's name.
     """
     return [
         state
         for state in states
         if state["entity_id"].startswith("sensor.")
-        and state["attributes"].get("friendly_name", "").startswith(topic + " ")
+        and state["attributes"].get("friendly_name", "").startswith(device + " ")
         and state["attributes"].get("state_class") == "measurement"
         and math.isfinite(_numeric(state))
     ]
 
 
-def _wait_for_statistics(api: Api, demo: Demo, topic: str) -> list[dict[str, Any]]:
-    """Poll /api/states until the topic has numeric statistics; fail with details."""
+def _wait_for_statistics(api: Api, demo: Demo, device: str) -> list[dict[str, Any]]:
+    """Poll /api/states until the device has numeric statistics; fail with details."""
     deadline = time.monotonic() + STATES_TIMEOUT
     while True:
         states = api.call("GET", "/api/states")
-        if found := _statistics(states, topic):
+        if found := _statistics(states, device):
             return found
         assert demo.process.poll() is None, demo.text()
         if time.monotonic() > deadline:
@@ -250,7 +252,7 @@ def _wait_for_statistics(api: Api, demo: Demo, topic: str) -> list[dict[str, Any
                 if "iotitan" in state["entity_id"]
             ]
             pytest.fail(
-                f"no numeric statistics for {topic} after {STATES_TIMEOUT} s; "
+                f"no numeric statistics for {device} after {STATES_TIMEOUT} s; "
                 f"IoTitan states: {json.dumps(seen, indent=1)}\n"
                 f"Home Assistant log ends with:\n{demo.home_assistant_log()}"
             )
@@ -270,7 +272,7 @@ def _check_demo(api: Api, demo: Demo) -> None:
     types = [s["type"] for s in diagnostics["data"]["entry"]["subentries"].values()]
     assert sorted(types) == ["alert", "channel", "sensor", "sensor", "sensor"]
 
-    kitchen = _wait_for_statistics(api, demo, "iotitan/home/kitchen/temperature/value")
+    kitchen = _wait_for_statistics(api, demo, "Kitchen temperature")
     temperatures = [
         _numeric(state)
         for state in kitchen
@@ -281,10 +283,10 @@ def _check_demo(api: Api, demo: Demo) -> None:
     # The simulator's random walk stays within 5..35 °C; so must mean, min, max.
     assert all(5 <= value <= 35 for value in temperatures), kitchen
     # The replay of the recorded data publishes there.
-    _wait_for_statistics(api, demo, "iotitan/home/outside/temperature/value")
-    humidity = _wait_for_statistics(api, demo, "iotitan/home/office/humidity/value")
+    _wait_for_statistics(api, demo, "Outside temperature")
+    humidity = _wait_for_statistics(api, demo, "Office humidity")
     assert all(state["attributes"]["unit_of_measurement"] == "%" for state in humidity)
-    motion = _wait_for_statistics(api, demo, "iotitan/home/bedroom/motion/value")
+    motion = _wait_for_statistics(api, demo, "Bedroom motion")
     assert all(0 <= _numeric(state) <= 1 for state in motion), motion  # shares
 
 

@@ -110,6 +110,7 @@ def syslog_payload(record: bytes) -> bytes:
 # -- test 1 -----------------------------------------------------------------------------
 
 LAB = "e2e/lab/temperature"
+LAB_DEVICE = "Lab temperature"  # a topic without wildcards: its last two levels
 RAW = "e2e/lab/raw"
 # Readings across the alert's limit (30, deadband 2: on above 30, off at 28).
 BEFORE_ALERT = [21.5, 22.25, 19.75, 24.0]
@@ -222,10 +223,10 @@ def test_readings_flow_to_statistics_alerts_outputs_syslog_and_thingspeak(
     published: list[float] = []
     publish_values(publisher, LAB, BEFORE_ALERT)
     published += BEFORE_ALERT
-    count = hass.entity_id(f"{LAB} Count 1h")
-    mean = hass.entity_id(f"{LAB} Mean 1h")
-    low = hass.entity_id(f"{LAB} Minimum 1h")
-    high = hass.entity_id(f"{LAB} Maximum 1h")
+    count = hass.entity_id(f"{LAB_DEVICE} Count 1h")
+    mean = hass.entity_id(f"{LAB_DEVICE} Mean 1h")
+    low = hass.entity_id(f"{LAB_DEVICE} Minimum 1h")
+    high = hass.entity_id(f"{LAB_DEVICE} Maximum 1h")
     # The alert's device is named after it; on a one-topic source its entity
     # is the device's main one and has that name.
     alert = hass.entity_id("Too hot")
@@ -343,6 +344,7 @@ def test_readings_flow_to_statistics_alerts_outputs_syslog_and_thingspeak(
 # -- test 2 -----------------------------------------------------------------------------
 
 RESTART = "e2e/restart/temperature"
+RESTART_DEVICE = "Restart temperature"
 BEFORE_OUTAGE = [18.0, 18.5, 19.0, 19.5, 20.0]
 DURING_OUTAGE = [99.0, 98.0, 97.0]
 AFTER_OUTAGE = [21.0, 21.5, 22.0, 22.5]
@@ -375,8 +377,8 @@ def test_broker_restart_mid_stream_shows_a_gap_and_recovers(
     mosquitto.wait_subscribed({"e2e/#"})  # RESTART rides on the log filter
     publisher = mqtt_clients(mosquitto.port, "e2e-publisher")
     publish_values(publisher, RESTART, BEFORE_OUTAGE)
-    count = hass.entity_id(f"{RESTART} Count 1h")
-    mean = hass.entity_id(f"{RESTART} Mean 1h")
+    count = hass.entity_id(f"{RESTART_DEVICE} Count 1h")
+    mean = hass.entity_id(f"{RESTART_DEVICE} Mean 1h")
     hass.wait_state(count, near(len(BEFORE_OUTAGE)), "counting the first readings")
 
     # The broker goes away: Home Assistant's client notices, IoTitan's
