@@ -114,7 +114,8 @@ from custom_components.iotitan.const import (
     WATCH_VALUE,
 )
 from custom_components.iotitan.engine.window import SlidingWindow, Statistic
-from custom_components.iotitan.hub import IoTitanHub, TopicState
+from custom_components.iotitan.hub import IoTitanHub
+from custom_components.iotitan.source import TopicState
 
 from .ha_common import (
     ALERT_SUBENTRY_ID,

@@ -90,16 +90,23 @@ TARGETS: dict[str, Target] = {
     "thingspeak": Target("engine/thingspeak.py", ("tests/engine/test_thingspeak.py",)),
     # The hub's message path: from the MQTT callback to the windows, and the
     # journal replay that must rebuild the same windows.
-    "hub": Target(
-        "hub.py",
+    "source": Target(
+        "source.py",
         HUB_TESTS,
         (
             "TopicState.add",
             "TopicState.is_repeat",
             "TopicState.expire",
             "SensorSource.topic_state",
-            "SensorSource.async_handle_payload",
-            "SensorSource.replay",
+            "SensorSource.ingest",
+            "SensorSource.count_live",
+        ),
+    ),
+    "hub": Target(
+        "hub.py",
+        HUB_TESTS,
+        (
+            "IoTitanHub._async_ingest_live",
             "IoTitanHub.async_replay_journal",
             "IoTitanHub._route",
             "IoTitanHub._message_handler",

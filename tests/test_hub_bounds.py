@@ -17,16 +17,26 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_mqtt_message,
 )
 
-from custom_components.iotitan import hub as hub_module
+from custom_components.iotitan import hub as hub_module, source as source_module
 from custom_components.iotitan.diagnostics import (
     async_get_config_entry_diagnostics,
 )
 from custom_components.iotitan.engine.payload import Rejection
+from custom_components.iotitan.engine.record import MqttRecord
+from custom_components.iotitan.source import SensorSource
 
 from .conftest import hub_entry, sensor_subentry, subentry_id
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 MIB = 1024 * 1024
+
+
+def ingest_live(
+    source: SensorSource, topic: str, payload: bytes, when: float, *, retain: bool
+) -> None:
+    """A live message straight into a source, counted as the hub counts it."""
+    record = MqttRecord(when, topic, payload, 0, retain)
+    source.count_live(source.ingest(record))
 
 
 async def test_a_rejected_huge_payload_is_not_kept_whole(
@@ -50,9 +60,9 @@ async def test_a_rejected_huge_payload_is_not_kept_whole(
     # again is a repeat, another payload of the same length is not. (Called
     # directly: Home Assistant's MQTT client drops a second retained copy on
     # one subscription; a reload or reconnect is what brings it.)
-    source.async_handle_payload("big/a", huge, 2.0, retain=True)
+    ingest_live(source, "big/a", huge, 2.0, retain=True)
     assert state.retained_repeats == 1
-    source.async_handle_payload("big/a", b"\x02" + huge[1:], 3.0, retain=True)
+    ingest_live(source, "big/a", b"\x02" + huge[1:], 3.0, retain=True)
     assert state.retained_repeats == 1
     assert state.rejected == {Rejection.TOO_LARGE: 2}
 
@@ -71,10 +81,10 @@ async def test_short_payloads_repeat_exactly(
             (b"21.6", True),  # new
             (long_payload, True),  # new (a reading: 1)
             (long_payload, True),  # repeat
-            (hub_module.payload_key(long_payload), True),  # its key, as a payload
+            (source_module.payload_key(long_payload), True),  # its key, as a payload
         )
     ):
-        source.async_handle_payload("t/x", payload, float(when), retain=retain)
+        ingest_live(source, "t/x", payload, float(when), retain=retain)
     await hass.async_block_till_done()
     state = source.topics["t/x"]
     assert state.retained_repeats == 2
@@ -85,7 +95,7 @@ async def test_over_cap_topic_bookkeeping_is_bounded(
     hass: HomeAssistant, setup_hub: SetupHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Distinct topics over the cap are tracked up to a bound, then only counted."""
-    monkeypatch.setattr(hub_module, "MAX_TOPICS_OVER_LIMIT", 50, raising=False)
+    monkeypatch.setattr(source_module, "MAX_TOPICS_OVER_LIMIT", 50)
     entry = await setup_hub(hub_entry(sensor_subentry("flood/#", max_topics=1)))
     level = "x" * 900
     for index in range(201):
@@ -124,7 +134,7 @@ async def test_topics_longer_than_the_cap_are_counted_not_kept(
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     counters = diagnostics["hub"]["sources"][subentry_id(entry)]
     assert counters["messages_topic_too_long"] == 2
-    assert counters["max_topic_length"] == hub_module.MAX_TOPIC_LENGTH
+    assert counters["max_topic_length"] == source_module.MAX_TOPIC_LENGTH
 
 
 async def test_route_cache_is_bounded_by_topic_length(
@@ -145,7 +155,7 @@ async def test_route_cache_is_bounded_by_count_and_chars(
     hass: HomeAssistant, setup_hub: SetupHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(hub_module, "MAX_ROUTES", 100)
-    monkeypatch.setattr(hub_module, "MAX_ROUTE_TOPIC_CHARS", 50_000, raising=False)
+    monkeypatch.setattr(hub_module, "MAX_ROUTE_TOPIC_CHARS", 50_000)
     entry = await setup_hub(hub_entry(sensor_subentry("s/#")))
     hub = entry.runtime_data
     for index in range(250):

@@ -22,7 +22,7 @@ from custom_components.iotitan.diagnostics import (
     async_get_config_entry_diagnostics,
 )
 from custom_components.iotitan.engine.window import Statistic
-from custom_components.iotitan.hub import TopicState
+from custom_components.iotitan.source import TopicState
 
 from .conftest import hub_entry, sensor_subentry, subentry_id
 

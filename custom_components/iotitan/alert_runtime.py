@@ -66,8 +66,9 @@ from .engine.output import format_duration, format_number
 from .engine.window import SlidingWindow, Statistic
 
 if TYPE_CHECKING:
-    from .hub import IoTitanHub, SensorSource, TopicState
+    from .hub import IoTitanHub
     from .models import SensorSourceConfig
+    from .source import SensorSource, TopicState
 
 ATTR_STATE = "state"
 ATTR_VALUE = "value"

@@ -42,8 +42,9 @@ from .engine.alerts import AlertRule
 from .engine.output import format_duration, format_number
 from .engine.topic_names import device_name
 from .entity import IoTitanTopicEntity
-from .hub import IoTitanConfigEntry, SensorSource, TopicState, signal_new_topic
+from .hub import IoTitanConfigEntry, IoTitanHub, signal_new_topic
 from .names import async_raw_value_name, async_statistic_names
+from .source import SensorSource, TopicState
 
 # State is written by the alert runtime on transitions; nothing to throttle.
 PARALLEL_UPDATES = 0
@@ -86,7 +87,11 @@ async def async_setup_entry(
     def add_topic(source: SensorSource, topic: TopicState) -> None:
         for settings in runtime.alerts_for(source.subentry_id):
             async_add_entities(
-                [IoTitanAlertBinarySensor(runtime.tracker(settings, source, topic))],
+                [
+                    IoTitanAlertBinarySensor(
+                        entry.runtime_data, runtime.tracker(settings, source, topic)
+                    )
+                ],
                 config_subentry_id=settings.subentry_id,
             )
 
@@ -149,7 +154,7 @@ class IoTitanAlertBinarySensor(IoTitanTopicEntity, BinarySensorEntity, RestoreEn
 
     _attr_device_class = BinarySensorDeviceClass.PROBLEM
 
-    def __init__(self, tracker: AlertTracker) -> None:
+    def __init__(self, hub: IoTitanHub, tracker: AlertTracker) -> None:
         """Show the tracker's state on the alert's device.
 
         The device is named after the alert; on a source without wildcards (one
@@ -158,8 +163,8 @@ class IoTitanAlertBinarySensor(IoTitanTopicEntity, BinarySensorEntity, RestoreEn
         """
         settings = tracker.settings
         source = tracker.source
-        hub = source.hub
         super().__init__(
+            hub,
             source,
             tracker.topic,
             f"alert/{settings.subentry_id}",

@@ -8,23 +8,24 @@ from homeassistant.helpers.entity import Entity
 
 from .device import build_device_info, hub_device_identifier, hub_device_info
 from .engine.topic_names import area_from_level, device_name
-from .hub import IoTitanHub, SensorSource, TopicState, topic_device_identifier
+from .hub import IoTitanHub, topic_device_identifier
+from .source import SensorSource, TopicState
 
 
-def topic_device_info(source: SensorSource, topic: str) -> DeviceInfo:
+def topic_device_info(hub: IoTitanHub, source: SensorSource, topic: str) -> DeviceInfo:
     """A concrete topic's device: owned by its sensor subentry, below the hub.
 
     Named by the source's template (by default the topic levels the wildcards
     matched: "Kitchen temperature"); the raw topic is its model, shown on the
     device page. The suggested area applies when the device is first created.
     """
-    entry_id = source.hub.entry.entry_id
+    entry_id = hub.entry.entry_id
     config = source.config
     extra = {}
     if (area := area_from_level(topic, config.area_level)) is not None:
         extra["suggested_area"] = area
     return build_device_info(
-        source.hub.hass,
+        hub.hass,
         entry_id,
         identifier=topic_device_identifier(source.subentry_id, topic),
         name=device_name(config.topic, topic, config.name_template),
@@ -105,6 +106,7 @@ class IoTitanTopicEntity(IoTitanEntity):
 
     def __init__(
         self,
+        hub: IoTitanHub,
         source: SensorSource,
         topic: TopicState,
         key: str,
@@ -115,11 +117,13 @@ class IoTitanTopicEntity(IoTitanEntity):
         Each device belongs to one subentry: entities of another subentry that
         follow this topic (alerts) bring their own subentry's device.
         """
-        super().__init__(source.hub)
+        super().__init__(hub)
         self.source = source
         self.topic = topic
         self._attr_unique_id = f"{source.subentry_id}/{topic.topic}/{key}"
-        self._attr_device_info = device_info or topic_device_info(source, topic.topic)
+        self._attr_device_info = device_info or topic_device_info(
+            hub, source, topic.topic
+        )
 
     async def async_added_to_hass(self) -> None:
         """Write state when the hub says the topic changed."""

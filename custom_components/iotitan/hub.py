@@ -17,12 +17,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from hashlib import blake2b
 import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components import mqtt
-from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
@@ -33,14 +32,19 @@ from .alert_runtime import AlertRuntime
 from .const import DOMAIN, LOGGER, SUBENTRY_SENSOR
 from .engine.journal import UnreadableFile
 from .engine.output import OutputGuard, topic_matches, uncovered_filters
-from .engine.payload import PayloadParser, Rejection, parse_value_path
+from .engine.payload import Rejection
 from .engine.record import MqttRecord
-from .engine.window import SlidingWindow
 from .listeners import Listeners
 from .message_log import MessageLog, record_now
-from .models import HubOptions, SensorSourceConfig
+from .models import HubOptions
 from .mqtt_encoding import ENCODING, payload_bytes, register as register_encoding
 from .mqtt_output import MqttOutput
+from .source import (
+    MAX_TOPIC_LENGTH,
+    Outcome,
+    SensorSource,
+    TopicState,
+)
 
 if TYPE_CHECKING:
     from .channel import ThingSpeakChannel
@@ -55,21 +59,8 @@ type IoTitanConfigEntry = ConfigEntry[IoTitanHub]
 # every time, never cached.
 MAX_ROUTES = 50_000
 MAX_ROUTE_TOPIC_CHARS = 4 * 1024 * 1024
-# The longest topic a source keeps state for (MQTT allows 65,535 bytes; real
-# sensor topics are a few dozen characters). Longer topics are still logged
-# and journalled, but counted and ignored by sources.
-MAX_TOPIC_LENGTH = 1024
-# Distinct topics over a source's topic cap that are tracked (as 8-byte
-# digests) to count them; beyond that only the messages are counted.
-MAX_TOPICS_OVER_LIMIT = 10_000
-# A retained repeat is recognised by the payload itself when it is this short,
-# else by its length and a 16-byte BLAKE2b digest: never the whole payload.
-REPEAT_PAYLOAD_KEPT = 64
 # How often the journal's size on disk is measured.
 JOURNAL_SIZE_INTERVAL = 60.0
-# A sample stamped later than now (plus the journal's resolution, 1 ms) never
-# enters a window: it would stay there until the clock caught up with it.
-FUTURE_SLACK = 0.001
 # Keys of IoTitanHub.future_samples.
 FUTURE_REFUSED_LIVE = "refused_live"
 FUTURE_REFUSED_REPLAY = "refused_replay"
@@ -100,266 +91,6 @@ def topic_device_identifier(subentry_id: str, topic: str) -> tuple[str, str]:
     return (DOMAIN, f"{subentry_id}/{topic}")
 
 
-class TopicState:
-    """Windows and counters of one concrete MQTT topic."""
-
-    def __init__(self, topic: str, config: SensorSourceConfig) -> None:
-        """Create empty windows for every configured duration."""
-        self.topic = topic
-        self.windows = {
-            seconds: SlidingWindow(seconds, config.max_samples)
-            for seconds in config.windows
-        }
-        self.messages = 0
-        self.retained_repeats = 0
-        self.rejected: Counter[Rejection] = Counter()
-        self.last_payload: bytes | None = None
-        """The last payload if short, else its length and digest (`payload_key`)."""
-        self.last_value: float | None = None
-        self.last_received: float | None = None
-        self.future_samples_refused = 0
-        self.future_samples_dropped = 0
-        self.dirty = False
-        self._listeners: Listeners[[]] = Listeners()
-
-    def add(self, timestamp: float, value: float, now: float | None = None) -> bool:
-        """Feed one reading to every window, unless it is from the future.
-
-        A reading stamped later than `now` (default: the clock now) is refused
-        and counted: live messages are stamped on arrival, so only a journal
-        written before the clock stepped back, or an import, brings one.
-        Samples already in a window that lie in the future (the clock stepped
-        back since) are dropped first. Return whether the reading was added.
-        """
-        if now is None:
-            now = time.time()
-        if timestamp > now + FUTURE_SLACK:
-            self.future_samples_refused += 1
-            return False
-        # Every window got the last reading, the newest: one comparison tells
-        # whether any window holds the future (the clock stepped back).
-        if self.last_received is not None and self.last_received > now + FUTURE_SLACK:
-            self.discard_future(now)
-        for window in self.windows.values():
-            window.add(timestamp, value)
-        self.last_value = value
-        self.last_received = timestamp
-        self.dirty = True
-        return True
-
-    def discard_future(self, now: float) -> int:
-        """Drop samples stamped later than `now` from every window; return how many."""
-        dropped = 0
-        for window in self.windows.values():
-            dropped = max(dropped, window.discard_after(now + FUTURE_SLACK))
-        if dropped:
-            self.future_samples_dropped += dropped
-            self.dirty = True
-        return dropped
-
-    def is_repeat(self, payload: bytes | bytearray | str, retain: bool) -> bool:
-        """Whether a message is the broker's retained copy of the last one.
-
-        The broker sends its retained message to every new subscription (at
-        each start, reload and reconnect): the same payload again is not a new
-        reading. Live deliveries to an existing subscription carry no retain
-        flag; a retained payload that differs was published meanwhile.
-        """
-        return retain and payload_key(payload) == self.last_payload
-
-    def remember(self, payload: bytes | bytearray | str) -> None:
-        """Keep what `is_repeat` compares the next retained message with."""
-        self.last_payload = payload_key(payload)
-
-    def expire(self, now: float) -> int:
-        """Drop samples that left their windows; mark the topic dirty if any did.
-
-        Samples from the future of `now` (the clock stepped back) go too;
-        return how many of those there were.
-        """
-        future = self.discard_future(now)
-        for window in self.windows.values():
-            if window.expire(now):
-                self.dirty = True
-        return future
-
-    @callback
-    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
-        """Call `listener` whenever the topic's entities should write state."""
-        return self._listeners.add(listener)
-
-    @callback
-    def async_notify(self) -> None:
-        """Let the entities write their state now."""
-        self.dirty = False
-        self._listeners()
-
-    def as_diagnostics(self) -> dict[str, Any]:
-        """Counters and window sizes for diagnostics."""
-        return {
-            "messages": self.messages,
-            "retained_repeats_ignored": self.retained_repeats,
-            "rejected": dict(self.rejected),
-            "last_value": self.last_value,
-            "last_received": self.last_received,
-            "future_samples_refused": self.future_samples_refused,
-            "future_samples_dropped": self.future_samples_dropped,
-            "window_samples": {
-                str(seconds): len(window) for seconds, window in self.windows.items()
-            },
-        }
-
-
-def payload_key(payload: bytes | bytearray | str) -> bytes:
-    """A bounded stand-in for a payload: itself if short, else length + digest."""
-    if isinstance(payload, str):
-        payload = payload.encode("utf-8", "surrogateescape")
-    if len(payload) <= REPEAT_PAYLOAD_KEPT:
-        return bytes(payload)
-    # The length prefix makes the key longer than any payload kept whole, so
-    # a key can never equal a short payload.
-    return (
-        b"%d:" % len(payload)
-        + blake2b(payload, digest_size=16).digest()
-        + b"#" * (REPEAT_PAYLOAD_KEPT)
-    )
-
-
-class SensorSource:
-    """One sensor subentry: a topic filter and the topics seen under it."""
-
-    def __init__(self, hub: IoTitanHub, subentry: ConfigSubentry) -> None:
-        """Parse the subentry's settings."""
-        self.hub = hub
-        self.subentry_id = subentry.subentry_id
-        self.title = subentry.title
-        self.config = SensorSourceConfig.from_subentry_data(subentry.data)
-        self.parser = PayloadParser(
-            parse_value_path(self.config.value_path) if self.config.value_path else (),
-            words_as_numbers=self.config.words_as_numbers,
-        )
-        self.topics: dict[str, TopicState] = {}
-        self.topics_over_limit: set[int] = set()
-        """Digests of distinct topics over the cap (at most MAX_TOPICS_OVER_LIMIT)."""
-        self.topics_over_limit_untracked = 0
-        """Messages on over-cap topics not tracked because the set is full."""
-        self.messages_over_limit = 0
-        self.messages_topic_too_long = 0
-        self._logged_reasons: set[tuple[str, Rejection]] = set()
-
-    def topic_state(self, topic: str) -> TopicState | None:
-        """Return the topic's state, creating it unless the topic cap is reached."""
-        if (state := self.topics.get(topic)) is not None:
-            return state
-        if len(self.topics) >= self.config.max_topics:
-            if not self.topics_over_limit:
-                LOGGER.warning(
-                    "Source %s reached its limit of %d topics; messages on further "
-                    "topics such as %s are counted and ignored",
-                    self.title,
-                    self.config.max_topics,
-                    topic,
-                )
-            if len(self.topics_over_limit) < MAX_TOPICS_OVER_LIMIT:
-                self.topics_over_limit.add(_topic_digest(topic))
-            elif _topic_digest(topic) not in self.topics_over_limit:
-                self.topics_over_limit_untracked += 1
-            return None
-        state = self.topics[topic] = TopicState(topic, self.config)
-        return state
-
-    @callback
-    def async_handle_payload(
-        self,
-        topic: str,
-        payload: bytes | bytearray | str,
-        timestamp: float,
-        retain: bool = False,
-    ) -> None:
-        """Route one live message to its topic's windows."""
-        known = topic in self.topics
-        if not known and len(topic) > MAX_TOPIC_LENGTH:
-            self.messages_topic_too_long += 1
-            return
-        state = self.topic_state(topic)
-        if state is None:
-            self.messages_over_limit += 1
-            return
-        state.messages += 1
-        if state.is_repeat(payload, retain):
-            state.retained_repeats += 1
-            return
-        state.remember(payload)
-        reading = self.parser.parse(payload)
-        if isinstance(reading, Rejection):
-            state.rejected[reading] += 1
-            self.hub.payloads_rejected[reading] += 1
-            if (topic, reading) not in self._logged_reasons:
-                self._logged_reasons.add((topic, reading))
-                LOGGER.debug(
-                    "Ignoring payload on %s: %s (logged once per topic and reason)",
-                    topic,
-                    reading,
-                )
-        elif state.add(timestamp, reading):
-            for listener in self.hub.sample_listeners:
-                listener(self, state, timestamp, reading)
-        else:
-            self.hub.future_samples[FUTURE_REFUSED_LIVE] += 1
-        if not known:
-            # The platform creates the topic's device and entities with its
-            # first state; later updates go through the throttled tick.
-            async_dispatcher_send(
-                self.hub.hass, signal_new_topic(self.hub.entry.entry_id), self, state
-            )
-
-    def replay(self, record: MqttRecord, now: float) -> None:
-        """Feed one journal record to the windows (at startup, before entities).
-
-        A record stamped later than `now` (a journal written before the clock
-        stepped back, or an import) is refused and counted, as live.
-        """
-        if len(record.topic) > MAX_TOPIC_LENGTH and record.topic not in self.topics:
-            return
-        state = self.topic_state(record.topic)
-        # The same rule as live, so a rebuilt window equals the live one.
-        if state is None or state.is_repeat(record.payload, record.retain):
-            return
-        state.remember(record.payload)
-        reading = self.parser.parse(record.payload)
-        if isinstance(reading, Rejection):  # counted when it arrived live
-            return
-        if not state.add(record.timestamp, reading, now):
-            self.hub.future_samples[FUTURE_REFUSED_REPLAY] += 1
-
-    def as_diagnostics(self) -> dict[str, Any]:
-        """Settings and per-topic counters for diagnostics."""
-        return {
-            "title": self.title,
-            "topic_filter": self.config.topic,
-            "name_template": self.config.name_template,
-            "area_level": self.config.area_level,
-            "value_path": self.config.value_path,
-            "windows": list(self.config.windows),
-            "statistics": [str(stat) for stat in self.config.statistics],
-            "max_topics": self.config.max_topics,
-            "topics_over_limit": len(self.topics_over_limit),
-            "topics_over_limit_untracked": self.topics_over_limit_untracked,
-            "messages_over_limit": self.messages_over_limit,
-            "max_topic_length": MAX_TOPIC_LENGTH,
-            "messages_topic_too_long": self.messages_topic_too_long,
-            "topics": {
-                topic: state.as_diagnostics() for topic, state in self.topics.items()
-            },
-        }
-
-
-def _topic_digest(topic: str) -> int:
-    return int.from_bytes(
-        blake2b(topic.encode("utf-8", "surrogateescape"), digest_size=8).digest()
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Route:
     """What to do with messages on one topic, worked out once per topic."""
@@ -385,7 +116,7 @@ class IoTitanHub:
         self.options = HubOptions.from_options(entry.options)
         self.update_interval = timedelta(seconds=self.options.update_interval)
         self.sources: dict[str, SensorSource] = {
-            subentry_id: SensorSource(self, subentry)
+            subentry_id: SensorSource.from_subentry(subentry)
             for subentry_id, subentry in entry.subentries.items()
             if subentry.subentry_type == SUBENTRY_SENSOR
         }
@@ -471,7 +202,8 @@ class IoTitanHub:
         for record in result:
             route = self._route(record.topic)
             for source in route.sources:
-                source.replay(record, now)
+                if source.ingest(record, now).outcome is Outcome.FUTURE:
+                    self.future_samples[FUTURE_REFUSED_REPLAY] += 1
         self.records_replayed = len(result)
         for source in self.sources.values():
             for state in source.topics.values():
@@ -640,11 +372,29 @@ class IoTitanHub:
             record = record_now(message.topic, payload, message.qos, message.retain)
             self.message_log.submit(record, to_syslog=route.log)
             for source in route.sources:
-                source.async_handle_payload(
-                    record.topic, record.payload, record.timestamp, record.retain
-                )
+                self._async_ingest_live(source, record)
 
         return handle
+
+    @callback
+    def _async_ingest_live(self, source: SensorSource, record: MqttRecord) -> None:
+        """Feed a live message to a source; fan out what it did."""
+        result = source.ingest(record)
+        source.count_live(result)
+        if result.outcome is Outcome.READING:
+            assert result.state is not None and result.reading is not None
+            for listener in self.sample_listeners:
+                listener(source, result.state, record.timestamp, result.reading)
+        elif result.rejection is not None:
+            self.payloads_rejected[result.rejection] += 1
+        elif result.outcome is Outcome.FUTURE:
+            self.future_samples[FUTURE_REFUSED_LIVE] += 1
+        if result.new_topic:
+            # The platform creates the topic's device and entities with its
+            # first state; later updates go through the throttled tick.
+            async_dispatcher_send(
+                self.hass, signal_new_topic(self.entry.entry_id), source, result.state
+            )
 
     # -- timers ---------------------------------------------------------------------
 

@@ -36,11 +36,10 @@ from .entity import IoTitanEntity, IoTitanHubEntity, IoTitanTopicEntity
 from .hub import (
     IoTitanConfigEntry,
     IoTitanHub,
-    SensorSource,
-    TopicState,
     signal_new_topic,
     topic_device_identifier,
 )
+from .source import SensorSource, TopicState
 
 # Entities only write state when the hub's timer says so; nothing to throttle.
 PARALLEL_UPDATES = 0
@@ -108,14 +107,16 @@ def statistic_key(statistic: Statistic, window: float, percentile: int) -> str:
     return f"{window:g}/{name}"
 
 
-def topic_entities(source: SensorSource, topic: TopicState) -> list[SensorEntity]:
+def topic_entities(
+    hub: IoTitanHub, source: SensorSource, topic: TopicState
+) -> list[SensorEntity]:
     """Every entity of one topic: its statistics and its rejected-payload counter."""
     entities: list[SensorEntity] = [
-        IoTitanStatisticSensor(source, topic, window, statistic)
+        IoTitanStatisticSensor(hub, source, topic, window, statistic)
         for window in source.config.windows
         for statistic in source.config.statistics
     ]
-    entities.append(IoTitanRejectedPayloadsSensor(source, topic))
+    entities.append(IoTitanRejectedPayloadsSensor(hub, source, topic))
     return entities
 
 
@@ -140,9 +141,10 @@ async def async_setup_entry(
 
     @callback
     def add_topic(source: SensorSource, topic: TopicState) -> None:
-        entities = topic_entities(source, topic)
+        entities = topic_entities(hub, source, topic)
         _remove_entities_no_longer_configured(
             hass,
+            entry.entry_id,
             source,
             topic,
             {entity.unique_id for entity in entities if entity.unique_id},
@@ -159,13 +161,17 @@ async def async_setup_entry(
 
 @callback
 def _remove_entities_no_longer_configured(
-    hass: HomeAssistant, source: SensorSource, topic: TopicState, wanted: set[str]
+    hass: HomeAssistant,
+    entry_id: str,
+    source: SensorSource,
+    topic: TopicState,
+    wanted: set[str],
 ) -> None:
     """Drop a topic's registry entries for windows or statistics removed since."""
     device = device_by_identifier(
         dr.async_get(hass),
         topic_device_identifier(source.subentry_id, topic.topic),
-        source.hub.entry.entry_id,
+        entry_id,
     )
     if device is None:
         return
@@ -188,6 +194,7 @@ class IoTitanStatisticSensor(IoTitanTopicEntity, SensorEntity):
 
     def __init__(
         self,
+        hub: IoTitanHub,
         source: SensorSource,
         topic: TopicState,
         window: float,
@@ -196,7 +203,7 @@ class IoTitanStatisticSensor(IoTitanTopicEntity, SensorEntity):
         """Describe the statistic; values come from the topic's window."""
         config = source.config
         super().__init__(
-            source, topic, statistic_key(statistic, window, config.percentile)
+            hub, source, topic, statistic_key(statistic, window, config.percentile)
         )
         self._window = topic.windows[window]
         self._statistic = statistic
@@ -236,9 +243,11 @@ class IoTitanRejectedPayloadsSensor(IoTitanTopicEntity, SensorEntity):
     _attr_state_class = SensorStateClass.TOTAL_INCREASING
     _attr_translation_key = REJECTED_KEY
 
-    def __init__(self, source: SensorSource, topic: TopicState) -> None:
+    def __init__(
+        self, hub: IoTitanHub, source: SensorSource, topic: TopicState
+    ) -> None:
         """Count the topic's rejections."""
-        super().__init__(source, topic, REJECTED_KEY)
+        super().__init__(hub, source, topic, REJECTED_KEY)
 
     @property
     def native_value(self) -> int:

@@ -1,0 +1,329 @@
+"""A sensor source and its topics: the windows a message ends up in.
+
+Each sensor subentry becomes a `SensorSource`; every concrete topic that matches
+its filter becomes a `TopicState` holding one sliding window per configured
+duration. `SensorSource.ingest` is the one path of a message into the windows,
+live and at the journal's replay alike; it returns an `Ingested` saying what
+happened, which the hub fans out. Nothing here holds the hub.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+from hashlib import blake2b
+import time
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import CALLBACK_TYPE, callback
+
+from .const import LOGGER
+from .engine.payload import PayloadParser, Rejection, parse_value_path
+from .engine.record import MqttRecord
+from .engine.window import SlidingWindow
+from .listeners import Listeners
+from .models import SensorSourceConfig
+
+# The longest topic a source keeps state for (MQTT allows 65,535 bytes; real
+# sensor topics are a few dozen characters). Longer topics are still logged
+# and journalled, but counted and ignored by sources.
+MAX_TOPIC_LENGTH = 1024
+# Distinct topics over a source's topic cap that are tracked (as 8-byte
+# digests) to count them; beyond that only the messages are counted.
+MAX_TOPICS_OVER_LIMIT = 10_000
+# A retained repeat is recognised by the payload itself when it is this short,
+# else by its length and a 16-byte BLAKE2b digest: never the whole payload.
+REPEAT_PAYLOAD_KEPT = 64
+# A sample stamped later than now (plus the journal's resolution, 1 ms) never
+# enters a window: it would stay there until the clock caught up with it.
+FUTURE_SLACK = 0.001
+
+
+class Outcome(StrEnum):
+    """What one message did to a source."""
+
+    TOPIC_TOO_LONG = "topic_too_long"
+    """A new topic longer than MAX_TOPIC_LENGTH: ignored."""
+    OVER_LIMIT = "over_limit"
+    """A new topic beyond the source's topic cap: ignored."""
+    REPEAT = "repeat"
+    """The broker's retained copy of the last payload: not a new reading."""
+    REJECTED = "rejected"
+    """No reading in the payload (`Ingested.rejection` says why)."""
+    FUTURE = "future"
+    """A reading stamped in the future: refused."""
+    READING = "reading"
+    """A reading, now in every window of the topic."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """The outcome of `SensorSource.ingest`."""
+
+    outcome: Outcome
+    state: TopicState | None = None
+    new_topic: bool = False
+    """The message created the topic's state (its entities do not exist yet)."""
+    reading: float | None = None
+    rejection: Rejection | None = None
+
+
+class TopicState:
+    """Windows and counters of one concrete MQTT topic."""
+
+    def __init__(self, topic: str, config: SensorSourceConfig) -> None:
+        """Create empty windows for every configured duration."""
+        self.topic = topic
+        self.windows = {
+            seconds: SlidingWindow(seconds, config.max_samples)
+            for seconds in config.windows
+        }
+        self.messages = 0
+        self.retained_repeats = 0
+        self.rejected: Counter[Rejection] = Counter()
+        self.last_payload: bytes | None = None
+        """The last payload if short, else its length and digest (`payload_key`)."""
+        self.last_value: float | None = None
+        self.last_received: float | None = None
+        self.future_samples_refused = 0
+        self.future_samples_dropped = 0
+        self.dirty = False
+        self._listeners: Listeners[[]] = Listeners()
+
+    def add(self, timestamp: float, value: float, now: float | None = None) -> bool:
+        """Feed one reading to every window, unless it is from the future.
+
+        A reading stamped later than `now` (default: the clock now) is refused
+        and counted: live messages are stamped on arrival, so only a journal
+        written before the clock stepped back, or an import, brings one.
+        Samples already in a window that lie in the future (the clock stepped
+        back since) are dropped first. Return whether the reading was added.
+        """
+        if now is None:
+            now = time.time()
+        if timestamp > now + FUTURE_SLACK:
+            self.future_samples_refused += 1
+            return False
+        # Every window got the last reading, the newest: one comparison tells
+        # whether any window holds the future (the clock stepped back).
+        if self.last_received is not None and self.last_received > now + FUTURE_SLACK:
+            self.discard_future(now)
+        for window in self.windows.values():
+            window.add(timestamp, value)
+        self.last_value = value
+        self.last_received = timestamp
+        self.dirty = True
+        return True
+
+    def discard_future(self, now: float) -> int:
+        """Drop samples stamped later than `now` from every window; return how many."""
+        dropped = 0
+        for window in self.windows.values():
+            dropped = max(dropped, window.discard_after(now + FUTURE_SLACK))
+        if dropped:
+            self.future_samples_dropped += dropped
+            self.dirty = True
+        return dropped
+
+    def is_repeat(self, payload: bytes | bytearray | str, retain: bool) -> bool:
+        """Whether a message is the broker's retained copy of the last one.
+
+        The broker sends its retained message to every new subscription (at
+        each start, reload and reconnect): the same payload again is not a new
+        reading. Live deliveries to an existing subscription carry no retain
+        flag; a retained payload that differs was published meanwhile.
+        """
+        return retain and payload_key(payload) == self.last_payload
+
+    def remember(self, payload: bytes | bytearray | str) -> None:
+        """Keep what `is_repeat` compares the next retained message with."""
+        self.last_payload = payload_key(payload)
+
+    def expire(self, now: float) -> int:
+        """Drop samples that left their windows; mark the topic dirty if any did.
+
+        Samples from the future of `now` (the clock stepped back) go too;
+        return how many of those there were.
+        """
+        future = self.discard_future(now)
+        for window in self.windows.values():
+            if window.expire(now):
+                self.dirty = True
+        return future
+
+    @callback
+    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call `listener` whenever the topic's entities should write state."""
+        return self._listeners.add(listener)
+
+    @callback
+    def async_notify(self) -> None:
+        """Let the entities write their state now."""
+        self.dirty = False
+        self._listeners()
+
+    def as_diagnostics(self) -> dict[str, Any]:
+        """Counters and window sizes for diagnostics."""
+        return {
+            "messages": self.messages,
+            "retained_repeats_ignored": self.retained_repeats,
+            "rejected": dict(self.rejected),
+            "last_value": self.last_value,
+            "last_received": self.last_received,
+            "future_samples_refused": self.future_samples_refused,
+            "future_samples_dropped": self.future_samples_dropped,
+            "window_samples": {
+                str(seconds): len(window) for seconds, window in self.windows.items()
+            },
+        }
+
+
+def payload_key(payload: bytes | bytearray | str) -> bytes:
+    """A bounded stand-in for a payload: itself if short, else length + digest."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8", "surrogateescape")
+    if len(payload) <= REPEAT_PAYLOAD_KEPT:
+        return bytes(payload)
+    # The length prefix makes the key longer than any payload kept whole, so
+    # a key can never equal a short payload.
+    return (
+        b"%d:" % len(payload)
+        + blake2b(payload, digest_size=16).digest()
+        + b"#" * (REPEAT_PAYLOAD_KEPT)
+    )
+
+
+class SensorSource:
+    """One sensor subentry: a topic filter and the topics seen under it.
+
+    It knows nothing of the hub: `ingest` says what a message did, and the hub
+    fans that out (hub counters, sample listeners, new-topic signal).
+    """
+
+    def __init__(
+        self, subentry_id: str, title: str, config: SensorSourceConfig
+    ) -> None:
+        """Parse the source's settings."""
+        self.subentry_id = subentry_id
+        self.title = title
+        self.config = config
+        self.parser = PayloadParser(
+            parse_value_path(config.value_path) if config.value_path else (),
+            words_as_numbers=config.words_as_numbers,
+        )
+        self.topics: dict[str, TopicState] = {}
+        self.topics_over_limit: set[int] = set()
+        """Digests of distinct topics over the cap (at most MAX_TOPICS_OVER_LIMIT)."""
+        self.topics_over_limit_untracked = 0
+        """Messages on over-cap topics not tracked because the set is full."""
+        self.messages_over_limit = 0
+        self.messages_topic_too_long = 0
+        self._logged_reasons: set[tuple[str, Rejection]] = set()
+
+    @classmethod
+    def from_subentry(cls, subentry: ConfigSubentry) -> SensorSource:
+        """The source of a sensor subentry."""
+        return cls(
+            subentry.subentry_id,
+            subentry.title,
+            SensorSourceConfig.from_subentry_data(subentry.data),
+        )
+
+    def topic_state(self, topic: str) -> TopicState | None:
+        """Return the topic's state, creating it unless the topic cap is reached."""
+        if (state := self.topics.get(topic)) is not None:
+            return state
+        if len(self.topics) >= self.config.max_topics:
+            if not self.topics_over_limit:
+                LOGGER.warning(
+                    "Source %s reached its limit of %d topics; messages on further "
+                    "topics such as %s are counted and ignored",
+                    self.title,
+                    self.config.max_topics,
+                    topic,
+                )
+            if len(self.topics_over_limit) < MAX_TOPICS_OVER_LIMIT:
+                self.topics_over_limit.add(_topic_digest(topic))
+            elif _topic_digest(topic) not in self.topics_over_limit:
+                self.topics_over_limit_untracked += 1
+            return None
+        state = self.topics[topic] = TopicState(topic, self.config)
+        return state
+
+    def ingest(self, record: MqttRecord, now: float | None = None) -> Ingested:
+        """Feed one message to its topic's windows; say what happened.
+
+        The one path of live messages and of the journal's replay at start,
+        so that a rebuilt window equals the live one (restart equivalence).
+        Counts nothing: live counters are `count_live`'s. A reading stamped
+        later than `now` (default: the clock now) is refused.
+        """
+        topic = record.topic
+        known = topic in self.topics
+        if not known and len(topic) > MAX_TOPIC_LENGTH:
+            return Ingested(Outcome.TOPIC_TOO_LONG)
+        state = self.topic_state(topic)
+        if state is None:
+            return Ingested(Outcome.OVER_LIMIT)
+        if state.is_repeat(record.payload, record.retain):
+            return Ingested(Outcome.REPEAT, state)
+        state.remember(record.payload)
+        reading = self.parser.parse(record.payload)
+        if isinstance(reading, Rejection):
+            return Ingested(Outcome.REJECTED, state, not known, rejection=reading)
+        if not state.add(record.timestamp, reading, now):
+            return Ingested(Outcome.FUTURE, state, not known)
+        return Ingested(Outcome.READING, state, not known, reading)
+
+    def count_live(self, result: Ingested) -> None:
+        """Count a live message's outcome (replayed ones were counted live)."""
+        state = result.state
+        match result.outcome:
+            case Outcome.TOPIC_TOO_LONG:
+                self.messages_topic_too_long += 1
+                return
+            case Outcome.OVER_LIMIT:
+                self.messages_over_limit += 1
+                return
+        assert state is not None
+        state.messages += 1
+        if result.outcome is Outcome.REPEAT:
+            state.retained_repeats += 1
+        elif result.rejection is not None:
+            state.rejected[result.rejection] += 1
+            if (state.topic, result.rejection) not in self._logged_reasons:
+                self._logged_reasons.add((state.topic, result.rejection))
+                LOGGER.debug(
+                    "Ignoring payload on %s: %s (logged once per topic and reason)",
+                    state.topic,
+                    result.rejection,
+                )
+
+    def as_diagnostics(self) -> dict[str, Any]:
+        """Settings and per-topic counters for diagnostics."""
+        return {
+            "title": self.title,
+            "topic_filter": self.config.topic,
+            "name_template": self.config.name_template,
+            "area_level": self.config.area_level,
+            "value_path": self.config.value_path,
+            "windows": list(self.config.windows),
+            "statistics": [str(stat) for stat in self.config.statistics],
+            "max_topics": self.config.max_topics,
+            "topics_over_limit": len(self.topics_over_limit),
+            "topics_over_limit_untracked": self.topics_over_limit_untracked,
+            "messages_over_limit": self.messages_over_limit,
+            "max_topic_length": MAX_TOPIC_LENGTH,
+            "messages_topic_too_long": self.messages_topic_too_long,
+            "topics": {
+                topic: state.as_diagnostics() for topic, state in self.topics.items()
+            },
+        }
+
+
+def _topic_digest(topic: str) -> int:
+    return int.from_bytes(
+        blake2b(topic.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    )
