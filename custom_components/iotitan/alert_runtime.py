@@ -29,7 +29,7 @@ from enum import StrEnum
 import time
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigSubentry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import ATTR_ENTITY_ID, CONF_NAME, STATE_OFF, STATE_ON
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
@@ -64,9 +64,9 @@ from .engine.alerts import (
 )
 from .engine.output import format_duration, format_number
 from .engine.window import SlidingWindow, Statistic
+from .listeners import Listeners
 
 if TYPE_CHECKING:
-    from .hub import IoTitanHub
     from .models import SensorSourceConfig
     from .source import SensorSource, TopicState
 
@@ -359,7 +359,7 @@ class AlertTracker:
         if deadline is not None:
             self._timer_at = deadline
             self._cancel_timer = async_track_point_in_utc_time(
-                self.runtime.hub.hass,
+                self.runtime.hass,
                 self._async_timer,
                 dt_util.utc_from_timestamp(deadline),
             )
@@ -385,11 +385,11 @@ class AlertTracker:
                 self._unannounced = transition
             else:
                 self._fire_event(transition)
-        self.runtime.hub.output.async_publish_alert(self, transition)
+        self.runtime.transition_listeners(self, transition)
 
     def _fire_event(self, transition: Transition) -> None:
         self._unannounced = None
-        self.runtime.hub.hass.bus.async_fire(EVENT_ALERT, self.event_data(transition))
+        self.runtime.hass.bus.async_fire(EVENT_ALERT, self.event_data(transition))
 
     def event_data(self, transition: Transition) -> dict[str, Any]:
         """The `iotitan_alert` event's data for a transition."""
@@ -430,16 +430,27 @@ class AlertTracker:
 class AlertRuntime:
     """Every alert of one hub."""
 
-    def __init__(self, hub: IoTitanHub) -> None:
-        """Parse the hub's alert subentries and hook into its message path."""
-        self.hub = hub
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        sources: Mapping[str, SensorSource],
+    ) -> None:
+        """Parse the entry's alert subentries on the given sources.
+
+        The hub wires the runtime: it feeds `async_sample` and `async_tick`
+        and subscribes to `transition_listeners` (MQTT output).
+        """
+        self.hass = hass
+        self.entry = entry
+        self.transition_listeners: Listeners[[AlertTracker, Transition]] = Listeners()
+        """Called with each tracker's transitions (after its state is written)."""
         self.alerts: dict[str, AlertSettings] = {}
         self.trackers: dict[tuple[str, str], AlertTracker] = {}
         self._by_source: dict[str, list[AlertSettings]] = {}
-        self._unsubscribers: list[CALLBACK_TYPE] = []
         self.issue_ids: list[str] = []
         """Repair issues raised for the alerts that cannot run."""
-        for subentry in hub.entry.subentries.values():
+        for subentry in entry.subentries.values():
             if subentry.subentry_type != SUBENTRY_ALERT:
                 continue
             try:
@@ -447,7 +458,7 @@ class AlertRuntime:
             except (KeyError, TypeError, ValueError) as err:
                 LOGGER.error("Alert %s is skipped: %s", subentry.title, err)
                 continue
-            source = hub.sources.get(settings.source_id)
+            source = sources.get(settings.source_id)
             problem = (
                 AlertProblem.SOURCE_MISSING
                 if source is None
@@ -462,10 +473,7 @@ class AlertRuntime:
             self.alerts[subentry.subentry_id] = settings
             self._by_source.setdefault(settings.source_id, []).append(settings)
         # Issues of a previous run whose alert works again or was deleted.
-        async_delete_alert_issues(hub.hass, hub.entry.entry_id, keep=self.issue_ids)
-        if self.alerts:
-            hub.sample_listeners.append(self._async_sample)
-            self._unsubscribers.append(hub.async_add_tick_listener(self._async_tick))
+        async_delete_alert_issues(hass, entry.entry_id, keep=self.issue_ids)
 
     @callback
     def _async_raise_issue(
@@ -475,15 +483,15 @@ class AlertRuntime:
         problem: AlertProblem,
     ) -> None:
         """Tell the user that an alert cannot run, until it is fixed or deleted."""
-        issue_id = alert_issue_id(self.hub.entry.entry_id, settings.subentry_id)
-        placeholders = {"alert": settings.title, "hub": self.hub.entry.title}
+        issue_id = alert_issue_id(self.entry.entry_id, settings.subentry_id)
+        placeholders = {"alert": settings.title, "hub": self.entry.title}
         if source is not None:
             placeholders["source"] = source.title
         if problem is AlertProblem.WINDOW_MISSING:
             assert settings.watch.window is not None
             placeholders["window"] = format_duration(settings.watch.window)
         ir.async_create_issue(
-            self.hub.hass,
+            self.hass,
             DOMAIN,
             issue_id,
             is_fixable=False,
@@ -513,14 +521,16 @@ class AlertRuntime:
         return tracker
 
     @callback
-    def _async_sample(
+    def async_sample(
         self, source: SensorSource, topic: TopicState, timestamp: float, value: float
     ) -> None:
+        """A reading reached a topic's windows: its alerts look at it."""
         for settings in self._by_source.get(source.subentry_id, ()):
             self.tracker(settings, source, topic).async_sample(timestamp)
 
     @callback
-    def _async_tick(self, now: float) -> None:
+    def async_tick(self, now: float) -> None:
+        """Forget trackers of forgotten topics; let the others see the time."""
         for key, tracker in list(self.trackers.items()):
             if tracker.forgotten:
                 tracker.async_cancel_timer()
@@ -531,14 +541,10 @@ class AlertRuntime:
     @callback
     def async_stop(self) -> None:
         """Stop every timer and listener."""
-        if self._async_sample in self.hub.sample_listeners:
-            self.hub.sample_listeners.remove(self._async_sample)
-        while self._unsubscribers:
-            self._unsubscribers.pop()()
         for tracker in self.trackers.values():
             tracker.async_cancel_timer()
         # Raised again at the next setup if still true (as the channels do).
-        async_delete_alert_issues(self.hub.hass, self.hub.entry.entry_id)
+        async_delete_alert_issues(self.hass, self.entry.entry_id)
 
     def as_diagnostics(self) -> dict[str, Any]:
         """Every alert's settings and the machine of each of its topics."""

@@ -168,8 +168,16 @@ class IoTitanHub:
         self._stop_listener: CALLBACK_TYPE | None = None
         self._next_journal_size = 0.0
         self._stopped = False
-        self.alerts = AlertRuntime(self)
+        self.alerts = AlertRuntime(hass, entry, self.sources)
         self.output = MqttOutput(self)
+        # The wiring of the parts, in one place: readings and ticks reach the
+        # alerts, alert transitions the MQTT output.
+        self._unwire: list[CALLBACK_TYPE] = [
+            self.alerts.transition_listeners.add(self.output.async_publish_alert)
+        ]
+        if self.alerts.alerts:
+            self.sample_listeners.append(self.alerts.async_sample)
+            self._unwire.append(self.async_add_tick_listener(self.alerts.async_tick))
 
     # -- setup ------------------------------------------------------------------
 
@@ -310,6 +318,9 @@ class IoTitanHub:
             self._stop_listener = None
         while self._unsubscribers:
             self._unsubscribers.pop()()
+        self.sample_listeners.clear()
+        while self._unwire:
+            self._unwire.pop()()
         self.alerts.async_stop()
         self.output.async_stop()
         await self.message_log.async_stop()
