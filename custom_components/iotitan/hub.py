@@ -169,7 +169,13 @@ class IoTitanHub:
         self._next_journal_size = 0.0
         self._stopped = False
         self.alerts = AlertRuntime(hass, entry, self.sources)
-        self.output = MqttOutput(self)
+        self.output = MqttOutput(
+            hass,
+            entry,
+            self.options.output,
+            self.sources,
+            lambda: self.mqtt_connected,
+        )
         # The wiring of the parts, in one place: readings and ticks reach the
         # alerts, alert transitions the MQTT output.
         self._unwire: list[CALLBACK_TYPE] = [

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
 from homeassistant.components import mqtt
-from homeassistant.core import CALLBACK_TYPE, callback
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_time_interval
 
@@ -32,16 +33,31 @@ from .engine.window import Statistic
 
 if TYPE_CHECKING:
     from .alert_runtime import AlertTracker
-    from .hub import IoTitanHub
+    from .models import OutputOptions
+    from .source import SensorSource
 
 
 class MqttOutput:
     """The MQTT publisher of one hub."""
 
-    def __init__(self, hub: IoTitanHub) -> None:
-        """Read the hub's output options; nothing is published before start."""
-        self.hub = hub
-        self.options = hub.options.output
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        options: OutputOptions,
+        sources: Mapping[str, SensorSource],
+        connected: Callable[[], bool],
+    ) -> None:
+        """Take the output options; nothing is published before start.
+
+        `sources` are read at each publish interval; `connected` says whether
+        MQTT is up (statistics are not queued while it is down).
+        """
+        self.hass = hass
+        self.entry = entry
+        self.options = options
+        self.sources = sources
+        self._connected = connected
         self.topics: OutputTopics | None = None
         if self.options.enabled:
             try:
@@ -65,10 +81,10 @@ class MqttOutput:
         if self.topics is None:
             return
         self._cancel_interval = async_track_time_interval(
-            self.hub.hass,
+            self.hass,
             self._async_publish_statistics,
             timedelta(seconds=self.options.publish_interval),
-            name=f"{DOMAIN} MQTT output {self.hub.entry.title}",
+            name=f"{DOMAIN} MQTT output {self.entry.title}",
             cancel_on_shutdown=True,
         )
 
@@ -85,7 +101,7 @@ class MqttOutput:
     def statistics_messages(self) -> Iterator[tuple[str, str]]:
         """(topic, payload) of every statistic that has a value now."""
         assert self.topics is not None
-        for source in self.hub.sources.values():
+        for source in self.sources.values():
             config = source.config
             first_window = config.windows[0] if config.windows else None
             for topic in source.topics.values():
@@ -113,7 +129,7 @@ class MqttOutput:
 
     @callback
     def _async_publish_statistics(self, now: datetime) -> None:
-        if not self.hub.mqtt_connected:
+        if not self._connected():
             return
         if self._worker is not None and not self._worker.done():
             LOGGER.debug("Earlier messages are still being published; skipping")
@@ -158,10 +174,10 @@ class MqttOutput:
         """Queue messages; one worker publishes them, in order."""
         self._queue.extend((topic, payload, retain) for topic, payload in messages)
         if self._queue and (self._worker is None or self._worker.done()):
-            self._worker = self.hub.entry.async_create_task(
-                self.hub.hass,
+            self._worker = self.entry.async_create_task(
+                self.hass,
                 self._async_publish_queued(),
-                f"{DOMAIN} MQTT output {self.hub.entry.title}",
+                f"{DOMAIN} MQTT output {self.entry.title}",
             )
 
     async def _async_publish_queued(self) -> None:
@@ -169,7 +185,7 @@ class MqttOutput:
             topic, payload, retain = self._queue.popleft()
             try:
                 await mqtt.async_publish(
-                    self.hub.hass, topic, payload, qos=self.options.qos, retain=retain
+                    self.hass, topic, payload, qos=self.options.qos, retain=retain
                 )
             except HomeAssistantError as err:
                 self.failed += 1
