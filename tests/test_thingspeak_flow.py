@@ -22,12 +22,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.iotitan.channel import (
     FieldSource,
     field_topics,
-    is_wildcard,
     parse_channel_id,
     valid_base_url,
     valid_write_key,
 )
 from custom_components.iotitan.const import SUBENTRY_CHANNEL
+from custom_components.iotitan.engine.output import is_wildcard
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.hub import topic_device_identifier
 

@@ -50,7 +50,6 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.iotitan.channel import (
     FieldSource,
     ThingSpeakChannel,
-    alerts_on,
     channel_device_identifier,
     storage_key,
 )
@@ -1106,7 +1105,7 @@ async def test_status_lists_the_alerts_that_are_on(
     first, second = fake_thingspeak.stored(CHANNEL_ID)
     assert "status" not in first.values
     assert second.values["status"] == "Too hot"
-    assert alerts_on(entry.runtime_data) == ["Too hot"]
+    assert entry.runtime_data.alerts.names_on() == ["Too hot"]
 
 
 async def test_status_alone_makes_a_row(
@@ -1177,22 +1176,14 @@ async def test_channel_runtime_details(
     """The sender exists only once loaded; the device links to ThingSpeak."""
     entry = hub_entry(source(), channel_subentry(FIELDS))
     entry.add_to_hass(hass)
-    hub = MockHub(entry)
     subentry = entry.subentries[channel_subentry_id(entry)]
-    channel = ThingSpeakChannel(hass, hub, subentry)  # type: ignore[arg-type]
+    channel = ThingSpeakChannel(hass, entry, subentry, {}, list)
     with pytest.raises(RuntimeError):
         _ = channel.sender
     assert channel.device_info["configuration_url"] == (
         f"https://thingspeak.mathworks.com/channels/{CHANNEL_ID}"
     )
     await channel.async_stop()  # never started: nothing to do
-
-
-class MockHub:
-    """Just enough of a hub to build a channel without setting it up."""
-
-    def __init__(self, entry: MockConfigEntry) -> None:
-        self.entry = entry
 
 
 # -- the write key ---------------------------------------------------------------------------

@@ -62,7 +62,7 @@ from .engine.alerts import (
     Transition,
     validate_alert_config,
 )
-from .engine.output import format_duration, format_number
+from .engine.output import format_duration, format_number, is_wildcard
 from .engine.window import SlidingWindow, Statistic
 from .listeners import Listeners
 
@@ -501,6 +501,20 @@ class AlertRuntime:
             translation_placeholders=placeholders,
         )
         self.issue_ids.append(issue_id)
+
+    def names_on(self) -> list[str]:
+        """Names of the alerts that are on now (a ThingSpeak channel's status).
+
+        An alert on a wildcard source names the topic too: ``High (home/den/t)``.
+        """
+        names: set[str] = set()
+        for tracker in self.trackers.values():
+            if tracker.machine.state:
+                title = tracker.settings.title
+                if is_wildcard(tracker.source.config.topic):
+                    title = f"{title} ({tracker.topic.topic})"
+                names.add(title)
+        return sorted(names)
 
     def alerts_for(self, source_id: str) -> list[AlertSettings]:
         """The alerts watching a source."""

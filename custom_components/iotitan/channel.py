@@ -30,7 +30,7 @@ subentry data; nothing here logs it, and diagnostics redact it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 import math
@@ -82,6 +82,7 @@ from .const import (
     SUBENTRY_SENSOR,
 )
 from .device import build_device_info, device_config_entry_ids, hub_device_identifier
+from .engine.output import is_wildcard
 from .engine.thingspeak import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_ROWS,
@@ -103,6 +104,7 @@ from .models import SensorSourceConfig
 
 if TYPE_CHECKING:
     from .hub import IoTitanHub
+    from .source import SensorSource
 
 STORAGE_VERSION: Final = 1
 FIELD_NUMBERS: Final = tuple(range(1, 9))
@@ -143,11 +145,6 @@ def channel_device_identifier(subentry_id: str) -> tuple[str, str]:
 def write_target(config: ChannelConfig) -> tuple[str, int]:
     """The channel a configuration writes to: its API's base URL and its id."""
     return (config.base_url, config.channel_id)
-
-
-def is_wildcard(topic_filter: str) -> bool:
-    """Whether an MQTT topic filter has a `+` or `#` level."""
-    return any(level in ("+", "#") for level in topic_filter.split("/"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,21 +246,6 @@ class ChannelSettings:
             "base_url": self.base_url,
             "max_rows": self.max_rows,
         }
-
-
-def alerts_on(hub: IoTitanHub) -> list[str]:
-    """Names of the hub's alerts that are on now, for a channel's status.
-
-    An alert on a wildcard source names the topic too: ``High (home/den/t)``.
-    """
-    names: set[str] = set()
-    for tracker in hub.alerts.trackers.values():
-        if tracker.machine.state:
-            title = tracker.settings.title
-            if is_wildcard(tracker.source.config.topic):
-                title = f"{title} ({tracker.topic.topic})"
-            names.add(title)
-    return sorted(names)
 
 
 # -- the config flow's helpers ---------------------------------------------------------
@@ -484,12 +466,22 @@ class ThingSpeakChannel:
     """Runtime of one channel subentry: its schedule, outbox and sender."""
 
     def __init__(
-        self, hass: HomeAssistant, hub: IoTitanHub, subentry: ConfigSubentry
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        subentry: ConfigSubentry,
+        sources: Mapping[str, SensorSource],
+        alerts_on: Callable[[], list[str]],
     ) -> None:
-        """Parse the settings; `async_load` reads the outbox."""
+        """Parse the settings; `async_load` reads the outbox.
+
+        Rows are built from `sources`; `alerts_on` names the alerts that are
+        on (the status field).
+        """
         self.hass = hass
-        self.hub = hub
-        self.entry = hub.entry
+        self.entry = entry
+        self.sources = sources
+        self._alerts_on = alerts_on
         self.subentry_id = subentry.subentry_id
         self.title = subentry.title
         self.settings = ChannelSettings.from_subentry_data(subentry.data)
@@ -659,7 +651,7 @@ class ThingSpeakChannel:
                 values[number] = value
         status: str | None = None
         if self.settings.send_status:
-            status = ", ".join(alerts_on(self.hub))[:MAX_STATUS_LENGTH] or None
+            status = ", ".join(self._alerts_on())[:MAX_STATUS_LENGTH] or None
         if not values and status is None:
             return None
         return Row.with_fields(
@@ -671,7 +663,7 @@ class ThingSpeakChannel:
         )
 
     def _field_value(self, field_source: FieldSource, timestamp: float) -> FieldValue:
-        source = self.hub.sources.get(field_source.source_id)
+        source = self.sources.get(field_source.source_id)
         if source is None:
             return None
         state = source.topics.get(field_source.topic)
@@ -837,7 +829,9 @@ async def async_setup_channels(hass: HomeAssistant, hub: IoTitanHub) -> None:
     for subentry in entry.subentries.values():
         if subentry.subentry_type != SUBENTRY_CHANNEL:
             continue
-        channel = ThingSpeakChannel(hass, hub, subentry)
+        channel = ThingSpeakChannel(
+            hass, entry, subentry, hub.sources, hub.alerts.names_on
+        )
         await channel.async_load()
         hub.channels[subentry.subentry_id] = channel
         entry.async_on_unload(channel.async_stop)

@@ -133,7 +133,7 @@ async def async_setup_entry(
     for channel in hub.channels.values():
         async_add_entities(
             (
-                IoTitanChannelSensor(channel, description)
+                IoTitanChannelSensor(hub, channel, description)
                 for description in CHANNEL_SENSORS
             ),
             config_subentry_id=channel.subentry_id,
@@ -439,11 +439,12 @@ class IoTitanChannelSensor(IoTitanEntity, SensorEntity):
 
     def __init__(
         self,
+        hub: IoTitanHub,
         channel: ThingSpeakChannel,
         description: IoTitanChannelSensorEntityDescription,
     ) -> None:
         """Attach to the channel's device."""
-        super().__init__(channel.hub)
+        super().__init__(hub)
         self.channel = channel
         self.entity_description = description
         self._attr_unique_id = f"{channel.subentry_id}/{description.key}"

@@ -501,6 +501,11 @@ def validate_topic_filter(topic_filter: str) -> str | None:
     return None
 
 
+def is_wildcard(topic_filter: str) -> bool:
+    """Whether an MQTT topic filter has a `+` or `#` level."""
+    return any(level in ("+", "#") for level in topic_filter.split("/"))
+
+
 def topic_matches(topic_filter: str, topic: str) -> bool:
     """Whether ``topic`` matches ``topic_filter`` under MQTT's rules.
 
