@@ -53,7 +53,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> b
     await hub.async_replay_journal()
     entry.runtime_data = hub
     # ThingSpeak channels: outboxes loaded before their entities are added.
-    await async_setup_channels(hass, hub)
+    hub.channels = await async_setup_channels(
+        hass, entry, hub.sources, hub.alerts.names_on
+    )
     # Platforms first, so that the entities of a topic first seen by the
     # subscription have a platform to be added to.
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

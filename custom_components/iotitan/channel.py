@@ -103,8 +103,7 @@ from .listeners import Listeners
 from .models import SensorSourceConfig
 
 if TYPE_CHECKING:
-    from .hub import IoTitanHub
-    from .source import SensorSource
+    from .source import SensorSource, SourcesHolder
 
 STORAGE_VERSION: Final = 1
 FIELD_NUMBERS: Final = tuple(range(1, 9))
@@ -126,6 +125,10 @@ TEST_ROW_ERRORS: Final = {
     ResultKind.DUPLICATE: "test_row_refused",
 }
 TO_REDACT: Final = {CONF_WRITE_KEY, CONF_LATITUDE, CONF_LONGITUDE, "write_key"}
+DATA_CHANNELS: HassKey[dict[str, dict[str, ThingSpeakChannel]]] = HassKey(
+    f"{DOMAIN}_channels"
+)
+"""The running channels of every loaded hub, by entry id, then subentry id."""
 DATA_TEST_WRITES: HassKey[dict[tuple[str, int], datetime]] = HassKey(
     f"{DOMAIN}_test_writes"
 )
@@ -292,7 +295,7 @@ def field_topics(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, tuple[str
                 subentry_id, topic = identifier.split("/", 1)
                 seen.setdefault(subentry_id, set()).add(topic)
     if entry.state is ConfigEntryState.LOADED:
-        hub: IoTitanHub = entry.runtime_data
+        hub = cast("SourcesHolder", entry.runtime_data)
         for subentry_id, source in hub.sources.items():
             seen.setdefault(subentry_id, set()).update(source.topics)
     topics: dict[str, tuple[str, str]] = {}
@@ -365,8 +368,7 @@ def async_reserve_test_second(
     target = write_target(config)
     senders = [
         channel
-        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-        for channel in cast("IoTitanHub", entry.runtime_data).channels.values()
+        for channel in running_channels(hass)
         if channel.subentry_id == subentry_id
         or write_target(channel.sender.config) == target
     ]
@@ -438,11 +440,9 @@ def async_note_test_write(
     """
     target = write_target(config)
     hass.data.setdefault(DATA_TEST_WRITES, {})[target] = at
-    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        hub: IoTitanHub = entry.runtime_data
-        for channel in hub.channels.values():
-            if write_target(channel.sender.config) == target:
-                channel.sender.note_write(at)
+    for channel in running_channels(hass):
+        if write_target(channel.sender.config) == target:
+            channel.sender.note_write(at)
 
 
 @callback
@@ -450,10 +450,9 @@ def async_update_write_key(
     hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry, write_key: str
 ) -> None:
     """Use a new write key: the running sender resumes, the subentry keeps it."""
-    if entry.state is ConfigEntryState.LOADED:
-        hub: IoTitanHub = entry.runtime_data
-        if (channel := hub.channels.get(subentry.subentry_id)) is not None:
-            channel.sender.set_write_key(write_key)
+    channels = hass.data.get(DATA_CHANNELS, {}).get(entry.entry_id, {})
+    if (channel := channels.get(subentry.subentry_id)) is not None:
+        channel.sender.set_write_key(write_key)
     hass.config_entries.async_update_subentry(
         entry, subentry, data={**subentry.data, CONF_WRITE_KEY: write_key}
     )
@@ -823,19 +822,44 @@ class ThingSpeakChannel:
 # -- setup from the hub entry -------------------------------------------------------------
 
 
-async def async_setup_channels(hass: HomeAssistant, hub: IoTitanHub) -> None:
-    """Load and start every channel subentry of the hub; stop them on unload."""
-    entry = hub.entry
+def running_channels(hass: HomeAssistant) -> list[ThingSpeakChannel]:
+    """Every running channel of every hub."""
+    return [
+        channel
+        for channels in hass.data.get(DATA_CHANNELS, {}).values()
+        for channel in channels.values()
+    ]
+
+
+async def async_setup_channels(
+    hass: HomeAssistant,
+    entry: ConfigEntry[Any],
+    sources: Mapping[str, SensorSource],
+    alerts_on: Callable[[], list[str]],
+) -> dict[str, ThingSpeakChannel]:
+    """Load and start every channel subentry of a hub; stop them on unload.
+
+    Returns them by subentry id; they are also listed in `DATA_CHANNELS`
+    (other hubs' flows look for channels writing to the same ThingSpeak
+    channel) until the entry unloads.
+    """
+    channels: dict[str, ThingSpeakChannel] = {}
+    hass.data.setdefault(DATA_CHANNELS, {})[entry.entry_id] = channels
+
+    @callback
+    def forget() -> None:
+        hass.data.get(DATA_CHANNELS, {}).pop(entry.entry_id, None)
+
+    entry.async_on_unload(forget)
     for subentry in entry.subentries.values():
         if subentry.subentry_type != SUBENTRY_CHANNEL:
             continue
-        channel = ThingSpeakChannel(
-            hass, entry, subentry, hub.sources, hub.alerts.names_on
-        )
+        channel = ThingSpeakChannel(hass, entry, subentry, sources, alerts_on)
         await channel.async_load()
-        hub.channels[subentry.subentry_id] = channel
+        channels[subentry.subentry_id] = channel
         entry.async_on_unload(channel.async_stop)
         await channel.async_start()
+    return channels
 
 
 async def async_remove_channel_stores(hass: HomeAssistant, entry: ConfigEntry) -> None:
@@ -862,10 +886,9 @@ def async_get_channel(hass: HomeAssistant, device_id: str) -> ThingSpeakChannel:
                 subentry = entry.subentries.get(identifier)
                 if subentry is None or subentry.subentry_type != SUBENTRY_CHANNEL:
                     continue
-                if entry.state is ConfigEntryState.LOADED:
-                    hub: IoTitanHub = entry.runtime_data
-                    if (channel := hub.channels.get(identifier)) is not None:
-                        return channel
+                channels = hass.data.get(DATA_CHANNELS, {}).get(entry_id, {})
+                if (channel := channels.get(identifier)) is not None:
+                    return channel
                 raise ServiceValidationError(
                     translation_domain=DOMAIN,
                     translation_key="channel_not_loaded",

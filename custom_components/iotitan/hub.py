@@ -160,7 +160,7 @@ class IoTitanHub:
         self.replay_report: dict[str, Any] = {}
         self.mqtt_connected = True
         self.sample_listeners: list[SampleListener] = []
-        # ThingSpeak channel subentries, filled by channel.async_setup_channels.
+        # ThingSpeak channel subentries, set by async_setup_entry.
         self.channels: dict[str, ThingSpeakChannel] = {}
         self._tick_listeners: Listeners[[float]] = Listeners()
         self._diagnostic_listeners: Listeners[[]] = Listeners()
