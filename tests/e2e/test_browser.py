@@ -257,6 +257,7 @@ def test_demo_in_the_browser(
     base = develop_run.base
     log_in(page, base)
     check_device_page(page, base)
+    check_history_legend(page, base)
     check_options_form(page, base)
     add_alert(page, base)
     add_sensor_source(page, base)
@@ -361,3 +362,34 @@ def check_device_page(page: Any, base: str) -> None:
     elif mean_10m < develop.ALERT["high"] - develop.ALERT["deadband"] - 0.05:
         assert alert[0] == "OK", (shown, alert)
     shoot(page, "02b-alert-device-page.png")
+
+
+# Three rooms' 10-minute means, as a person would compare them in History.
+HISTORY_ROOMS = ("Office", "Kitchen", "Outside")
+
+
+def check_history_legend(page: Any, base: str) -> None:
+    """A history chart of three rooms' means tells them apart by name.
+
+    Named by the raw topic, all three legend entries read
+    "iotitan/home/...", cut off before the room.
+    """
+    entity_ids = ",".join(
+        f"sensor.{room.lower()}_temperature_mean_10m" for room in HISTORY_ROOMS
+    )
+    page.goto(f"{base}/history?entity_id={entity_ids}")
+    wanted = [f"{room} temperature Mean 10m" for room in HISTORY_ROOMS]
+
+    def legend_shown() -> bool:
+        text = " ".join(text_of(page).split())
+        return all(name in text for name in wanted)
+
+    wait_for(
+        "the history legend to name the three rooms",
+        legend_shown,
+        interval=0.5,
+        details=lambda: text_of(page),
+    )
+    assert "iotitan/home" not in text_of(page)
+    page.wait_for_timeout(500)
+    shoot(page, "02c-history-legend.png")
