@@ -23,7 +23,7 @@ from custom_components.iotitan.diagnostics import (
 )
 from custom_components.iotitan.engine.payload import Rejection
 
-from .conftest import hub_entry, sensor_subentry, subentry_id
+from .common import hub_entry, sensor_subentry, subentry_id
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 MIB = 1024 * 1024
