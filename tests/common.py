@@ -83,10 +83,12 @@ def hub_entry(
     *subentries: ConfigSubentryData,
     name: str = "IoTitan",
     update_interval: int = 10,
+    entry_id: str | None = None,
 ) -> MockConfigEntry:
     """A hub config entry of today's shape with the given subentries."""
     return MockConfigEntry(
         domain=DOMAIN,
+        entry_id=entry_id,
         version=CONFIG_ENTRY_VERSION,
         minor_version=CONFIG_ENTRY_MINOR_VERSION,
         title=name,
