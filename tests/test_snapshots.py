@@ -156,6 +156,9 @@ async def test_entities(
     )
     assert entity_entries
     assert {e.domain for e in entity_entries} == {"sensor", "binary_sensor"}
+    # The list itself, so that a removed entity fails even where an unused
+    # snapshot goes unreported (under xdist without --snapshot-update).
+    assert [e.entity_id for e in entity_entries] == snapshot(name="entity_ids")
     for registry_entry in entity_entries:
         device = (
             None
