@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.iotitan.const import DOMAIN, SUBENTRY_ALERT
 
-from .conftest import sensor_subentry
+from .common import sensor_subentry
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 

@@ -64,7 +64,7 @@ from .alerts_common import (
     setup_with_known_topics,
     source_subentry,
 )
-from .conftest import hub_entry
+from .common import hub_entry
 
 # Titles as the alert flow makes them for an unnamed alert on the `room/t` source
 # (the alert's device, and its entity on a one-topic source, take that name).

@@ -28,7 +28,7 @@ from .alerts_common import (
     alert_subentry,
     source_subentry,
 )
-from .conftest import hub_entry
+from .common import hub_entry
 
 BLUEPRINT = (
     Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ import voluptuous as vol
 
 from custom_components.iotitan.const import DOMAIN, SUBENTRY_SENSOR
 
-from .conftest import hub_entry, sensor_subentry, subentry_id
+from .common import hub_entry, sensor_subentry, subentry_id
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 

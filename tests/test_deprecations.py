@@ -38,7 +38,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.iotitan.const import CONF_UPDATE_INTERVAL, DOMAIN
 
-from .conftest import hub_entry, sensor_subentry
+from .common import hub_entry, sensor_subentry
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 INTEGRATION = Path(__file__).resolve().parents[1] / "custom_components" / "iotitan"

@@ -31,7 +31,7 @@ from custom_components.iotitan import device
 from custom_components.iotitan.const import DOMAIN
 
 from .alerts_common import alert_subentry, source_subentry
-from .conftest import channel_subentry, hub_entry, sensor_subentry
+from .common import channel_subentry, hub_entry, sensor_subentry
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 

@@ -29,7 +29,7 @@ from .alerts_common import (
     alert_subentry,
     source_subentry,
 )
-from .conftest import hub_entry
+from .common import hub_entry
 
 
 @pytest.fixture(autouse=True)

@@ -25,7 +25,7 @@ from custom_components.iotitan.engine.payload import Rejection
 from custom_components.iotitan.engine.record import MqttRecord
 from custom_components.iotitan.source import SensorSource
 
-from .conftest import hub_entry, sensor_subentry, subentry_id
+from .common import hub_entry, sensor_subentry, subentry_id
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 MIB = 1024 * 1024

@@ -28,7 +28,7 @@ from custom_components.iotitan.engine.record import MqttRecord
 from custom_components.iotitan.engine.syslog import SyslogFormatter
 from custom_components.iotitan.engine.window import SlidingWindow, Statistic
 
-from .conftest import hub_entry, sensor_subentry, subentry_id
+from .common import hub_entry, sensor_subentry, subentry_id
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 TOPIC = "home/kitchen/temperature"

@@ -34,7 +34,7 @@ from custom_components.iotitan.engine.record import MqttRecord
 from custom_components.iotitan.engine.syslog import SyslogFormatter
 from custom_components.iotitan.engine.window import Statistic
 
-from .conftest import hub_entry, sensor_subentry, subentry_id
+from .common import hub_entry, sensor_subentry, subentry_id
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 TOPIC = "room/t"

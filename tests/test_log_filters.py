@@ -27,7 +27,7 @@ from custom_components.iotitan.diagnostics import (
 )
 from custom_components.iotitan.engine.journal import read_since
 
-from .conftest import hub_entry, sensor_subentry
+from .common import hub_entry, sensor_subentry
 from .rsyslog import Rsyslog, rsyslogd_path
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]

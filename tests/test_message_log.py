@@ -33,7 +33,7 @@ from custom_components.iotitan.engine.syslog import SyslogFormatter
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.message_log import record_now
 
-from .conftest import hub_entry, sensor_subentry, subentry_id
+from .common import hub_entry, sensor_subentry, subentry_id
 from .rsyslog import Rsyslog, rsyslogd_path
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]

@@ -29,7 +29,7 @@ from custom_components.iotitan.const import (
 from custom_components.iotitan.device import device_by_identifier, device_subentry_ids
 
 from .alerts_common import alert_subentry
-from .conftest import channel_subentry, hub_entry, sensor_subentry
+from .common import channel_subentry, hub_entry, sensor_subentry
 
 
 def hub_of_shape_1_1(**fields: Any) -> MockConfigEntry:

@@ -32,7 +32,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.iotitan.const import CONF_LOG_TOPICS, CONF_LOGGING
 from custom_components.iotitan.hub import IoTitanHub
 
-from .conftest import hub_entry, sensor_subentry
+from .common import hub_entry, sensor_subentry
 from .e2e.conftest import Mosquitto
 
 TOPIC = "iotitan/home/adelaide/temperature"

@@ -48,7 +48,7 @@ from custom_components.iotitan.services import (
 )
 
 from .alerts_common import START, alert_subentry
-from .conftest import channel_subentry, hub_entry, sensor_subentry
+from .common import channel_subentry, hub_entry, sensor_subentry
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -29,7 +29,7 @@ from custom_components.iotitan.engine.payload import (
     Rejection,
 )
 
-from .conftest import hub_entry, sensor_subentry, subentry_id
+from .common import hub_entry, sensor_subentry, subentry_id
 from .test_sensor import tick
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]

@@ -56,7 +56,7 @@ from custom_components.iotitan.device import device_by_identifier
 from custom_components.iotitan.engine.window import Statistic
 
 from .alerts_common import ALERT_ID, SOURCE_ID, alert_subentry, source_subentry
-from .conftest import channel_subentry, hub_entry, submit_channel_fields
+from .common import channel_subentry, hub_entry, submit_channel_fields
 from .test_config_flow import options_form, sensor_form
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]

@@ -31,7 +31,7 @@ from .alerts_common import (
     alert_subentry,
     source_subentry,
 )
-from .conftest import hub_entry
+from .common import hub_entry
 
 OTHER_SOURCE_ID = "source0other"
 STRINGS = Path(__file__).parent.parent / "custom_components/iotitan/strings.json"

@@ -24,7 +24,7 @@ from custom_components.iotitan.diagnostics import (
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.source import TopicState
 
-from .conftest import hub_entry, sensor_subentry, subentry_id
+from .common import hub_entry, sensor_subentry, subentry_id
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 TOPIC = "room/t"

@@ -27,7 +27,7 @@ from custom_components.iotitan.diagnostics import (
     async_get_config_entry_diagnostics,
 )
 
-from .conftest import hub_entry, sensor_subentry
+from .common import hub_entry, sensor_subentry
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 DAY = 86400

@@ -37,7 +37,7 @@ from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.sensor import statistic_device_class, statistic_unit
 
 from .alerts_common import ALERT_ID, SOURCE_ID, alert_subentry, source_subentry
-from .conftest import channel_subentry, hub_entry, sensor_subentry, subentry_id
+from .common import channel_subentry, hub_entry, sensor_subentry, subentry_id
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 

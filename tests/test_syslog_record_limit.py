@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.iotitan.const import DEFAULT_MAX_RECORD_BYTES
 from custom_components.iotitan.engine.journal import read_since
 
-from .conftest import hub_entry, sensor_subentry
+from .common import hub_entry, sensor_subentry
 from .rsyslog import Rsyslog, rsyslogd_path
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]

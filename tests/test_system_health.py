@@ -24,7 +24,7 @@ from custom_components.iotitan.const import DOMAIN
 from custom_components.iotitan.engine.syslog import ConnectionState
 from custom_components.iotitan.hub import IoTitanHub
 
-from .conftest import hub_entry, sensor_subentry
+from .common import hub_entry, sensor_subentry
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 INTEGRATION = Path(__file__).resolve().parents[1] / "custom_components" / "iotitan"

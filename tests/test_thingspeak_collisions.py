@@ -30,7 +30,7 @@ from custom_components.iotitan.channel import TEST_ROW_STATUS, FieldSource
 from custom_components.iotitan.const import DOMAIN, SUBENTRY_CHANNEL
 from custom_components.iotitan.engine.window import Statistic
 
-from .conftest import (
+from .common import (
     CHANNEL_ID,
     WRITE_KEY,
     channel_subentry,

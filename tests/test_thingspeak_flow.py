@@ -31,7 +31,7 @@ from custom_components.iotitan.engine.output import is_wildcard
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.hub import topic_device_identifier
 
-from .conftest import (
+from .common import (
     CHANNEL_ID,
     WRITE_KEY,
     channel_subentry,

@@ -58,7 +58,7 @@ from custom_components.iotitan.engine.thingspeak import Row
 from custom_components.iotitan.engine.window import Statistic
 
 from .alerts_common import alert_subentry
-from .conftest import (
+from .common import (
     CHANNEL_ID,
     WRITE_KEY,
     channel_subentry,

@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_mqtt_message,
 )
 
-from .conftest import CHANNEL_ID, channel_subentry, hub_entry
+from .common import CHANNEL_ID, channel_subentry, hub_entry
 from .fake_thingspeak import FakeThingSpeak
 from .test_thingspeak_ha import (
     TOPIC,

@@ -1,0 +1,170 @@
+"""Test helpers that are not fixtures: builders of hub entries and subentries.
+
+Fixtures stay in conftest.py; tests import these with `from .common import ...`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.iotitan.channel import FieldSource
+from custom_components.iotitan.const import (
+    CONF_ADVANCED,
+    CONF_AREA_LEVEL,
+    CONF_DEVICE,
+    CONF_DEVICE_CLASS,
+    CONF_MAX_SAMPLES,
+    CONF_MAX_TOPICS,
+    CONF_NAME_TEMPLATE,
+    CONF_PERCENTILE,
+    CONF_PRECISION,
+    CONF_STATISTICS,
+    CONF_TOPIC,
+    CONF_UNIT,
+    CONF_UPDATE_INTERVAL,
+    CONF_VALUE_PATH,
+    CONF_WINDOWS,
+    CONFIG_ENTRY_MINOR_VERSION,
+    CONFIG_ENTRY_VERSION,
+    DOMAIN,
+    SUBENTRY_CHANNEL,
+    SUBENTRY_SENSOR,
+)
+
+
+def sensor_subentry(
+    topic: str = "home/+/temperature",
+    *,
+    title: str | None = None,
+    windows: list[float] | None = None,
+    statistics: list[str] | None = None,
+    value_path: str = "",
+    unit: str | None = "°C",
+    device_class: str | None = "temperature",
+    percentile: int = 95,
+    precision: int = 2,
+    max_samples: int | None = None,
+    max_topics: int = 500,
+    name_template: str = "",
+    area_level: int | None = None,
+) -> ConfigSubentryData:
+    """Subentry data as the sensor subentry flow stores it."""
+    return ConfigSubentryData(
+        subentry_type=SUBENTRY_SENSOR,
+        title=title or topic,
+        unique_id=None,
+        data={
+            CONF_TOPIC: topic,
+            CONF_VALUE_PATH: value_path,
+            CONF_UNIT: unit,
+            CONF_DEVICE_CLASS: device_class,
+            CONF_WINDOWS: windows or [3600.0],
+            CONF_STATISTICS: statistics or ["mean", "value_min", "value_max"],
+            CONF_ADVANCED: {
+                CONF_PERCENTILE: percentile,
+                CONF_PRECISION: precision,
+                CONF_MAX_SAMPLES: max_samples,
+                CONF_MAX_TOPICS: max_topics,
+            },
+            CONF_DEVICE: {
+                CONF_NAME_TEMPLATE: name_template,
+                CONF_AREA_LEVEL: area_level,
+            },
+        },
+    )
+
+
+def hub_entry(
+    *subentries: ConfigSubentryData,
+    name: str = "IoTitan",
+    update_interval: int = 10,
+    entry_id: str | None = None,
+) -> MockConfigEntry:
+    """A hub config entry of today's shape with the given subentries."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=entry_id,
+        version=CONFIG_ENTRY_VERSION,
+        minor_version=CONFIG_ENTRY_MINOR_VERSION,
+        title=name,
+        data={CONF_NAME: name},
+        options={CONF_UPDATE_INTERVAL: update_interval},
+        subentries_data=subentries,
+    )
+
+
+def subentry_id(entry: MockConfigEntry, index: int = 0) -> str:
+    """Id of the entry's `index`-th subentry."""
+    return list(entry.subentries)[index]
+
+
+# -- ThingSpeak channels -------------------------------------------------------------
+
+CHANNEL_ID = 1001
+WRITE_KEY = "WRITEKEY0SECRET1"
+
+
+def channel_subentry(
+    fields: dict[str, dict[str, Any]],
+    *,
+    channel_id: int = CHANNEL_ID,
+    write_key: str = WRITE_KEY,
+    base_url: str = "https://api.thingspeak.com",
+    plan: str = "free",
+    upload_interval: int = 300,
+    send_status: bool = False,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    max_rows: int = 20_000,
+    title: str | None = None,
+) -> ConfigSubentryData:
+    """Subentry data as the channel subentry flow stores it.
+
+    `fields` maps "1".."8" to {"source": subentry id, "topic", "window",
+    "statistic"}; give the sensor subentry a fixed "subentry_id" to refer to it.
+    """
+    return ConfigSubentryData(
+        subentry_type=SUBENTRY_CHANNEL,
+        title=title or f"ThingSpeak {channel_id}",
+        unique_id=None,
+        data={
+            "channel_id": channel_id,
+            "write_api_key": write_key,
+            "plan": plan,
+            "upload_interval": upload_interval,
+            "latitude": latitude,
+            "longitude": longitude,
+            "fields": fields,
+            "send_status": send_status,
+            "advanced": {"base_url": base_url, "max_rows": max_rows},
+        },
+    )
+
+
+async def submit_channel_fields(
+    hass: HomeAssistant, flow_id: str, choices: dict[str, Any]
+) -> Any:
+    """The channel flow's two field steps: each field's topic, then its statistic.
+
+    `choices` maps `fieldN` to a FieldSource, and may hold `send_status`.
+    """
+    topics = {
+        key: value.topic_choice if isinstance(value, FieldSource) else value
+        for key, value in choices.items()
+    }
+    result = await hass.config_entries.subentries.async_configure(flow_id, topics)
+    if result.get("step_id") != "statistics" or result["type"] != "form":
+        return result
+    return await hass.config_entries.subentries.async_configure(
+        flow_id,
+        {
+            key: value.statistic_choice
+            for key, value in choices.items()
+            if isinstance(value, FieldSource)
+        },
+    )
