@@ -98,6 +98,7 @@ from .engine.thingspeak import (
     parse_created_at,
 )
 from .engine.window import Statistic
+from .engine.window_statistic import WindowStatistic
 from .listeners import Listeners
 from .models import SensorSourceConfig
 
@@ -167,9 +168,14 @@ class FieldSource:
         return f"{self.source_id}|{self.topic}"
 
     @property
+    def window_statistic(self) -> WindowStatistic:
+        """The statistic this field carries; its percentile is the source's."""
+        return WindowStatistic(self.window, self.statistic)
+
+    @property
     def statistic_choice(self) -> str:
         """The value of this field's statistic in the flow's statistic selector."""
-        return f"{self.window!r}|{self.statistic}"
+        return self.window_statistic.channel_choice
 
     def to_data(self) -> dict[str, Any]:
         """Subentry data form."""
@@ -681,7 +687,10 @@ class ThingSpeakChannel:
         if window is None:
             return None
         state.expire(timestamp)
-        value = window.value(field_source.statistic, source.config.percentile)
+        carried = field_source.window_statistic
+        value = carried.with_source_percentile(source.config.percentile).value_in(
+            window
+        )
         if value is None or not math.isfinite(value):
             return None
         if field_source.statistic is Statistic.COUNT or source.config.precision == 0:

@@ -36,6 +36,7 @@ from .engine.output import OutputGuard, topic_matches, uncovered_filters
 from .engine.payload import PayloadParser, Rejection, parse_value_path
 from .engine.record import MqttRecord
 from .engine.window import SlidingWindow
+from .engine.window_statistic import window_diagnostics_key
 from .listeners import Listeners
 from .message_log import MessageLog, record_now
 from .models import HubOptions, SensorSourceConfig
@@ -205,7 +206,8 @@ class TopicState:
             "future_samples_refused": self.future_samples_refused,
             "future_samples_dropped": self.future_samples_dropped,
             "window_samples": {
-                str(seconds): len(window) for seconds, window in self.windows.items()
+                window_diagnostics_key(seconds): len(window)
+                for seconds, window in self.windows.items()
             },
         }
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import math
 from typing import Self
 
-from .output import format_duration, format_number, statistic_label
-from .window import Statistic
+from .output import format_number, statistic_label, stats_topic_tail
+from .window import SlidingWindow, Statistic
 
 __all__ = ["WindowStatistic", "window_diagnostics_key"]
 
@@ -79,6 +79,14 @@ class WindowStatistic:
     def with_source_percentile(self, percentile: int) -> WindowStatistic:
         """This statistic with the source's percentile, if it is a percentile."""
         return WindowStatistic.of_source(self.window, self.statistic, percentile)
+
+    def value_in(self, window: SlidingWindow) -> float | None:
+        """The statistic over the samples now in ``window`` (see its ``value``)."""
+        if self.statistic is not Statistic.PERCENTILE:
+            return window.value(self.statistic)
+        if self.percentile is None:
+            raise ValueError("a percentile whose N is not known has no value")
+        return window.value(self.statistic, self.percentile)
 
     # -- the written forms ----------------------------------------------------------
 
@@ -129,7 +137,7 @@ class WindowStatistic:
     @property
     def topic_tail(self) -> str:
         """The last two levels of the statistic's MQTT output topic: ``1h/p95``."""
-        return f"{format_duration(self.window)}/{self.label}"
+        return stats_topic_tail(self.window, self.label)
 
     @property
     def window_diagnostics_key(self) -> str:
