@@ -81,7 +81,13 @@ from .const import (
     SUBENTRY_CHANNEL,
     SUBENTRY_SENSOR,
 )
-from .device import build_device_info, device_config_entry_ids, hub_device_identifier
+from .device import (
+    build_device_info,
+    device_config_entry_ids,
+    hub_device_identifier,
+    subentry_device_identifier,
+    topics_of_device,
+)
 from .engine.thingspeak import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_ROWS,
@@ -134,11 +140,6 @@ DATA_TEST_WRITES: HassKey[dict[tuple[str, int], datetime]] = HassKey(
 def storage_key(entry_id: str, subentry_id: str) -> str:
     """Key of a channel's outbox in `.storage`."""
     return f"{DOMAIN}.{entry_id}.{subentry_id}"
-
-
-def channel_device_identifier(subentry_id: str) -> tuple[str, str]:
-    """Device registry identifier of a channel (no `/`, unlike topic devices)."""
-    return (DOMAIN, subentry_id)
 
 
 def write_target(config: ChannelConfig) -> tuple[str, int]:
@@ -311,10 +312,8 @@ def field_topics(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, tuple[str
     """
     seen: dict[str, set[str]] = {}
     for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id):
-        for domain, identifier in device.identifiers:
-            if domain == DOMAIN and "/" in identifier:
-                subentry_id, topic = identifier.split("/", 1)
-                seen.setdefault(subentry_id, set()).add(topic)
+        for subentry_id, topic in topics_of_device(device):
+            seen.setdefault(subentry_id, set()).add(topic)
     if entry.state is ConfigEntryState.LOADED:
         hub: IoTitanHub = entry.runtime_data
         for subentry_id, source in hub.sources.items():
@@ -542,7 +541,7 @@ class ThingSpeakChannel:
         return build_device_info(
             self.hass,
             self.entry.entry_id,
-            identifier=channel_device_identifier(self.subentry_id),
+            identifier=subentry_device_identifier(self.subentry_id),
             name=self.title,
             model=MODEL,
             via=hub_device_identifier(self.entry.entry_id),

@@ -27,7 +27,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util.enum import try_parse_enum
 
 from .channel import ThingSpeakChannel
-from .device import device_by_identifier
+from .device import device_by_identifier, topic_device_identifier
 from .engine.output import statistic_name_placeholders
 from .engine.syslog import ConnectionState
 from .engine.thingspeak import ResultKind
@@ -40,7 +40,6 @@ from .hub import (
     SensorSource,
     TopicState,
     signal_new_topic,
-    topic_device_identifier,
 )
 
 # Entities only write state when the hub's timer says so; nothing to throttle.
