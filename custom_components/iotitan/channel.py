@@ -109,7 +109,7 @@ from .listeners import Listeners
 from .models import SensorSourceConfig
 
 if TYPE_CHECKING:
-    from .hub import IoTitanHub
+    from .hub import IoTitanHub, TopicState
 
 STORAGE_VERSION: Final = 1
 FIELD_NUMBERS: Final = tuple(range(1, 9))
@@ -647,6 +647,7 @@ class ThingSpeakChannel:
     def _async_row_due(self, when: datetime) -> None:
         """Make the row of `when` (an exact multiple of the interval)."""
         self._schedule_next_row(when)
+        self.expire_field_windows(when)
         row = self.build_row(when)
         if row is None:
             self.rows_skipped += 1
@@ -654,12 +655,28 @@ class ThingSpeakChannel:
             self.sender.add(row)
         self.async_notify()
 
-    def build_row(self, when: datetime) -> Row | None:
-        """The row for `when`: every mapped statistic that has a value now."""
+    def expire_field_windows(self, when: datetime) -> None:
+        """Drop the samples that left the fields' windows by the row's time.
+
+        The hub's tick, which also expires, may be an hour apart; a row must
+        not carry a sample that left its window before the row's time. Samples
+        stamped after `when` stay (the timer ran late: they are not from the
+        future, and the next rows need them).
+        """
         timestamp = when.timestamp()
+        for field_source in self.settings.fields.values():
+            if (state := self._field_topic(field_source)) is not None:
+                state.expire_windows(timestamp)
+
+    def build_row(self, when: datetime) -> Row | None:
+        """The row for `when`: every mapped statistic that has a value now.
+
+        Reads the windows as they are, changing nothing: `expire_field_windows`
+        first brings them to the row's time.
+        """
         values: dict[int, FieldValue] = {}
         for number, source in self.settings.fields.items():
-            value = self._field_value(source, timestamp)
+            value = self._field_value(source)
             if value is not None:
                 values[number] = value
         status: str | None = None
@@ -675,17 +692,19 @@ class ThingSpeakChannel:
             longitude=self.settings.longitude,
         )
 
-    def _field_value(self, field_source: FieldSource, timestamp: float) -> FieldValue:
+    def _field_topic(self, field_source: FieldSource) -> TopicState | None:
+        """The topic a field reads, if its source has seen it."""
         source = self.hub.sources.get(field_source.source_id)
-        if source is None:
-            return None
-        state = source.topics.get(field_source.topic)
+        return None if source is None else source.topics.get(field_source.topic)
+
+    def _field_value(self, field_source: FieldSource) -> FieldValue:
+        state = self._field_topic(field_source)
         if state is None:
             return None
+        source = self.hub.sources[field_source.source_id]
         window = state.windows.get(field_source.window)
         if window is None:
             return None
-        state.expire(timestamp)
         carried = field_source.window_statistic
         value = carried.with_source_percentile(source.config.percentile).value_in(
             window

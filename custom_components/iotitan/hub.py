@@ -172,10 +172,17 @@ class TopicState:
         return how many of those there were.
         """
         future = self.discard_future(now)
+        self.expire_windows(now)
+        return future
+
+    def expire_windows(self, now: float) -> None:
+        """Drop samples older than their windows at `now`; mark the topic dirty if any.
+
+        Samples later than `now` stay: for a `now` in the past (a row's time).
+        """
         for window in self.windows.values():
             if window.expire(now):
                 self.dirty = True
-        return future
 
     @callback
     def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
