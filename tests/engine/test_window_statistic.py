@@ -1,6 +1,6 @@
 """One statistic of one window, written as each stored or shown form spells it.
 
-The expected strings are today's, written out by hand from the stored and shown
+Every string checked here is today's, written out by hand from the stored and shown
 forms (unique ids `<window:g>/<statistic or pN>` in tests/test_sensor.py and the
 stored registries, alert `watch` values `<format_number(window)>/<statistic>`,
 ThingSpeak statistic choices `<repr(window)>|<statistic>`, output topics
@@ -11,10 +11,12 @@ stored value that changes by one character breaks users' installs.
 
 from __future__ import annotations
 
+import statistics
+
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.iotitan.engine.window import Statistic
+from custom_components.iotitan.engine.window import SlidingWindow, Statistic
 from custom_components.iotitan.engine.window_statistic import (
     WindowStatistic,
     window_diagnostics_key,
@@ -317,3 +319,17 @@ def test_read_back_any_window(window: float, statistic: Statistic) -> None:
     value = WindowStatistic(window, statistic)
     assert WindowStatistic.from_watch_value(value.watch_value) == value
     assert WindowStatistic.from_channel_choice(value.channel_choice) == value
+
+
+def test_value_in_a_window() -> None:
+    """The statistic over a window's samples, at the source's percentile."""
+    window = SlidingWindow(60.0)
+    for second, value in enumerate([1.0, 2.0, 3.0, 4.0, 10.0]):
+        window.add(float(second), value)
+    assert WindowStatistic(60.0, S.MEAN).value_in(window) == 4.0
+    cuts = statistics.quantiles([1.0, 2.0, 3.0, 4.0, 10.0], n=100, method="exclusive")
+    for percentile in (10, 50, 90):
+        at = WindowStatistic(60.0, S.PERCENTILE, percentile).value_in(window)
+        assert at == pytest.approx(cuts[percentile - 1], abs=1e-12)
+    with pytest.raises(ValueError, match="percentile"):
+        WindowStatistic(60.0, S.PERCENTILE).value_in(window)
