@@ -1114,7 +1114,7 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
                 value=WATCH_VALUE, label=await async_raw_value_name(self.hass)
             ),
             *await async_statistic_options(
-                self.hass, config, lambda statistic: statistic.watch_value
+                self.hass, config, lambda window_statistic: window_statistic.watch_value
             ),
         ]
 
@@ -1513,7 +1513,9 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
                 entry.subentries[source_id].data
             )
             labels[field] = await async_statistic_options(
-                self.hass, config, lambda statistic: statistic.channel_choice
+                self.hass,
+                config,
+                lambda window_statistic: window_statistic.channel_choice,
             )
         if user_input is not None:
             fields = {}
