@@ -86,6 +86,9 @@ TARGETS: dict[str, Target] = {
     "syslog": Target("engine/syslog.py", SYSLOG_TESTS),
     "alerts": Target("engine/alerts.py", ("tests/engine/test_alerts.py",)),
     "output": Target("engine/output.py", ("tests/engine/test_output.py",)),
+    "window_statistic": Target(
+        "engine/window_statistic.py", ("tests/engine/test_window_statistic.py",)
+    ),
     "outbox": Target("engine/outbox.py", ("tests/engine/test_thingspeak.py",)),
     "thingspeak": Target("engine/thingspeak.py", ("tests/engine/test_thingspeak.py",)),
     # The hub's message path: from the MQTT callback to the windows, and the
@@ -97,6 +100,7 @@ TARGETS: dict[str, Target] = {
             "TopicState.add",
             "TopicState.is_repeat",
             "TopicState.expire",
+            "TopicState.expire_windows",
             "SensorSource.topic_state",
             "SensorSource.ingest",
             "SensorSource.count_live",

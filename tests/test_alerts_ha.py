@@ -43,11 +43,17 @@ from pytest_homeassistant_custom_component.typing import (
     MqttMockHAClient,
 )
 
-from custom_components.iotitan.alert_runtime import AlertProblem, AlertSettings, Watch
+from custom_components.iotitan.alert_runtime import (
+    AlertProblem,
+    AlertSettings,
+    parse_watch,
+    watch_text,
+)
 from custom_components.iotitan.const import DOMAIN, EVENT_ALERT, SUBENTRY_ALERT
 from custom_components.iotitan.device import device_by_identifier, device_subentry_ids
 from custom_components.iotitan.engine.alerts import AlertConfig, AlertRule
 from custom_components.iotitan.engine.window import Statistic
+from custom_components.iotitan.engine.window_statistic import WindowStatistic
 from custom_components.iotitan.logbook import describe_alert
 from custom_components.iotitan.models import SensorSourceConfig
 
@@ -658,13 +664,15 @@ def test_alert_settings_checks_against_the_source() -> None:
         title="a",
         name="",
         source_id="s",
-        watch=Watch(),
+        watch=None,
         config=AlertConfig(AlertRule.RATE, rate_limit=1),
     )
     assert settings.rate_window(source) is None
     assert settings.problem_with(source) is AlertProblem.RATE_WITHOUT_WINDOW
-    assert str(Watch(600.0, Statistic.MEAN)) == "600/mean"
-    assert Watch.parse("0.5/percentile") == Watch(0.5, Statistic.PERCENTILE)
+    assert watch_text(WindowStatistic(600.0, Statistic.MEAN)) == "600/mean"
+    assert watch_text(None) == "value"
+    assert parse_watch("value") is None
+    assert parse_watch("0.5/percentile") == WindowStatistic(0.5, Statistic.PERCENTILE)
     assert settings.output_name == "rate"
 
 

@@ -280,3 +280,38 @@ def test_newest_branch_matches_the_newest_release() -> None:
     entry = _class(source, "BaseDeviceEntry")
     assert re.search(r"^    config_entry_id: str = attr.ib\(\)", entry, re.M)
     assert re.search(r"^    config_subentry_id: ", entry, re.M)
+
+
+@pytest.mark.parametrize(
+    ("subentry_id", "topic", "stored"),
+    [
+        ("01JSOURCE", "room/t", "01JSOURCE/room/t"),
+        ("01JSOURCE", "home/den/a|b", "01JSOURCE/home/den/a|b"),
+        ("01JSOURCE", "/leading/slash", "01JSOURCE//leading/slash"),
+        ("01JSOURCE", "t", "01JSOURCE/t"),
+    ],
+)
+def test_topic_device_identifiers_read_back(
+    subentry_id: str, topic: str, stored: str
+) -> None:
+    """A topic's device is `<subentry id>/<topic>`; the first `/` ends the id."""
+    identifier = device.topic_device_identifier(subentry_id, topic)
+    assert identifier == (DOMAIN, stored)
+    assert device.parse_topic_device_identifier(identifier) == (subentry_id, topic)
+
+
+def test_other_identifiers_name_no_topic() -> None:
+    """The hub's, an alert's, a channel's and other integrations' identifiers."""
+    for identifier in (
+        device.hub_device_identifier("01JENTRY"),
+        device.subentry_device_identifier("01JALERT"),
+        ("mqtt", "01JSOURCE/room/t"),
+    ):
+        assert device.parse_topic_device_identifier(identifier) is None
+    entry = SimpleNamespace(
+        identifiers={
+            device.hub_device_identifier("01JENTRY"),
+            device.topic_device_identifier("01JSOURCE", "room/t"),
+        }
+    )
+    assert device.topics_of_device(entry) == [("01JSOURCE", "room/t")]  # type: ignore[arg-type]

@@ -202,7 +202,9 @@ async def test_reconfigured_to_an_existing_window_clears_the_issue(
     assert issue_of(hass, entry) is not None
     await reconfigure_alert(hass, entry, SOURCE_ID, "60/mean")
     assert issue_of(hass, entry) is None
-    assert str(entry.runtime_data.alerts.alerts[ALERT_ID].watch) == "60/mean"
+    watch = entry.runtime_data.alerts.alerts[ALERT_ID].watch
+    assert watch is not None
+    assert watch.watch_value == "60/mean"
 
 
 async def test_statistic_dropped_from_the_source_keeps_the_alert_running(

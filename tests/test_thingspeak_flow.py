@@ -27,9 +27,9 @@ from custom_components.iotitan.channel import (
     valid_write_key,
 )
 from custom_components.iotitan.const import SUBENTRY_CHANNEL
+from custom_components.iotitan.device import topic_device_identifier
 from custom_components.iotitan.engine.output import is_wildcard
 from custom_components.iotitan.engine.window import Statistic
-from custom_components.iotitan.hub import topic_device_identifier
 
 from .common import (
     CHANNEL_ID,

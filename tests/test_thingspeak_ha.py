@@ -50,10 +50,10 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.iotitan.channel import (
     FieldSource,
     ThingSpeakChannel,
-    channel_device_identifier,
     storage_key,
 )
 from custom_components.iotitan.const import DOMAIN, SUBENTRY_CHANNEL
+from custom_components.iotitan.device import subentry_device_identifier
 from custom_components.iotitan.engine.thingspeak import Row
 from custom_components.iotitan.engine.window import Statistic
 
@@ -272,7 +272,7 @@ async def test_rows_on_the_interval_with_the_statistics(
 
     # Its device hangs below the hub's, with its diagnostic sensors.
     device = dr.async_get(hass).async_get_device(
-        identifiers={channel_device_identifier(channel.subentry_id)}
+        identifiers={subentry_device_identifier(channel.subentry_id)}
     )
     assert device is not None
     assert device.model == "ThingSpeak channel"
@@ -588,7 +588,7 @@ async def test_refused_rows_become_dead_letters(
 def channel_device(hass: HomeAssistant, channel: ThingSpeakChannel) -> str:
     """Device id of a channel."""
     device = dr.async_get(hass).async_get_device(
-        identifiers={channel_device_identifier(channel.subentry_id)}
+        identifiers={subentry_device_identifier(channel.subentry_id)}
     )
     assert device is not None
     return device.id
@@ -1047,7 +1047,7 @@ async def test_removing_a_channel_deletes_its_outbox(
     assert entry.runtime_data.channels == {}
     assert (
         dr.async_get(hass).async_get_device(
-            identifiers={channel_device_identifier(channel.subentry_id)}
+            identifiers={subentry_device_identifier(channel.subentry_id)}
         )
         is None
     )

@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import (
 from .common import CHANNEL_ID, channel_subentry, hub_entry
 from .fake_thingspeak import FakeThingSpeak
 from .test_thingspeak_ha import (
+    SOURCE_ID,
     TOPIC,
     channel_of,
     field,
@@ -96,3 +97,48 @@ async def test_rows_leave_out_samples_that_left_the_window(
     # the rows say so rather than repeat the last mean.
     silent = [row for row_time, row in stored if row_time.minute >= 10]
     assert silent == [{"field2": 0}] * 7
+
+
+async def test_building_a_row_reads_the_windows_without_changing_them(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    fake_thingspeak: FakeThingSpeak,
+    freezer: FrozenDateTimeFactory,
+    start: datetime,  # noqa: F811
+) -> None:
+    """Expiry is its own step before a row is built; building one only reads."""
+    entry = hub_entry(
+        source(windows=[WINDOW], statistics=["mean", "count"]),
+        channel_subentry(
+            {"1": field("mean", WINDOW), "2": field("count", WINDOW)},
+            base_url=fake_thingspeak.url,
+            upload_interval=UPLOAD_INTERVAL,
+        ),
+        update_interval=3600,
+    )
+    await setup_hub(entry)
+    async_fire_mqtt_message(hass, TOPIC, "3")
+    async_fire_mqtt_message(hass, TOPIC, "7")
+    await hass.async_block_till_done()
+    channel = channel_of(entry)
+    topic = entry.runtime_data.sources[SOURCE_ID].topics[TOPIC]
+    topic.dirty = False
+    samples = {seconds: list(window) for seconds, window in topic.windows.items()}
+    assert [len(kept) for kept in samples.values()] == [2]
+
+    # Both samples left the window by then; the windows still hold them.
+    later = dt_util.utcnow() + timedelta(seconds=2 * WINDOW)
+    row = channel.build_row(later)
+    assert row is not None
+    assert row.fields == {1: 5.0, 2: 2}
+    assert {seconds: list(window) for seconds, window in topic.windows.items()} == (
+        samples
+    )
+    assert topic.dirty is False
+
+    channel.expire_field_windows(later)
+    assert [len(window) for window in topic.windows.values()] == [0]
+    assert topic.dirty is True
+    row = channel.build_row(later)
+    assert row is not None
+    assert row.fields == {2: 0}  # a count of 0 is a value

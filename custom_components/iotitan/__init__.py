@@ -17,7 +17,7 @@ from .alert_runtime import async_delete_alert_issues
 from .binary_sensor import alert_registry_entries
 from .channel import async_remove_channel_stores, async_setup_channels
 from .const import DOMAIN
-from .device import async_register_hub_device
+from .device import async_register_hub_device, topics_of_device
 from .hub import IoTitanConfigEntry, IoTitanHub, async_delete_journal_issue
 from .message_log import journal_directory, remove_journal
 from .migration import async_migrate_hub_entry
@@ -96,12 +96,10 @@ async def async_remove_config_entry_device(
     The topic's alert entities sit on their alerts' devices, so they are removed
     here (they come back, like the device, if the topic reports again).
     """
-    for domain, identifier in device.identifiers:
-        if domain == DOMAIN and "/" in identifier:
-            subentry_id, topic = identifier.split("/", 1)
-            entry.runtime_data.async_forget_topic(subentry_id, topic)
-            _async_remove_alert_entities(hass, entry, f"{subentry_id}/{topic}")
-            return True
+    for subentry_id, topic in topics_of_device(device):
+        entry.runtime_data.async_forget_topic(subentry_id, topic)
+        _async_remove_alert_entities(hass, entry, f"{subentry_id}/{topic}")
+        return True
     return False
 
 

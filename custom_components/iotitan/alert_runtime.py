@@ -62,8 +62,9 @@ from .engine.alerts import (
     Transition,
     validate_alert_config,
 )
-from .engine.output import format_duration, format_number, is_wildcard
+from .engine.output import format_duration, is_wildcard
 from .engine.window import SlidingWindow, Statistic
+from .engine.window_statistic import WindowStatistic
 from .listeners import Listeners
 
 if TYPE_CHECKING:
@@ -84,31 +85,20 @@ ATTR_WATCH = "watch"
 MAX_TRANSITIONS_PER_CALL = 16
 
 
-def watch_key(window: float, statistic: Statistic) -> str:
-    """How a watched statistic is stored: `<window seconds>/<statistic>`."""
-    return f"{format_number(window)}/{statistic}"
+def parse_watch(text: str) -> WindowStatistic | None:
+    """What an alert subentry's `watch` names: None for the raw value (`value`).
+
+    Otherwise `<window seconds>/<statistic>` (`WindowStatistic.watch_value`);
+    ValueError if neither.
+    """
+    if text == WATCH_VALUE:
+        return None
+    return WindowStatistic.from_watch_value(text)
 
 
-@dataclass(frozen=True, slots=True)
-class Watch:
-    """What an alert compares with its limits: the raw value or a statistic."""
-
-    window: float | None = None
-    statistic: Statistic | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> Watch:
-        """Parse `value` or `<window seconds>/<statistic>` (ValueError if neither)."""
-        if text == WATCH_VALUE:
-            return cls()
-        window, _, statistic = text.partition("/")
-        return cls(float(window), Statistic(statistic))
-
-    def __str__(self) -> str:
-        """The stored form."""
-        if self.window is None or self.statistic is None:
-            return WATCH_VALUE
-        return watch_key(self.window, self.statistic)
+def watch_text(watch: WindowStatistic | None) -> str:
+    """The stored form of what an alert watches (see `parse_watch`)."""
+    return WATCH_VALUE if watch is None else watch.watch_value
 
 
 class AlertProblem(StrEnum):
@@ -161,7 +151,8 @@ class AlertSettings:
     name: str
     """The user's name for the alert; empty for a translated default."""
     source_id: str
-    watch: Watch
+    watch: WindowStatistic | None
+    """The watched statistic; None for the raw value. Its percentile is the source's."""
     config: AlertConfig
 
     @classmethod
@@ -186,7 +177,7 @@ class AlertSettings:
             title=subentry.title,
             name=(data.get(CONF_NAME) or "").strip(),
             source_id=data[CONF_SOURCE],
-            watch=Watch.parse(data.get(CONF_WATCH, WATCH_VALUE)),
+            watch=parse_watch(data.get(CONF_WATCH, WATCH_VALUE)),
             config=config,
         )
 
@@ -200,7 +191,7 @@ class AlertSettings:
 
         The watched statistic's window; for the raw value, the shortest one.
         """
-        if self.watch.window is not None:
+        if self.watch is not None:
             return self.watch.window
         return min(source.windows, default=None)
 
@@ -210,7 +201,7 @@ class AlertSettings:
         Only a missing window stops it: a window computes every statistic, so
         one the source no longer shows as a sensor is still watched.
         """
-        if self.watch.window is not None and self.watch.window not in source.windows:
+        if self.watch is not None and self.watch.window not in source.windows:
             return AlertProblem.WINDOW_MISSING
         if self.config.rule is AlertRule.RATE and self.rate_window(source) is None:
             return AlertProblem.RATE_WITHOUT_WINDOW
@@ -245,13 +236,19 @@ class AlertTracker:
         self._timer_at: float | None = None
         rule = settings.config.rule
         self._follows_windows = rule is AlertRule.RATE or (
-            rule is not AlertRule.STALE and settings.watch.window is not None
+            rule is not AlertRule.STALE and settings.watch is not None
         )
         self._window: SlidingWindow | None = None
+        # The stored watch leaves a percentile's N to the source.
+        self._watched = (
+            None
+            if settings.watch is None
+            else settings.watch.with_source_percentile(source.config.percentile)
+        )
         if rule is AlertRule.RATE:
             window = settings.rate_window(source.config)
             self._window = None if window is None else topic.windows[window]
-        elif settings.watch.window is not None:
+        elif settings.watch is not None:
             self._window = topic.windows[settings.watch.window]
 
     @property
@@ -275,9 +272,8 @@ class AlertTracker:
             return None if rate is None else rate * 60
         if self._window is None:
             return self.topic.last_value
-        statistic = self.settings.watch.statistic
-        assert statistic is not None
-        return self._window.value(statistic, self.source.config.percentile)
+        assert self._watched is not None
+        return self._watched.value_in(self._window)
 
     # -- inputs -----------------------------------------------------------------
 
@@ -488,7 +484,7 @@ class AlertRuntime:
         if source is not None:
             placeholders["source"] = source.title
         if problem is AlertProblem.WINDOW_MISSING:
-            assert settings.watch.window is not None
+            assert settings.watch is not None
             placeholders["window"] = format_duration(settings.watch.window)
         ir.async_create_issue(
             self.hass,
@@ -566,7 +562,7 @@ class AlertRuntime:
             subentry_id: {
                 "title": settings.title,
                 "source": settings.source_id,
-                "watch": str(settings.watch),
+                "watch": watch_text(settings.watch),
                 "topics": {
                     topic: tracker.as_diagnostics()
                     for (alert_id, topic), tracker in self.trackers.items()

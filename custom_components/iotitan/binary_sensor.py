@@ -35,6 +35,7 @@ from .alert_runtime import (
     ATTR_WATCH,
     AlertSettings,
     AlertTracker,
+    watch_text,
 )
 from .const import SUBENTRY_ALERT
 from .device import alert_device_info
@@ -173,7 +174,7 @@ class IoTitanAlertBinarySensor(IoTitanTopicEntity, BinarySensorEntity, RestoreEn
             ),
         )
         self.tracker = tracker
-        self._watch_name = str(tracker.settings.watch)
+        self._watch_name = watch_text(tracker.settings.watch)
         self._attr_translation_key = str(settings.config.rule)
         self._attr_translation_placeholders = name_placeholders(
             settings, source.config.unit
@@ -236,10 +237,14 @@ class IoTitanAlertBinarySensor(IoTitanTopicEntity, BinarySensorEntity, RestoreEn
     async def _async_watch_name(self) -> str:
         """What the alert watches, as a person reads it ("Mean 10m")."""
         watch = self.tracker.settings.watch
-        if watch.statistic is None or watch.window is None:
+        if watch is None:
             return await async_raw_value_name(self.hass)
-        names = await async_statistic_names(self.hass, self.tracker.source.config)
-        return names.get((watch.window, watch.statistic), str(watch))
+        config = self.tracker.source.config
+        names = await async_statistic_names(self.hass, config)
+        # A watched statistic the source no longer shows has no entity name.
+        return names.get(
+            watch.with_source_percentile(config.percentile), watch.watch_value
+        )
 
     def _shown(self) -> tuple[bool | None, dict[str, Any]]:
         return self.is_on, self.extra_state_attributes

@@ -81,7 +81,13 @@ from .const import (
     SUBENTRY_CHANNEL,
     SUBENTRY_SENSOR,
 )
-from .device import build_device_info, device_config_entry_ids, hub_device_identifier
+from .device import (
+    build_device_info,
+    device_config_entry_ids,
+    hub_device_identifier,
+    subentry_device_identifier,
+    topics_of_device,
+)
 from .engine.output import is_wildcard
 from .engine.thingspeak import (
     DEFAULT_BASE_URL,
@@ -99,11 +105,12 @@ from .engine.thingspeak import (
     parse_created_at,
 )
 from .engine.window import Statistic
+from .engine.window_statistic import WindowStatistic
 from .listeners import Listeners
 from .models import SensorSourceConfig
 
 if TYPE_CHECKING:
-    from .source import SensorSource, SourcesHolder
+    from .source import SensorSource, SourcesHolder, TopicState
 
 STORAGE_VERSION: Final = 1
 FIELD_NUMBERS: Final = tuple(range(1, 9))
@@ -140,11 +147,6 @@ def storage_key(entry_id: str, subentry_id: str) -> str:
     return f"{DOMAIN}.{entry_id}.{subentry_id}"
 
 
-def channel_device_identifier(subentry_id: str) -> tuple[str, str]:
-    """Device registry identifier of a channel (no `/`, unlike topic devices)."""
-    return (DOMAIN, subentry_id)
-
-
 def write_target(config: ChannelConfig) -> tuple[str, int]:
     """The channel a configuration writes to: its API's base URL and its id."""
     return (config.base_url, config.channel_id)
@@ -167,9 +169,14 @@ class FieldSource:
         return f"{self.source_id}|{self.topic}"
 
     @property
+    def window_statistic(self) -> WindowStatistic:
+        """The statistic this field carries; its percentile is the source's."""
+        return WindowStatistic(self.window, self.statistic)
+
+    @property
     def statistic_choice(self) -> str:
         """The value of this field's statistic in the flow's statistic selector."""
-        return f"{self.window!r}|{self.statistic}"
+        return self.window_statistic.channel_choice
 
     def to_data(self) -> dict[str, Any]:
         """Subentry data form."""
@@ -290,10 +297,8 @@ def field_topics(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, tuple[str
     """
     seen: dict[str, set[str]] = {}
     for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id):
-        for domain, identifier in device.identifiers:
-            if domain == DOMAIN and "/" in identifier:
-                subentry_id, topic = identifier.split("/", 1)
-                seen.setdefault(subentry_id, set()).add(topic)
+        for subentry_id, topic in topics_of_device(device):
+            seen.setdefault(subentry_id, set()).add(topic)
     if entry.state is ConfigEntryState.LOADED:
         hub = cast("SourcesHolder", entry.runtime_data)
         for subentry_id, source in hub.sources.items():
@@ -527,7 +532,7 @@ class ThingSpeakChannel:
         return build_device_info(
             self.hass,
             self.entry.entry_id,
-            identifier=channel_device_identifier(self.subentry_id),
+            identifier=subentry_device_identifier(self.subentry_id),
             name=self.title,
             model=MODEL,
             via=hub_device_identifier(self.entry.entry_id),
@@ -633,6 +638,7 @@ class ThingSpeakChannel:
     def _async_row_due(self, when: datetime) -> None:
         """Make the row of `when` (an exact multiple of the interval)."""
         self._schedule_next_row(when)
+        self.expire_field_windows(when)
         row = self.build_row(when)
         if row is None:
             self.rows_skipped += 1
@@ -640,12 +646,28 @@ class ThingSpeakChannel:
             self.sender.add(row)
         self.async_notify()
 
-    def build_row(self, when: datetime) -> Row | None:
-        """The row for `when`: every mapped statistic that has a value now."""
+    def expire_field_windows(self, when: datetime) -> None:
+        """Drop the samples that left the fields' windows by the row's time.
+
+        The hub's tick, which also expires, may be an hour apart; a row must
+        not carry a sample that left its window before the row's time. Samples
+        stamped after `when` stay (the timer ran late: they are not from the
+        future, and the next rows need them).
+        """
         timestamp = when.timestamp()
+        for field_source in self.settings.fields.values():
+            if (state := self._field_topic(field_source)) is not None:
+                state.expire_windows(timestamp)
+
+    def build_row(self, when: datetime) -> Row | None:
+        """The row for `when`: every mapped statistic that has a value now.
+
+        Reads the windows as they are, changing nothing: `expire_field_windows`
+        first brings them to the row's time.
+        """
         values: dict[int, FieldValue] = {}
         for number, source in self.settings.fields.items():
-            value = self._field_value(source, timestamp)
+            value = self._field_value(source)
             if value is not None:
                 values[number] = value
         status: str | None = None
@@ -661,18 +683,23 @@ class ThingSpeakChannel:
             longitude=self.settings.longitude,
         )
 
-    def _field_value(self, field_source: FieldSource, timestamp: float) -> FieldValue:
+    def _field_topic(self, field_source: FieldSource) -> TopicState | None:
+        """The topic a field reads, if its source has seen it."""
         source = self.sources.get(field_source.source_id)
-        if source is None:
-            return None
-        state = source.topics.get(field_source.topic)
+        return None if source is None else source.topics.get(field_source.topic)
+
+    def _field_value(self, field_source: FieldSource) -> FieldValue:
+        state = self._field_topic(field_source)
         if state is None:
             return None
+        source = self.sources[field_source.source_id]
         window = state.windows.get(field_source.window)
         if window is None:
             return None
-        state.expire(timestamp)
-        value = window.value(field_source.statistic, source.config.percentile)
+        carried = field_source.window_statistic
+        value = carried.with_source_percentile(source.config.percentile).value_in(
+            window
+        )
         if value is None or not math.isfinite(value):
             return None
         if field_source.statistic is Statistic.COUNT or source.config.precision == 0:

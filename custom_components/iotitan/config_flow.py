@@ -40,7 +40,6 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.translation import async_get_translations
 import voluptuous as vol
 
-from .alert_runtime import watch_key
 from .channel import (
     FIELD_NUMBERS,
     ChannelSettings,
@@ -176,10 +175,10 @@ from .engine.topic_names import (
     check_area_level,
     check_name_template,
 )
-from .engine.window import Statistic
+from .engine.window_statistic import WindowStatistic
 from .form import number_box, range_errors, show_errors_in_sections
 from .models import HubOptions, SensorSourceConfig, default_words_as_numbers
-from .names import async_raw_value_name, async_statistic_names
+from .names import async_raw_value_name, async_statistic_options
 
 DEFAULT_HUB_NAME = "IoTitan"
 
@@ -1114,11 +1113,8 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
             SelectOptionDict(
                 value=WATCH_VALUE, label=await async_raw_value_name(self.hass)
             ),
-            *(
-                SelectOptionDict(value=watch_key(window, statistic), label=label)
-                for (window, statistic), label in (
-                    await async_statistic_names(self.hass, config)
-                ).items()
+            *await async_statistic_options(
+                self.hass, config, lambda window_statistic: window_statistic.watch_value
             ),
         ]
 
@@ -1511,29 +1507,22 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
     ) -> SubentryFlowResult:
         """Which statistic of which window each chosen field carries."""
         entry = self._get_entry()
-        choices: dict[str, dict[str, tuple[float, Statistic]]] = {}
         labels: dict[str, list[SelectOptionDict]] = {}
         for field, (source_id, _) in self._field_topics.items():
             config = SensorSourceConfig.from_subentry_data(
                 entry.subentries[source_id].data
             )
-            names = await async_statistic_names(self.hass, config)
-            choices[field] = {
-                FieldSource(source_id, "", window, statistic).statistic_choice: (
-                    window,
-                    statistic,
-                )
-                for window, statistic in names
-            }
-            labels[field] = [
-                SelectOptionDict(value=value, label=names[key])
-                for value, key in choices[field].items()
-            ]
+            labels[field] = await async_statistic_options(
+                self.hass,
+                config,
+                lambda window_statistic: window_statistic.channel_choice,
+            )
         if user_input is not None:
             fields = {}
             for field, (source_id, topic) in self._field_topics.items():
-                window, statistic = choices[field][user_input[field]]
-                source = FieldSource(source_id, topic, window, statistic)
+                # The selector accepts only its options.
+                chosen = WindowStatistic.from_channel_choice(user_input[field])
+                source = FieldSource(source_id, topic, chosen.window, chosen.statistic)
                 fields[field.removeprefix("field")] = source.to_data()
             data = {
                 **self._settings,
@@ -1554,7 +1543,8 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
         suggested = {
             field: value
             for field, value in self._statistics_suggested.items()
-            if field in choices and value in choices[field]
+            if field in labels
+            and value in {option["value"] for option in labels[field]}
         }
         for field, options in labels.items():
             suggested.setdefault(field, options[0]["value"])

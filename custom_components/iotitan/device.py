@@ -61,6 +61,45 @@ def subentry_device_identifier(subentry_id: str) -> tuple[str, str]:
     return (DOMAIN, subentry_id)
 
 
+def topic_device_identifier(subentry_id: str, topic: str) -> tuple[str, str]:
+    """Device registry identifier of one concrete topic of one sensor source.
+
+    `<sensor subentry id>/<topic>`. Subentry ids are ULIDs (no `/`), so the
+    first `/` ends the id; the topic may hold more. Read back with
+    `parse_topic_device_identifier`, nowhere else.
+    """
+    return (DOMAIN, f"{subentry_id}/{topic}")
+
+
+def parse_topic_device_identifier(
+    identifier: tuple[str, str],
+) -> tuple[str, str] | None:
+    """(sensor subentry id, topic) of a topic device's identifier.
+
+    None for any other device's identifier: the hub's, an alert's or a
+    channel's (no `/`), or another integration's.
+    """
+    domain, key = identifier
+    if domain != DOMAIN:
+        return None
+    subentry_id, slash, topic = key.partition("/")
+    if not slash:
+        return None
+    return subentry_id, topic
+
+
+def topics_of_device(device: DeviceEntry) -> list[tuple[str, str]]:
+    """(sensor subentry id, topic) of each topic identifier a device has.
+
+    One for a topic's device, none for any other.
+    """
+    return [
+        parsed
+        for identifier in device.identifiers
+        if (parsed := parse_topic_device_identifier(identifier)) is not None
+    ]
+
+
 @callback
 def device_by_identifier(
     registry: dr.DeviceRegistry, identifier: tuple[str, str], config_entry_id: str

@@ -6,9 +6,14 @@ from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
 
-from .device import build_device_info, hub_device_identifier, hub_device_info
+from .device import (
+    build_device_info,
+    hub_device_identifier,
+    hub_device_info,
+    topic_device_identifier,
+)
 from .engine.topic_names import area_from_level, device_name
-from .hub import IoTitanHub, topic_device_identifier
+from .hub import IoTitanHub
 from .source import SensorSource, TopicState
 
 

@@ -30,6 +30,7 @@ from homeassistant.helpers.event import async_track_time_interval
 
 from .alert_runtime import AlertRuntime
 from .const import DOMAIN, LOGGER, SUBENTRY_SENSOR
+from .device import topics_of_device
 from .engine.journal import UnreadableFile
 from .engine.output import OutputGuard, topic_matches, uncovered_filters
 from .engine.payload import Rejection
@@ -81,14 +82,6 @@ def async_delete_journal_issue(hass: HomeAssistant, entry_id: str) -> None:
 def signal_new_topic(entry_id: str) -> str:
     """Dispatcher signal sent when a source sees a topic for the first time."""
     return f"{DOMAIN}_{entry_id}_new_topic"
-
-
-def topic_device_identifier(subentry_id: str, topic: str) -> tuple[str, str]:
-    """Device registry identifier of one concrete topic of one source.
-
-    Subentry ids are ULIDs (no `/`), so the first `/` separates the two parts.
-    """
-    return (DOMAIN, f"{subentry_id}/{topic}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,10 +185,7 @@ class IoTitanHub:
         """Recreate the topics seen before a restart from the device registry."""
         registry = dr.async_get(self.hass)
         for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
-            for domain, identifier in device.identifiers:
-                if domain != DOMAIN or "/" not in identifier:
-                    continue
-                subentry_id, topic = identifier.split("/", 1)
+            for subentry_id, topic in topics_of_device(device):
                 if (source := self.sources.get(subentry_id)) is not None:
                     source.topic_state(topic)
 

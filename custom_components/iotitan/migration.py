@@ -36,7 +36,6 @@ from .const import (
     CONFIG_ENTRY_MINOR_VERSION,
     CONFIG_ENTRY_VERSION,
     DEFAULT_MAX_RECORD_BYTES,
-    DOMAIN,
     LOGGER,
     SUBENTRY_ALERT,
     SUBENTRY_SENSOR,
@@ -46,6 +45,7 @@ from .device import (
     async_get_or_create_device,
     async_move_device_to_subentry,
     async_register_hub_device,
+    topics_of_device,
 )
 from .models import default_words_as_numbers
 
@@ -100,14 +100,11 @@ def _alert_devices_of_their_own(hass: HomeAssistant, entry: ConfigEntry) -> None
                 registry_entry.entity_id, device_id=device_id
             )
     for device in dr.async_entries_for_config_entry(device_registry, entry.entry_id):
-        for domain, identifier in device.identifiers:
-            if domain == DOMAIN and "/" in identifier:
-                source_id = identifier.split("/", 1)[0]
-                if source_id in entry.subentries:
-                    async_move_device_to_subentry(
-                        device_registry, device, entry.entry_id, source_id
-                    )
-                break
+        for source_id, _ in topics_of_device(device)[:1]:
+            if source_id in entry.subentries:
+                async_move_device_to_subentry(
+                    device_registry, device, entry.entry_id, source_id
+                )
 
 
 def _words_as_numbers_explicit(hass: HomeAssistant, entry: ConfigEntry) -> None:

@@ -28,8 +28,8 @@ from homeassistant.helpers.event import async_track_time_interval
 
 from .const import DOMAIN, LOGGER
 from .engine.alerts import AlertRule, Transition
-from .engine.output import OutputTopics, statistic_label
-from .engine.window import Statistic
+from .engine.output import OutputTopics
+from .engine.window_statistic import WindowStatistic
 
 if TYPE_CHECKING:
     from .alert_runtime import AlertTracker
@@ -104,22 +104,23 @@ class MqttOutput:
         for source in self.sources.values():
             config = source.config
             first_window = config.windows[0] if config.windows else None
+            published_of = {
+                seconds: [
+                    WindowStatistic.of_source(seconds, statistic, config.percentile)
+                    for statistic in config.statistics
+                ]
+                for seconds in config.windows
+            }
             for topic in source.topics.values():
                 for seconds, window in topic.windows.items():
-                    for statistic in config.statistics:
-                        value = window.value(statistic, config.percentile)
+                    for published in published_of[seconds]:
+                        value = published.value_in(window)
                         if value is None or not math.isfinite(value):
                             continue
-                        label = statistic_label(
-                            str(statistic),
-                            config.percentile
-                            if statistic is Statistic.PERCENTILE
-                            else None,
-                        )
                         try:
                             name = self.topics.stats_topic(
                                 topic.topic,
-                                label,
+                                published.label,
                                 seconds,
                                 first_window=seconds == first_window,
                             )

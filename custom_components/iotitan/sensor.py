@@ -27,17 +27,17 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util.enum import try_parse_enum
 
 from .channel import ThingSpeakChannel
-from .device import device_by_identifier
+from .device import device_by_identifier, topic_device_identifier
 from .engine.output import statistic_name_placeholders
 from .engine.syslog import ConnectionState
 from .engine.thingspeak import ResultKind
 from .engine.window import Statistic
+from .engine.window_statistic import WindowStatistic
 from .entity import IoTitanEntity, IoTitanHubEntity, IoTitanTopicEntity
 from .hub import (
     IoTitanConfigEntry,
     IoTitanHub,
     signal_new_topic,
-    topic_device_identifier,
 )
 from .source import SensorSource, TopicState
 
@@ -99,12 +99,6 @@ def statistic_device_class(
     if parsed not in DEVICE_CLASS_UNITS or unit not in DEVICE_CLASS_UNITS[parsed]:
         return None
     return parsed
-
-
-def statistic_key(statistic: Statistic, window: float, percentile: int) -> str:
-    """The part of a statistic sensor's unique id after the topic."""
-    name = f"p{percentile}" if statistic is Statistic.PERCENTILE else str(statistic)
-    return f"{window:g}/{name}"
 
 
 def topic_entities(
@@ -202,12 +196,11 @@ class IoTitanStatisticSensor(IoTitanTopicEntity, SensorEntity):
     ) -> None:
         """Describe the statistic; values come from the topic's window."""
         config = source.config
-        super().__init__(
-            hub, source, topic, statistic_key(statistic, window, config.percentile)
+        self.window_statistic = WindowStatistic.of_source(
+            window, statistic, config.percentile
         )
+        super().__init__(hub, source, topic, self.window_statistic.unique_id_key)
         self._window = topic.windows[window]
-        self._statistic = statistic
-        self._percentile = config.percentile
         self._attr_translation_key = str(statistic)
         self._attr_translation_placeholders = statistic_name_placeholders(
             window, config.percentile
@@ -222,7 +215,7 @@ class IoTitanStatisticSensor(IoTitanTopicEntity, SensorEntity):
 
     def _shown(self) -> float | None:
         """The statistic over the samples now in the window (None if undefined)."""
-        value = self._window.value(self._statistic, self._percentile)
+        value = self.window_statistic.value_in(self._window)
         # The variance of values near ±1e300 overflows; a sensor state cannot
         # be infinite, so it shows as unknown.
         self._attr_native_value = (

@@ -24,6 +24,7 @@ from .const import LOGGER
 from .engine.payload import PayloadParser, Rejection, parse_value_path
 from .engine.record import MqttRecord
 from .engine.window import SlidingWindow
+from .engine.window_statistic import window_diagnostics_key
 from .listeners import Listeners
 from .models import SensorSourceConfig
 
@@ -155,10 +156,17 @@ class TopicState:
         return how many of those there were.
         """
         future = self.discard_future(now)
+        self.expire_windows(now)
+        return future
+
+    def expire_windows(self, now: float) -> None:
+        """Drop samples older than their windows at `now`; mark the topic dirty if any.
+
+        Samples later than `now` stay: for a `now` in the past (a row's time).
+        """
         for window in self.windows.values():
             if window.expire(now):
                 self.dirty = True
-        return future
 
     @callback
     def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -182,7 +190,8 @@ class TopicState:
             "future_samples_refused": self.future_samples_refused,
             "future_samples_dropped": self.future_samples_dropped,
             "window_samples": {
-                str(seconds): len(window) for seconds, window in self.windows.items()
+                window_diagnostics_key(seconds): len(window)
+                for seconds, window in self.windows.items()
             },
         }
 

@@ -52,6 +52,7 @@ __all__ = [
     "parse_duration",
     "sanitize_topic_level",
     "statistic_label",
+    "stats_topic_tail",
     "topic_matches",
     "validate_output_prefix",
     "validate_topic_filter",
@@ -257,6 +258,14 @@ def statistic_label(statistic: str, percentile: float | None = None) -> str:
     return f"p{_plain(float(percentile))}"
 
 
+def stats_topic_tail(window: float, label: str) -> str:
+    """The last two levels of a statistic's default-shape topic: ``1h/p95``.
+
+    ``label`` is from :func:`statistic_label`.
+    """
+    return f"{format_duration(window)}/{label}"
+
+
 def sanitize_topic_level(name: str) -> str:
     """Make ``name`` safe as a single topic level.
 
@@ -340,11 +349,11 @@ class OutputTopics:
         _check_source_topic(source_topic)
         if not _STAT_LABEL_RE.fullmatch(statistic):
             raise ValueError(f"unknown statistic label: {statistic!r}")
-        label = format_duration(window)
+        tail = stats_topic_tail(window, statistic)  # also refuses a bad window
         if self.legacy:
-            suffix = "" if first_window else f"_{label}"
+            suffix = "" if first_window else f"_{format_duration(window)}"
             return _check_length(f"{source_topic}_{statistic}{suffix}")
-        return _check_length(f"{self.prefix}/stats/{source_topic}/{label}/{statistic}")
+        return _check_length(f"{self.prefix}/stats/{source_topic}/{tail}")
 
     def alert_topic(
         self,
