@@ -733,6 +733,25 @@ def test_filter_covers_exactly_when_every_matching_topic_matches(
     assert filter_covers(general, specific) is expected
 
 
+@pytest.mark.parametrize(
+    ("general", "specific", "covers"),
+    [
+        # `/#` matches `/`, `/a`, `/a/b`...: its parent, the empty string, is
+        # no topic, so `/+/#` (which needs a second level) matches all of them.
+        ("/+/#", "/#", True),
+        ("+/#", "#", True),
+        # `a/#` matches `a` itself, which `a/+/#` does not.
+        ("a/+/#", "a/#", False),
+        ("//+/#", "//#", False),  # `/` is a topic: `//#` matches it
+    ],
+)
+def test_cover_below_a_multi_level_wildcard(
+    general: str, specific: str, covers: bool
+) -> None:
+    """Found by the property test: the empty parent of `/#` is no topic."""
+    assert filter_covers(general, specific) is covers
+
+
 @given(topic_filters(), topic_filters())
 def test_filters_overlap_exactly_when_a_topic_matches_both(
     first: str, second: str

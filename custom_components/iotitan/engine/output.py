@@ -562,10 +562,12 @@ def filter_covers(general: str, specific: str) -> bool:
             return False
         other = specific_levels[index]
         if other == "#":
-            # Any number of levels from here, none included (the parent level)
-            # except at the root: a topic has at least one level, so `+/#`
-            # matches exactly what `#` matches.
-            return index == 0 and general_levels == ["+", "#"]
+            # Any number of levels from here, none included: the parent
+            # `specific[:index]` is a topic too, unless it is the empty string
+            # (at the root, or below `/#`), which no topic is. Then `+/#`
+            # from here matches exactly what `#` matches.
+            parent = "/".join(specific_levels[:index])
+            return parent == "" and general_levels[index:] == ["+", "#"]
         if level != "+" and level != other:
             return False
     return len(specific_levels) == len(general_levels)
