@@ -5,6 +5,7 @@ Fixtures stay in conftest.py; tests import these with `from .common import ...`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
@@ -14,26 +15,21 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iotitan.channel import FieldSource
 from custom_components.iotitan.const import (
-    CONF_ADVANCED,
-    CONF_AREA_LEVEL,
     CONF_DEVICE,
     CONF_DEVICE_CLASS,
-    CONF_MAX_SAMPLES,
-    CONF_MAX_TOPICS,
-    CONF_NAME_TEMPLATE,
-    CONF_PERCENTILE,
-    CONF_PRECISION,
-    CONF_STATISTICS,
-    CONF_TOPIC,
     CONF_UNIT,
     CONF_UPDATE_INTERVAL,
-    CONF_VALUE_PATH,
-    CONF_WINDOWS,
+    CONF_WORDS_AS_NUMBERS,
     CONFIG_ENTRY_MINOR_VERSION,
     CONFIG_ENTRY_VERSION,
     DOMAIN,
     SUBENTRY_CHANNEL,
     SUBENTRY_SENSOR,
+)
+from custom_components.iotitan.engine.window import Statistic
+from custom_components.iotitan.models import (
+    SensorSourceConfig,
+    default_words_as_numbers,
 )
 
 
@@ -52,31 +48,49 @@ def sensor_subentry(
     max_topics: int = 500,
     name_template: str = "",
     area_level: int | None = None,
+    words_as_numbers: bool | None = None,
 ) -> ConfigSubentryData:
-    """Subentry data as the sensor subentry flow stores it."""
+    """Subentry data as the sensor subentry flow stores it (through its model)."""
+    config = SensorSourceConfig(
+        topic=topic,
+        value_path=value_path,
+        unit=unit,
+        device_class=device_class,
+        windows=tuple(windows or [3600.0]),
+        statistics=tuple(
+            Statistic(name) for name in statistics or ["mean", "value_min", "value_max"]
+        ),
+        percentile=percentile,
+        precision=precision,
+        max_samples=max_samples,
+        max_topics=max_topics,
+        words_as_numbers=(
+            default_words_as_numbers({CONF_UNIT: unit, CONF_DEVICE_CLASS: device_class})
+            if words_as_numbers is None
+            else words_as_numbers
+        ),
+        name_template=name_template,
+        area_level=area_level,
+    )
     return ConfigSubentryData(
         subentry_type=SUBENTRY_SENSOR,
         title=title or topic,
         unique_id=None,
-        data={
-            CONF_TOPIC: topic,
-            CONF_VALUE_PATH: value_path,
-            CONF_UNIT: unit,
-            CONF_DEVICE_CLASS: device_class,
-            CONF_WINDOWS: windows or [3600.0],
-            CONF_STATISTICS: statistics or ["mean", "value_min", "value_max"],
-            CONF_ADVANCED: {
-                CONF_PERCENTILE: percentile,
-                CONF_PRECISION: precision,
-                CONF_MAX_SAMPLES: max_samples,
-                CONF_MAX_TOPICS: max_topics,
-            },
-            CONF_DEVICE: {
-                CONF_NAME_TEMPLATE: name_template,
-                CONF_AREA_LEVEL: area_level,
-            },
-        },
+        data=config.to_subentry_data(),
     )
+
+
+# What each entry minor version added to sensor subentries' data.
+SENSOR_KEYS_ADDED = {4: CONF_WORDS_AS_NUMBERS, 5: CONF_DEVICE}
+
+
+def sensor_data_of_shape(data: Mapping[str, Any], minor: int) -> dict[str, Any]:
+    """Sensor subentry data as entry version 1.`minor` stored it."""
+    return {
+        key: value
+        for key, value in data.items()
+        if key not in {k for v, k in SENSOR_KEYS_ADDED.items() if v > minor}
+    }
 
 
 def hub_entry(

@@ -181,7 +181,7 @@ def _flow_sections(strings: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return sections
 
 
-from custom_components.iotitan import config_flow  # noqa: E402
+from custom_components.iotitan import config_flow, models  # noqa: E402
 from custom_components.iotitan.channel import TEST_ROW_ERRORS  # noqa: E402
 
 
@@ -197,7 +197,8 @@ def _constants(node: ast.expr) -> list[str]:
     if isinstance(node, ast.IfExp):
         return _constants(node.body) + _constants(node.orelse)
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
-        mapping = vars(config_flow)[node.value.id]
+        namespace = {**vars(models), **vars(config_flow)}
+        mapping = namespace[node.value.id]
         return [str(value) for value in mapping.values()]
     if isinstance(node, ast.Name) and node.id == "error":
         # `error := await async_send_test_row(...)`: what that can return.
@@ -205,12 +206,20 @@ def _constants(node: ast.expr) -> list[str]:
     raise AssertionError(f"cannot tell which error keys {ast.unparse(node)} gives")
 
 
+# Models whose form checks (`from_form`) report errors that a flow shows.
+MODEL_FLOWS = {"SensorSourceConfig": "SensorSubentryFlowHandler"}
+
+
 def flow_references(path: Path) -> Iterator[tuple[str, str, str]]:
-    """(flow class, "step"/"error"/"abort", key) the flows in `path` use."""
+    """(flow class, "step"/"error"/"abort", key) the flows in `path` use.
+
+    Errors set by a model's form checks count as its flow's (MODEL_FLOWS).
+    """
     tree = ast.parse(path.read_text())
     for cls in tree.body:
         if not isinstance(cls, ast.ClassDef):
             continue
+        flow = MODEL_FLOWS.get(cls.name, cls.name)
         for node in ast.walk(cls):
             if (
                 isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -222,7 +231,7 @@ def flow_references(path: Path) -> Iterator[tuple[str, str, str]]:
                     for n in ast.walk(node)
                 )
             ):
-                yield cls.name, "step", node.name.removeprefix("async_step_")
+                yield flow, "step", node.name.removeprefix("async_step_")
             elif (
                 isinstance(node, ast.Assign)
                 and isinstance(node.targets[0], ast.Subscript)
@@ -230,7 +239,7 @@ def flow_references(path: Path) -> Iterator[tuple[str, str, str]]:
                 and node.targets[0].value.id == "errors"
             ):
                 for key in _constants(node.value):
-                    yield cls.name, "error", key
+                    yield flow, "error", key
             elif (
                 isinstance(node, ast.Call)
                 and _callee(node) == "async_show_form"
@@ -238,7 +247,7 @@ def flow_references(path: Path) -> Iterator[tuple[str, str, str]]:
             ):
                 for value in errors.values:
                     for key in _constants(value):
-                        yield cls.name, "error", key
+                        yield flow, "error", key
             elif (isinstance(node, ast.Call) and _callee(node) == "async_abort") or (
                 isinstance(node, ast.Call)
                 and _callee(node)
@@ -249,14 +258,17 @@ def flow_references(path: Path) -> Iterator[tuple[str, str, str]]:
             ):
                 reason = _keyword(node, "reason")
                 if isinstance(reason, ast.Constant):
-                    yield cls.name, "abort", reason.value
+                    yield flow, "abort", reason.value
 
 
 def missing_flow_translations(path: Path, strings: dict[str, Any]) -> list[str]:
-    """Steps, errors and aborts used in `path` that `strings` lacks."""
+    """Steps, errors and aborts used in `path` (and the models) that `strings` lacks."""
     sections = _flow_sections(strings)
     missing = []
-    for cls, kind, key in flow_references(path):
+    references = list(flow_references(path))
+    if path.name == "config_flow.py":
+        references += flow_references(path.parent / "models.py")
+    for cls, kind, key in references:
         if cls not in sections:
             continue
         section = sections[cls]
@@ -269,6 +281,8 @@ def test_every_flow_step_error_and_abort_is_translated() -> None:
     """Config, options and every subentry flow."""
     references = list(flow_references(INTEGRATION / "config_flow.py"))
     assert {kind for _, kind, _ in references} == {"step", "error", "abort"}
+    model_errors = {key for _, _, key in flow_references(INTEGRATION / "models.py")}
+    assert {"invalid_value_path", "name_template_unknown"} <= model_errors
     assert missing_flow_translations(INTEGRATION / "config_flow.py", _strings()) == []
 
 

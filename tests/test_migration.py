@@ -25,15 +25,30 @@ from custom_components.iotitan.const import (
     CONFIG_ENTRY_MINOR_VERSION,
     CONFIG_ENTRY_VERSION,
     DOMAIN,
+    SUBENTRY_SENSOR,
 )
 from custom_components.iotitan.device import device_by_identifier, device_subentry_ids
 
 from .alerts_common import alert_subentry
-from .common import channel_subentry, hub_entry, sensor_subentry
+from .common import (
+    channel_subentry,
+    hub_entry,
+    sensor_data_of_shape,
+    sensor_subentry,
+)
 
 
 def hub_of_shape_1_1(**fields: Any) -> MockConfigEntry:
-    """A hub as IoTitan 0.1 stored it (entry version 1.1), with `fields` on top."""
+    """A hub as IoTitan 0.1 stored it (entry version 1.1), with `fields` on top.
+
+    Sensor subentries lose the keys later versions added to their data.
+    """
+    fields["subentries_data"] = [
+        {**subentry, "data": sensor_data_of_shape(subentry["data"], 1)}
+        if subentry["subentry_type"] == SUBENTRY_SENSOR
+        else subentry
+        for subentry in fields.get("subentries_data", [])
+    ]
     return MockConfigEntry(
         domain=DOMAIN,
         title="IoTitan",
@@ -365,12 +380,12 @@ async def test_sources_of_shape_1_1_read_words_as_before_or_as_measurements(
     """
     temperature = sensor_subentry("home/kitchen/temperature", title="Kitchen")
     motion = sensor_subentry("pir/hall", title="Hall", unit=None, device_class=None)
-    for subentry in (temperature, motion):
-        assert "words_as_numbers" not in subentry["data"]  # the shape before 1.4
     entry = hub_of_shape_1_1(
         options={"update_interval": 10},
         subentries_data=[temperature, motion],
     )
+    for subentry in entry.subentries.values():
+        assert "words_as_numbers" not in subentry.data  # the shape before 1.4
     entry.add_to_hass(hass)
     kitchen, hall = list(entry.subentries)
     # The entities as the previous version registered them, one renamed by

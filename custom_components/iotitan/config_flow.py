@@ -143,7 +143,6 @@ from .const import (
     MAX_OUTBOX_ROWS,
     MAX_UPDATE_INTERVAL,
     MAX_UPLOAD_INTERVAL,
-    MAX_WINDOW_SECONDS,
     MIN_MAX_RECORD_BYTES,
     MIN_OUTBOX_ROWS,
     MIN_UPDATE_INTERVAL,
@@ -166,18 +165,14 @@ from .engine.output import (
     parse_duration,
     validate_output_prefix,
 )
-from .engine.payload import parse_value_path
 from .engine.syslog import Facility, Transport
 from .engine.thingspeak import DEFAULT_BASE_URL, DEFAULT_MAX_ROWS, Plan
 from .engine.topic_names import (
     MAX_LEVEL,
-    NameTemplateError,
-    check_area_level,
-    check_name_template,
 )
 from .engine.window_statistic import WindowStatistic
 from .form import number_box, range_errors, show_errors_in_sections
-from .models import HubOptions, SensorSourceConfig, default_words_as_numbers
+from .models import HubOptions, SensorSourceConfig
 from .names import async_raw_value_name, async_statistic_options
 
 DEFAULT_HUB_NAME = "IoTitan"
@@ -357,12 +352,6 @@ SENSOR_SCHEMA = vol.Schema(
         ),
     }
 )
-
-NAME_TEMPLATE_ERRORS: Final = {
-    NameTemplateError.UNBALANCED: "name_template_unbalanced",
-    NameTemplateError.UNKNOWN: "name_template_unknown",
-    NameTemplateError.BEYOND_FILTER: "name_template_beyond_filter",
-}
 
 NAME_TEMPLATE_EXAMPLES: Final = {
     "second_level": "{2}",
@@ -750,88 +739,12 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
             elif self._is_own_output(topic):
                 errors[CONF_TOPIC] = "own_output"
 
-        value_path = user_input.get(CONF_VALUE_PATH, "").strip()
-        if value_path:
-            try:
-                parse_value_path(value_path)
-            except ValueError:
-                errors[CONF_VALUE_PATH] = "invalid_value_path"
-
-        windows: set[float] = set()
-        for text in user_input[CONF_WINDOWS]:
-            try:
-                seconds = parse_duration(str(text))
-            except DurationError as err:
-                errors[CONF_WINDOWS] = (
-                    "window_not_positive"
-                    if err.reason == DurationError.NOT_POSITIVE
-                    else "invalid_window"
-                )
-                break
-            if seconds > MAX_WINDOW_SECONDS:
-                errors[CONF_WINDOWS] = "window_too_long"
-                break
-            windows.add(seconds)
-        else:
-            if not windows:
-                errors[CONF_WINDOWS] = "windows_required"
-
-        if not user_input[CONF_STATISTICS]:
-            errors[CONF_STATISTICS] = "statistics_required"
-
-        unit = user_input.get(CONF_UNIT, "").strip() or None
-        device_class = user_input.get(CONF_DEVICE_CLASS) or None
-        if device_class is not None and unit not in DEVICE_CLASS_UNITS.get(
-            SensorDeviceClass(device_class), set()
-        ):
-            errors[CONF_UNIT] = "unit_invalid_for_device_class"
-
-        words = user_input.get(CONF_WORDS_AS_NUMBERS)
-        if words is None:
-            words = default_words_as_numbers(
-                {CONF_UNIT: unit, CONF_DEVICE_CLASS: device_class}
-            )
-
-        device = user_input.get(CONF_DEVICE, {})
-        name_template = (device.get(CONF_NAME_TEMPLATE) or "").strip()
-        area_level = device.get(CONF_AREA_LEVEL)
-        if CONF_TOPIC not in errors:
-            try:
-                check_name_template(name_template, topic)
-            except NameTemplateError as err:
-                errors[CONF_NAME_TEMPLATE] = NAME_TEMPLATE_ERRORS[err.reason]
-            if (
-                area_level
-                and CONF_AREA_LEVEL not in errors  # out of range: said already
-                and not check_area_level(int(area_level), topic)
-            ):
-                errors[CONF_AREA_LEVEL] = "area_level_beyond_filter"
-
-        advanced = user_input[CONF_ADVANCED]
-        max_samples = advanced.get(CONF_MAX_SAMPLES)
-        data: dict[str, Any] = {
-            CONF_TOPIC: topic,
-            CONF_VALUE_PATH: value_path,
-            CONF_UNIT: unit,
-            CONF_DEVICE_CLASS: device_class,
-            CONF_WORDS_AS_NUMBERS: bool(words),
-            CONF_WINDOWS: sorted(windows),
-            CONF_STATISTICS: [
-                str(statistic)
-                for statistic in STATISTICS_ORDER
-                if str(statistic) in user_input[CONF_STATISTICS]
-            ],
-            CONF_ADVANCED: {
-                CONF_PERCENTILE: int(advanced[CONF_PERCENTILE]),
-                CONF_PRECISION: int(advanced[CONF_PRECISION]),
-                CONF_MAX_SAMPLES: int(max_samples) if max_samples else None,
-                CONF_MAX_TOPICS: int(advanced[CONF_MAX_TOPICS]),
-            },
-            CONF_DEVICE: {
-                CONF_NAME_TEMPLATE: name_template,
-                CONF_AREA_LEVEL: int(area_level) if area_level else None,
-            },
-        }
+        config, model_errors = SensorSourceConfig.from_form(
+            user_input, topic_valid=CONF_TOPIC not in errors
+        )
+        # A number out of range is said by range_errors already.
+        errors = {**model_errors, **errors}
+        data = config.to_subentry_data()
         title = (user_input.get(CONF_NAME) or "").strip() or topic
         return title, data, errors
 
@@ -853,28 +766,10 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
 
 def _form_values(title: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """Stored subentry data as the form shows it."""
-    advanced = {
-        key: value for key, value in data[CONF_ADVANCED].items() if value is not None
-    }
-    values: dict[str, Any] = {
+    return {
         CONF_NAME: title,
-        CONF_TOPIC: data[CONF_TOPIC],
-        CONF_WINDOWS: [format_duration(seconds) for seconds in data[CONF_WINDOWS]],
-        CONF_STATISTICS: list(data[CONF_STATISTICS]),
-        CONF_ADVANCED: advanced,
-        CONF_DEVICE: {
-            key: value
-            for key, value in data.get(CONF_DEVICE, {}).items()
-            if value not in (None, "")
-        },
+        **SensorSourceConfig.from_subentry_data(data).form_values(),
     }
-    for key in (CONF_VALUE_PATH, CONF_UNIT, CONF_DEVICE_CLASS):
-        if data.get(key):
-            values[key] = data[key]
-    values[CONF_WORDS_AS_NUMBERS] = bool(
-        data.get(CONF_WORDS_AS_NUMBERS, default_words_as_numbers(data))
-    )
-    return values
 
 
 # -- alert subentries ----------------------------------------------------------------

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
+
+from homeassistant.components.sensor import SensorDeviceClass
+from homeassistant.components.sensor.const import DEVICE_CLASS_UNITS
 
 from .const import (
     CONF_ADVANCED,
@@ -66,10 +69,21 @@ from .const import (
     DEFAULT_SYSLOG_PATH,
     DEFAULT_SYSLOG_TRANSPORT,
     DEFAULT_UPDATE_INTERVAL,
+    MAX_WINDOW_SECONDS,
+    STATISTICS_ORDER,
     SYSLOG_FORMAT_RFC3164,
 )
-from .engine.output import parse_duration
+from .engine.output import DurationError, format_duration, parse_duration
+from .engine.payload import parse_value_path
+from .engine.topic_names import NameTemplateError, check_area_level, check_name_template
 from .engine.window import Statistic
+
+# The sensor form's device-name template errors, by NameTemplateError reason.
+NAME_TEMPLATE_ERRORS: Final = {
+    NameTemplateError.UNBALANCED: "name_template_unbalanced",
+    NameTemplateError.UNKNOWN: "name_template_unknown",
+    NameTemplateError.BEYOND_FILTER: "name_template_beyond_filter",
+}
 
 
 def default_words_as_numbers(data: Mapping[str, Any]) -> bool:
@@ -127,6 +141,146 @@ class SensorSourceConfig:
             name_template=device.get(CONF_NAME_TEMPLATE) or "",
             area_level=int(area_level) if area_level else None,
         )
+
+    def to_subentry_data(self) -> dict[str, Any]:
+        """The subentry data the flow stores (the inverse of `from_subentry_data`)."""
+        return {
+            CONF_TOPIC: self.topic,
+            CONF_VALUE_PATH: self.value_path,
+            CONF_UNIT: self.unit,
+            CONF_DEVICE_CLASS: self.device_class,
+            CONF_WORDS_AS_NUMBERS: self.words_as_numbers,
+            CONF_WINDOWS: list(self.windows),
+            CONF_STATISTICS: [str(statistic) for statistic in self.statistics],
+            CONF_ADVANCED: {
+                CONF_PERCENTILE: self.percentile,
+                CONF_PRECISION: self.precision,
+                CONF_MAX_SAMPLES: self.max_samples,
+                CONF_MAX_TOPICS: self.max_topics,
+            },
+            CONF_DEVICE: {
+                CONF_NAME_TEMPLATE: self.name_template,
+                CONF_AREA_LEVEL: self.area_level,
+            },
+        }
+
+    def form_values(self) -> dict[str, Any]:
+        """The settings as the sensor form shows them (reconfiguring)."""
+        values: dict[str, Any] = {
+            CONF_TOPIC: self.topic,
+            CONF_WINDOWS: [format_duration(seconds) for seconds in self.windows],
+            CONF_STATISTICS: [str(statistic) for statistic in self.statistics],
+            CONF_WORDS_AS_NUMBERS: self.words_as_numbers,
+            CONF_ADVANCED: {
+                CONF_PERCENTILE: self.percentile,
+                CONF_PRECISION: self.precision,
+                CONF_MAX_TOPICS: self.max_topics,
+            },
+            CONF_DEVICE: {},
+        }
+        if self.max_samples is not None:
+            values[CONF_ADVANCED][CONF_MAX_SAMPLES] = self.max_samples
+        for key, value in (
+            (CONF_VALUE_PATH, self.value_path),
+            (CONF_UNIT, self.unit),
+            (CONF_DEVICE_CLASS, self.device_class),
+        ):
+            if value:
+                values[key] = value
+        if self.name_template:
+            values[CONF_DEVICE][CONF_NAME_TEMPLATE] = self.name_template
+        if self.area_level is not None:
+            values[CONF_DEVICE][CONF_AREA_LEVEL] = self.area_level
+        return values
+
+    @classmethod
+    def from_form(
+        cls, user_input: Mapping[str, Any], *, topic_valid: bool
+    ) -> tuple[SensorSourceConfig, dict[str, str]]:
+        """Settings from the sensor form, and the errors of the checks that need
+        no Home Assistant instance (field -> error key).
+
+        `topic_valid`: whether the topic filter is one (the flow checks that,
+        with the others that need the hub); the device name checks need it.
+        The settings are only meant to be stored when there is no error.
+        """
+        errors: dict[str, str] = {}
+        topic = str(user_input[CONF_TOPIC]).strip()
+        value_path = str(user_input.get(CONF_VALUE_PATH, "")).strip()
+        if value_path:
+            try:
+                parse_value_path(value_path)
+            except ValueError:
+                errors[CONF_VALUE_PATH] = "invalid_value_path"
+
+        windows: set[float] = set()
+        for text in user_input[CONF_WINDOWS]:
+            try:
+                seconds = parse_duration(str(text))
+            except DurationError as err:
+                errors[CONF_WINDOWS] = (
+                    "window_not_positive"
+                    if err.reason == DurationError.NOT_POSITIVE
+                    else "invalid_window"
+                )
+                break
+            if seconds > MAX_WINDOW_SECONDS:
+                errors[CONF_WINDOWS] = "window_too_long"
+                break
+            windows.add(seconds)
+        else:
+            if not windows:
+                errors[CONF_WINDOWS] = "windows_required"
+
+        if not user_input[CONF_STATISTICS]:
+            errors[CONF_STATISTICS] = "statistics_required"
+
+        unit = str(user_input.get(CONF_UNIT, "")).strip() or None
+        device_class = user_input.get(CONF_DEVICE_CLASS) or None
+        if device_class is not None and unit not in DEVICE_CLASS_UNITS.get(
+            SensorDeviceClass(device_class), set()
+        ):
+            errors[CONF_UNIT] = "unit_invalid_for_device_class"
+
+        words = user_input.get(CONF_WORDS_AS_NUMBERS)
+        if words is None:
+            words = default_words_as_numbers(
+                {CONF_UNIT: unit, CONF_DEVICE_CLASS: device_class}
+            )
+
+        device = user_input.get(CONF_DEVICE, {})
+        name_template = str(device.get(CONF_NAME_TEMPLATE) or "").strip()
+        area_level = device.get(CONF_AREA_LEVEL)
+        if topic_valid:
+            try:
+                check_name_template(name_template, topic)
+            except NameTemplateError as err:
+                errors[CONF_NAME_TEMPLATE] = NAME_TEMPLATE_ERRORS[err.reason]
+            if area_level and not check_area_level(int(area_level), topic):
+                errors[CONF_AREA_LEVEL] = "area_level_beyond_filter"
+
+        advanced = user_input[CONF_ADVANCED]
+        max_samples = advanced.get(CONF_MAX_SAMPLES)
+        config = cls(
+            topic=topic,
+            value_path=value_path,
+            unit=unit,
+            device_class=device_class,
+            windows=tuple(sorted(windows)),
+            statistics=tuple(
+                statistic
+                for statistic in STATISTICS_ORDER
+                if str(statistic) in user_input[CONF_STATISTICS]
+            ),
+            percentile=int(advanced[CONF_PERCENTILE]),
+            precision=int(advanced[CONF_PRECISION]),
+            max_samples=int(max_samples) if max_samples else None,
+            max_topics=int(advanced[CONF_MAX_TOPICS]),
+            words_as_numbers=bool(words),
+            name_template=name_template,
+            area_level=int(area_level) if area_level else None,
+        )
+        return config, errors
 
 
 @dataclass(frozen=True, slots=True)
