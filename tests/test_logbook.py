@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -33,7 +34,17 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.iotitan.const import EVENT_ALERT
 
 from .alerts_common import SetupHub, alert_entity_id, alert_subentry, source_subentry
-from .conftest import hub_entry
+from .conftest import CHANNEL_ID, hub_entry
+from .fake_thingspeak import FakeThingSpeak
+from .test_thingspeak_ha import (
+    INTERVAL,
+    channel_entry,
+    channel_of,
+    publish,
+    run,
+    settle,
+    start,  # noqa: F401 (a fixture: rows fall on known boundaries)
+)
 
 
 @pytest.fixture(autouse=True)
@@ -53,10 +64,14 @@ async def logbook(recorder_mock: Recorder, hass: HomeAssistant) -> None:
 class Logbook:
     """The logbook's websocket API, as the frontend calls it."""
 
-    def __init__(self, hass: HomeAssistant, ws: Any) -> None:
-        """Keep the client; every query starts an hour before the test."""
+    def __init__(self, hass: HomeAssistant, ws_client: WebSocketGenerator) -> None:
+        """Every query starts an hour before the test.
+
+        Each query opens its own connection: one left open while the frozen
+        clock jumps minutes ahead would time out.
+        """
         self.hass = hass
-        self.ws = ws
+        self.ws_client = ws_client
         self.start = dt_util.utcnow() - timedelta(hours=1)
 
     async def rows(
@@ -77,8 +92,10 @@ class Logbook:
             message["entity_ids"] = entity_ids
         if device_ids:
             message["device_ids"] = device_ids
-        await self.ws.send_json_auto_id(message)
-        response = await self.ws.receive_json()
+        ws = await self.ws_client(self.hass)
+        await ws.send_json_auto_id(message)
+        response = await ws.receive_json()
+        await ws.close()
         assert response["success"], response
         return list(response["result"])
 
@@ -113,7 +130,7 @@ async def logbook_api(
     logbook: None, hass: HomeAssistant, hass_ws_client: WebSocketGenerator
 ) -> Logbook:
     """A websocket client asking the logbook."""
-    return Logbook(hass, await hass_ws_client(hass))
+    return Logbook(hass, hass_ws_client)
 
 
 async def test_alert_change_is_one_line_in_every_view(
@@ -145,3 +162,42 @@ async def test_alert_change_is_one_line_in_every_view(
         ("off", 21.5),
     ]
     assert {event.data["entity_id"] for event in events} == {entity_id}
+
+
+@pytest.mark.usefixtures("start")
+async def test_thingspeak_uploads_write_no_logbook_line(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    fake_thingspeak: FakeThingSpeak,
+    freezer: FrozenDateTimeFactory,
+    logbook_api: Logbook,
+) -> None:
+    """Uploads change the channel's sensors, which stay out of the logbook."""
+    entry = await setup_hub(channel_entry(fake_thingspeak))
+    channel = channel_of(entry)
+    await settle(hass, channel)
+    registry_entries = [
+        registry_entry
+        for registry_entry in er.async_entries_for_config_entry(
+            er.async_get(hass), entry.entry_id
+        )
+        if registry_entry.config_subentry_id == channel.subentry_id
+    ]
+    channel_entities = sorted(entry.entity_id for entry in registry_entries)
+    device_ids = sorted({str(entry.device_id) for entry in registry_entries})
+    before = await logbook_api.rows()
+    device_before = await logbook_api.rows(
+        entity_ids=channel_entities, device_ids=device_ids
+    )
+
+    for value in (20, 21, 22):
+        publish(hass, value)
+        await run(hass, freezer, INTERVAL, [channel])
+    assert len(fake_thingspeak.stored(CHANNEL_ID)) == 3
+
+    new = (await logbook_api.rows())[len(before) :]
+    assert [row for row in new if row.get("entity_id") in channel_entities] == []
+    device_rows = await logbook_api.rows(
+        entity_ids=channel_entities, device_ids=device_ids
+    )
+    assert device_rows[len(device_before) :] == []
