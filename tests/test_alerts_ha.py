@@ -9,7 +9,6 @@ the whole delay; stale fires when no reading came for `stale_after`.
 from __future__ import annotations
 
 from datetime import timedelta
-import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -54,7 +53,6 @@ from custom_components.iotitan.device import device_by_identifier, device_subent
 from custom_components.iotitan.engine.alerts import AlertConfig, AlertRule
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.engine.window_statistic import WindowStatistic
-from custom_components.iotitan.logbook import describe_alert
 from custom_components.iotitan.models import SensorSourceConfig
 
 from .alerts_common import (
@@ -779,99 +777,6 @@ async def test_alert_diagnostics(
     assert machine["pending"] is True
     assert machine["next_deadline"] == START.timestamp() + 60
     assert diagnostics["mqtt_output"]["enabled"] is True
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        (
-            {
-                "state": "on",
-                "rule": "high",
-                "value": 31.5,
-                "limit": 30,
-                "severity": "warning",
-            },
-            "turned on (warning): value 31.5, limit 30",
-        ),
-        (
-            {
-                "state": "off",
-                "rule": "low",
-                "value": None,
-                "limit": 5,
-                "severity": "info",
-            },
-            "cleared (info): value unknown, limit 5",
-        ),
-        (
-            {
-                "state": "on",
-                "rule": "stale",
-                "value": 600,
-                "limit": 600,
-                "severity": "critical",
-            },
-            "turned on (critical): no reading for 600 s",
-        ),
-        (
-            {
-                "state": "off",
-                "rule": "stale",
-                "value": 0,
-                "limit": 600,
-                "severity": "critical",
-            },
-            "cleared (critical): readings arrive again",
-        ),
-        (
-            {
-                "state": "on",
-                "rule": "rate",
-                "value": 16.5,
-                "limit": 10,
-                "severity": "warning",
-            },
-            "turned on (warning): change of 16.5 per minute, limit 10",
-        ),
-    ],
-)
-def test_logbook_messages(data: dict[str, object], message: str) -> None:
-    """Each rule reads naturally in the logbook."""
-    assert describe_alert(data) == message
-
-
-async def test_logbook_describes_alert_events(
-    hass: HomeAssistant,
-    setup_hub: SetupHub,
-    freezer: FrozenDateTimeFactory,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """The logbook platform registers a description for `iotitan_alert`."""
-    caplog.set_level(logging.ERROR)
-    await setup_hub(
-        hub_entry(source_subentry(), alert_subentry(high=30, title=TITLE_ABOVE_30))
-    )
-    await send(hass, freezer, "31")
-    from custom_components.iotitan import logbook
-
-    described: dict[str, object] = {}
-
-    def describe_event(domain: str, event_type: str, describe: object) -> None:
-        described[event_type] = (domain, describe)
-
-    logbook.async_describe_events(hass, describe_event)  # type: ignore[arg-type]
-    domain, describe = described[EVENT_ALERT]  # type: ignore[misc]
-    assert domain == DOMAIN
-    event = async_capture_events(hass, EVENT_ALERT)
-    await send(hass, freezer, "20", after=1)
-    assert describe(event[0]) == {  # type: ignore[operator]
-        "name": "room/t: above 30",
-        "message": "cleared (warning): value 20, limit 30",
-        "entity_id": "binary_sensor.room_t_above_30",
-    }
-    unknown = type(event[0])(EVENT_ALERT, {**event[0].data, "entity_id": "x.y"})
-    assert describe(unknown)["name"] == "x.y"  # type: ignore[operator]
 
 
 # -- the alert subentry flow ---------------------------------------------------------

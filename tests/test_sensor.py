@@ -574,9 +574,11 @@ async def test_noisy_entities_are_disabled_by_default(
     """Per-topic rejections and the hub's busiest counters start disabled.
 
     Everything a user acts on (statistics, alerts, payloads rejected, records
-    dropped, the syslog connection, the channel's sensors) starts enabled; a
-    disabled entity comes back once the user enables it, after the reload
-    Home Assistant schedules.
+    dropped, the syslog connection, the channel's rows and last error) starts
+    enabled; so does nothing that changes at every upload without a state
+    class (the channel's last upload, which the logbook would list each
+    time). A disabled entity comes back once the user enables it, after the
+    reload Home Assistant schedules.
     """
     channel_id = "channel0"
     entry = await setup_hub(
@@ -614,6 +616,7 @@ async def test_noisy_entities_are_disabled_by_default(
         f"{hub_id}/records_logged",
         f"{hub_id}/journal_size",
         f"{SOURCE_ID}/room/t/rejected_payloads",
+        f"{channel_id}/last_upload",
     }
     enabled = {
         f"{hub_id}/payloads_rejected",
@@ -625,7 +628,7 @@ async def test_noisy_entities_are_disabled_by_default(
         f"{SOURCE_ID}/room/t/3600/value_max",
         f"{SOURCE_ID}/room/t/alert/{ALERT_ID}",
         f"{channel_id}/rows_waiting",
-        f"{channel_id}/last_upload",
+        f"{channel_id}/rows_uploaded",
         f"{channel_id}/last_error",
     }
     assert set(entities) == disabled | enabled

@@ -284,10 +284,14 @@ async def test_rows_on_the_interval_with_the_statistics(
     assert device.via_device_id == hub_device.id
     assert device.config_entries_subentries[entry.entry_id] == {channel.subentry_id}
     assert sensor_state(hass, entry, "rows_waiting").state == "0"
-    last_upload = sensor_state(hass, entry, "last_upload")
-    assert last_upload.attributes["device_class"] == "timestamp"
+    uploaded = sensor_state(hass, entry, "rows_uploaded")
+    assert uploaded.state == "2"
+    assert uploaded.attributes["state_class"] == "total_increasing"
     assert channel.last_success is not None
-    assert dt_util.parse_datetime(last_upload.state) == channel.last_success
+    assert (
+        dt_util.parse_datetime(uploaded.attributes["last_upload"])
+        == channel.last_success
+    )
     # Nothing went wrong: "None", not Home Assistant's "Unknown".
     assert sensor_state(hass, entry, "last_error").state == "none"
 
@@ -964,9 +968,9 @@ async def test_last_upload_survives_a_restart(
     channel = channel_of(entry)
     assert channel.sender.last_success is None
     assert channel.last_success == last_success
-    assert dt_util.parse_datetime(sensor_state(hass, entry, "last_upload").state) == (
-        last_success
-    )
+    uploaded = sensor_state(hass, entry, "rows_uploaded")
+    assert uploaded.state == "1"
+    assert dt_util.parse_datetime(uploaded.attributes["last_upload"]) == last_success
 
 
 async def test_unreadable_outbox_starts_empty(

@@ -375,6 +375,10 @@ def _last_error(channel: ThingSpeakChannel) -> str:
     return NO_ERROR if error is None else str(error.kind)
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
 def _last_error_attributes(channel: ThingSpeakChannel) -> dict[str, Any]:
     error = channel.sender.last_error
     if error is None:
@@ -402,10 +406,25 @@ CHANNEL_SENSORS: tuple[IoTitanChannelSensorEntityDescription, ...] = (
             "dropped_overflow": channel.sender.outbox.counters.dropped_overflow,
         },
     ),
+    # Counts what each upload did; a counter (it has a state class) stays out
+    # of the logbook, where a timestamp changing at every upload would write a
+    # line each time.
+    IoTitanChannelSensorEntityDescription(
+        key="rows_uploaded",
+        translation_key="rows_uploaded",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda channel: channel.sender.outbox.counters.uploaded,
+        attributes_fn=lambda channel: {"last_upload": _iso(channel.last_success)},
+    ),
+    # A timestamp sensor may have no state class, so the logbook lists each
+    # of its changes: off for new channels (existing entities keep their
+    # setting); "Rows uploaded" says the same in its attribute.
     IoTitanChannelSensorEntityDescription(
         key="last_upload",
         translation_key="last_upload",
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda channel: channel.last_success,
     ),
@@ -425,7 +444,7 @@ CHANNEL_SENSORS: tuple[IoTitanChannelSensorEntityDescription, ...] = (
 
 
 class IoTitanChannelSensor(IoTitanEntity, SensorEntity):
-    """Rows waiting, last upload or last error of a ThingSpeak channel."""
+    """Rows waiting or uploaded, last upload or last error of a ThingSpeak channel."""
 
     entity_description: IoTitanChannelSensorEntityDescription
     _unrecorded_attributes = frozenset({"detail"})
