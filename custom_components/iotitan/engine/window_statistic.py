@@ -116,10 +116,7 @@ class WindowStatistic:
     @classmethod
     def from_watch_value(cls, text: str) -> WindowStatistic:
         """Read :attr:`watch_value` back (``ValueError`` for anything else)."""
-        window, slash, statistic = text.partition("/")
-        if not slash:
-            raise ValueError(f"not a window statistic: {text!r}")
-        return cls(_seconds(window, text), Statistic(statistic))
+        return cls._read(text, "/")
 
     @property
     def channel_choice(self) -> str:
@@ -129,8 +126,13 @@ class WindowStatistic:
     @classmethod
     def from_channel_choice(cls, text: str) -> WindowStatistic:
         """Read :attr:`channel_choice` back (``ValueError`` for anything else)."""
-        window, bar, statistic = text.partition("|")
-        if not bar:
+        return cls._read(text, "|")
+
+    @classmethod
+    def _read(cls, text: str, separator: str) -> WindowStatistic:
+        """`<window><separator><statistic>`, the percentile left to the source."""
+        window, found, statistic = text.partition(separator)
+        if not found:
             raise ValueError(f"not a window statistic: {text!r}")
         return cls(_seconds(window, text), Statistic(statistic))
 
