@@ -275,6 +275,34 @@ async def test_stale_fires_on_a_timer_without_messages(
     ]
 
 
+async def test_an_alert_deleted_while_running_stops_at_once(
+    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+) -> None:
+    """Deleted without a reload: its stale timer never fires, its entity goes.
+
+    The hub keeps running (no reload): the source's statistics stay available.
+    """
+    events = async_capture_events(hass, EVENT_ALERT)
+    entry = await setup_hub(
+        hub_entry(
+            source_subentry(),
+            alert_subentry("stale", stale_after=600, title=TITLE_STALE_10M),
+        )
+    )
+    await send(hass, freezer, "20")
+    entity_id = alert_state(hass).entity_id
+    hub = entry.runtime_data
+    assert hass.config_entries.async_remove_subentry(entry, ALERT_ID)
+    await hass.async_block_till_done()
+    assert entry.runtime_data is hub  # not rebuilt
+    assert hub.alerts.trackers == {}
+    assert hass.states.get(entity_id) is None
+    await advance(hass, freezer, 900)
+    assert events == []
+    await send(hass, freezer, "21")  # readings still reach the (empty) alerts
+    assert events == []
+
+
 async def test_rate_of_change_per_minute(
     hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
 ) -> None:

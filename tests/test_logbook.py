@@ -204,11 +204,6 @@ async def test_thingspeak_uploads_write_no_logbook_line(
     assert device_rows[len(device_before) :] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a subentry change reloads the whole hub: unloading writes every "
-    "entity unavailable, setting up writes its state again (issue 15)",
-)
 async def test_adding_a_subentry_writes_no_line_for_existing_alerts(
     hass: HomeAssistant, setup_hub: SetupHub, logbook_api: Logbook
 ) -> None:

@@ -1,4 +1,8 @@
-"""Every change to a hub reloads it exactly once, the one way Home Assistant allows.
+"""Every change to a hub is applied once, the one way Home Assistant allows.
+
+An alert or a ThingSpeak channel added or deleted is applied while the hub runs
+(no reload: the other entities do not go unavailable and back); any other change
+reloads the hub exactly once.
 
 IoTitan's pattern: the config entry's update listener reloads the hub, and no flow
 reloads it itself. Home Assistant 2026.11 reports a flow that reloads an entry
@@ -229,7 +233,7 @@ async def test_sensor_subentry_create_and_reconfigure_reload_once_each(
 async def test_alert_subentry_create_and_reconfigure_reload_once_each(
     hass: HomeAssistant, hub: MockConfigEntry, reload_guard: ReloadGuard
 ) -> None:
-    """A new alert runs after one reload; a changed limit too."""
+    """A new alert runs at once, without a reload; a changed limit after one."""
     result = await hass.config_entries.subentries.async_init(
         (hub.entry_id, SUBENTRY_ALERT), context={"source": SOURCE_USER}
     )
@@ -244,8 +248,21 @@ async def test_alert_subentry_create_and_reconfigure_reload_once_each(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert reload_guard.reloads == [hub.entry_id]
-    assert len(hub.runtime_data.alerts.alerts) == 2
+    assert reload_guard.reloads == []
+    alerts = hub.runtime_data.alerts
+    assert len(alerts.alerts) == 2
+    # It has its entity on the topic already seen, and it evaluates readings.
+    (added,) = [key for key in alerts.alerts if key != ALERT_ID]
+    registered = [
+        e
+        for e in er.async_entries_for_config_entry(er.async_get(hass), hub.entry_id)
+        if e.config_subentry_id == added
+    ]
+    assert len(registered) == 1
+    async_fire_mqtt_message(hass, "room/t", "1")
+    await hass.async_block_till_done()
+    state = hass.states.get(registered[0].entity_id)
+    assert state is not None and state.state == "on"  # 1 is below the low limit 5
 
     result = await hass.config_entries.subentries.async_init(
         (hub.entry_id, SUBENTRY_ALERT),
@@ -263,7 +280,7 @@ async def test_alert_subentry_create_and_reconfigure_reload_once_each(
     )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
-    assert reload_guard.reloads == [hub.entry_id] * 2
+    assert reload_guard.reloads == [hub.entry_id]
     assert reload_guard.reports == []
     assert hub.runtime_data.alerts.alerts[ALERT_ID].config.high == 40.0
 
@@ -271,7 +288,7 @@ async def test_alert_subentry_create_and_reconfigure_reload_once_each(
 async def test_channel_subentry_create_and_reconfigure_reload_once_each(
     hass: HomeAssistant, hub: MockConfigEntry, reload_guard: ReloadGuard
 ) -> None:
-    """A new channel runs after one reload; changed settings too."""
+    """A new channel runs at once, without a reload; changed settings after one."""
     settings = {
         "channel_id": "2002",
         "write_api_key": "WRITEKEY0SECRET2",
@@ -290,8 +307,18 @@ async def test_channel_subentry_create_and_reconfigure_reload_once_each(
     result = await submit_channel_fields(hass, result["flow_id"], {"field1": field})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert reload_guard.reloads == [hub.entry_id]
+    assert reload_guard.reloads == []
     assert len(hub.runtime_data.channels) == 2
+    # Its sensors are there, and it is the channel the hub's lookups find.
+    (added,) = [key for key in hub.runtime_data.channels if key != CHANNEL_SUBENTRY_ID]
+    assert hub.runtime_data.channels[added].settings.channel_id == 2002
+    sensors = [
+        e.entity_id
+        for e in er.async_entries_for_config_entry(er.async_get(hass), hub.entry_id)
+        if e.config_subentry_id == added and not e.disabled_by
+    ]
+    assert sensors
+    assert all(hass.states.get(entity_id) is not None for entity_id in sensors)
 
     result = await hass.config_entries.subentries.async_init(
         (hub.entry_id, SUBENTRY_CHANNEL),
@@ -309,7 +336,7 @@ async def test_channel_subentry_create_and_reconfigure_reload_once_each(
     result = await submit_channel_fields(hass, result["flow_id"], {"field1": field})
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
-    assert reload_guard.reloads == [hub.entry_id] * 2
+    assert reload_guard.reloads == [hub.entry_id]
     assert reload_guard.reports == []
     channel = hub.runtime_data.channels[CHANNEL_SUBENTRY_ID]
     assert channel.settings.upload_interval == 60
@@ -322,7 +349,10 @@ async def test_subentry_deleted_from_the_ui_rebuilds_the_hub(
     reload_guard: ReloadGuard,
     deleted: str,
 ) -> None:
-    """No flow of ours runs: the hub still reloads once, without the subentry.
+    """No flow of ours runs: the hub no longer runs the subentry.
+
+    A sensor source rebuilds the hub (one reload); an alert or a channel is
+    dropped while the hub runs (no reload).
 
     Its devices and entities go (Home Assistant clears them), and the hub no
     longer runs it: no alert evaluated, no channel uploading, no topic followed.
@@ -337,7 +367,7 @@ async def test_subentry_deleted_from_the_ui_rebuilds_the_hub(
     assert owned
     assert hass.config_entries.async_remove_subentry(hub, deleted)
     await hass.async_block_till_done()
-    assert reload_guard.reloads == [hub.entry_id]
+    assert reload_guard.reloads == ([hub.entry_id] if deleted == SOURCE_ID else [])
     assert reload_guard.reports == []
     hub_runtime = hub.runtime_data
     assert deleted not in hub_runtime.sources

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from homeassistant.components import mqtt
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
@@ -11,14 +12,26 @@ from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
 )
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
 from .alert_runtime import async_delete_alert_issues
 from .binary_sensor import alert_registry_entries
-from .channel import async_remove_channel_stores, async_setup_channels
+from .channel import (
+    async_add_channel,
+    async_remove_channel,
+    async_remove_channel_stores,
+    async_setup_channels,
+)
 from .const import DOMAIN
 from .device import async_register_hub_device, topics_of_device
-from .hub import IoTitanConfigEntry, IoTitanHub, async_delete_journal_issue
+from .hub import (
+    IoTitanConfigEntry,
+    IoTitanHub,
+    async_delete_journal_issue,
+    signal_alert_added,
+    signal_channel_added,
+)
 from .message_log import journal_directory, remove_journal
 from .migration import async_migrate_hub_entry
 from .services import async_setup_services
@@ -85,7 +98,25 @@ async def async_remove_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> 
 
 
 async def _async_reload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> None:
-    await hass.config_entries.async_reload(entry.entry_id)
+    """Apply a change of the entry: in place where the hub allows, else reload."""
+    hub = entry.runtime_data if entry.state is ConfigEntryState.LOADED else None
+    changes = hub.in_place_changes() if hub is not None else None
+    if hub is None or changes is None:
+        await hass.config_entries.async_reload(entry.entry_id)
+        return
+    for subentry_id in changes.removed_alerts:
+        hub.alerts.async_remove_alert(subentry_id)
+    for subentry in changes.added_alerts:
+        if (settings := hub.alerts.async_add_alert(subentry)) is not None:
+            async_dispatcher_send(hass, signal_alert_added(entry.entry_id), settings)
+    for subentry_id in changes.removed_channels:
+        await async_remove_channel(hass, entry, subentry_id)
+    for subentry in changes.added_channels:
+        channel = await async_add_channel(
+            hass, entry, subentry, hub.sources, hub.alerts.names_on
+        )
+        async_dispatcher_send(hass, signal_channel_added(entry.entry_id), channel)
+    hub.async_applied()
 
 
 async def async_remove_config_entry_device(

@@ -446,30 +446,56 @@ class AlertRuntime:
         self._by_source: dict[str, list[AlertSettings]] = {}
         self.issue_ids: list[str] = []
         """Repair issues raised for the alerts that cannot run."""
+        self._sources = sources
         for subentry in entry.subentries.values():
-            if subentry.subentry_type != SUBENTRY_ALERT:
-                continue
-            try:
-                settings = AlertSettings.from_subentry(subentry)
-            except (KeyError, TypeError, ValueError) as err:
-                LOGGER.error("Alert %s is skipped: %s", subentry.title, err)
-                continue
-            source = sources.get(settings.source_id)
-            problem = (
-                AlertProblem.SOURCE_MISSING
-                if source is None
-                else settings.problem_with(source.config)
-            )
-            if problem is not None:
-                LOGGER.warning(
-                    "Alert %s is skipped: %s", subentry.title, PROBLEM_LOG_TEXT[problem]
-                )
-                self._async_raise_issue(settings, source, problem)
-                continue
-            self.alerts[subentry.subentry_id] = settings
-            self._by_source.setdefault(settings.source_id, []).append(settings)
+            if subentry.subentry_type == SUBENTRY_ALERT:
+                self.async_add_alert(subentry)
         # Issues of a previous run whose alert works again or was deleted.
         async_delete_alert_issues(hass, entry.entry_id, keep=self.issue_ids)
+
+    @callback
+    def async_add_alert(self, subentry: ConfigSubentry) -> AlertSettings | None:
+        """Run an alert subentry (at setup, or added while the hub runs).
+
+        None if it cannot run: it is logged and, where the person can fix it,
+        a repair issue says why.
+        """
+        try:
+            settings = AlertSettings.from_subentry(subentry)
+        except (KeyError, TypeError, ValueError) as err:
+            LOGGER.error("Alert %s is skipped: %s", subentry.title, err)
+            return None
+        source = self._sources.get(settings.source_id)
+        problem = (
+            AlertProblem.SOURCE_MISSING
+            if source is None
+            else settings.problem_with(source.config)
+        )
+        if problem is not None:
+            LOGGER.warning(
+                "Alert %s is skipped: %s", subentry.title, PROBLEM_LOG_TEXT[problem]
+            )
+            self._async_raise_issue(settings, source, problem)
+            return None
+        self.alerts[subentry.subentry_id] = settings
+        self._by_source.setdefault(settings.source_id, []).append(settings)
+        return settings
+
+    @callback
+    def async_remove_alert(self, subentry_id: str) -> None:
+        """Stop an alert whose subentry was deleted while the hub runs.
+
+        Home Assistant removes its device and entities with the subentry.
+        """
+        settings = self.alerts.pop(subentry_id, None)
+        if settings is not None:
+            self._by_source[settings.source_id].remove(settings)
+        for key in [key for key in self.trackers if key[0] == subentry_id]:
+            self.trackers.pop(key).async_cancel_timer()
+        issue_id = alert_issue_id(self.entry.entry_id, subentry_id)
+        if issue_id in self.issue_ids:
+            self.issue_ids.remove(issue_id)
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
 
     @callback
     def _async_raise_issue(

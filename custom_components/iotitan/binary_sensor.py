@@ -43,7 +43,12 @@ from .engine.alerts import AlertRule
 from .engine.output import format_duration, format_number
 from .engine.topic_names import device_name
 from .entity import IoTitanTopicEntity
-from .hub import IoTitanConfigEntry, IoTitanHub, signal_new_topic
+from .hub import (
+    IoTitanConfigEntry,
+    IoTitanHub,
+    signal_alert_added,
+    signal_new_topic,
+)
 from .names import async_raw_value_name, async_statistic_names
 from .source import SensorSource, TopicState
 
@@ -96,6 +101,23 @@ async def async_setup_entry(
                 config_subentry_id=settings.subentry_id,
             )
 
+    @callback
+    def add_alert(settings: AlertSettings) -> None:
+        """An alert added while the hub runs: an entity per topic seen so far."""
+        source = entry.runtime_data.sources[settings.source_id]
+        for topic in source.topics.values():
+            async_add_entities(
+                [
+                    IoTitanAlertBinarySensor(
+                        entry.runtime_data, runtime.tracker(settings, source, topic)
+                    )
+                ],
+                config_subentry_id=settings.subentry_id,
+            )
+
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, signal_alert_added(entry.entry_id), add_alert)
+    )
     _remove_entities_no_longer_configured(hass, entry)
     for source in entry.runtime_data.sources.values():
         for topic in source.topics.values():

@@ -879,14 +879,34 @@ async def async_setup_channels(
 
     entry.async_on_unload(forget)
     for subentry in entry.subentries.values():
-        if subentry.subentry_type != SUBENTRY_CHANNEL:
-            continue
-        channel = ThingSpeakChannel(hass, entry, subentry, sources, alerts_on)
-        await channel.async_load()
-        channels[subentry.subentry_id] = channel
-        entry.async_on_unload(channel.async_stop)
-        await channel.async_start()
+        if subentry.subentry_type == SUBENTRY_CHANNEL:
+            await async_add_channel(hass, entry, subentry, sources, alerts_on)
     return channels
+
+
+async def async_add_channel(
+    hass: HomeAssistant,
+    entry: ConfigEntry[Any],
+    subentry: ConfigSubentry,
+    sources: Mapping[str, SensorSource],
+    alerts_on: Callable[[], list[str]],
+) -> ThingSpeakChannel:
+    """Load and start one channel subentry (at setup, or added while running)."""
+    channel = ThingSpeakChannel(hass, entry, subentry, sources, alerts_on)
+    await channel.async_load()
+    hass.data[DATA_CHANNELS][entry.entry_id][subentry.subentry_id] = channel
+    entry.async_on_unload(channel.async_stop)
+    await channel.async_start()
+    return channel
+
+
+async def async_remove_channel(
+    hass: HomeAssistant, entry: ConfigEntry[Any], subentry_id: str
+) -> None:
+    """Stop a channel whose subentry was deleted (its outbox goes with it)."""
+    channels = hass.data.get(DATA_CHANNELS, {}).get(entry.entry_id, {})
+    if (channel := channels.pop(subentry_id, None)) is not None:
+        await channel.async_stop()
 
 
 async def async_remove_channel_stores(hass: HomeAssistant, entry: ConfigEntry) -> None:

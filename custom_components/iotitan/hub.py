@@ -14,14 +14,14 @@ most once per update interval by a timer, which also expires old samples.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components import mqtt
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
@@ -29,7 +29,13 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 
 from .alert_runtime import AlertRuntime
-from .const import DOMAIN, LOGGER, SUBENTRY_SENSOR
+from .const import (
+    DOMAIN,
+    LOGGER,
+    SUBENTRY_ALERT,
+    SUBENTRY_CHANNEL,
+    SUBENTRY_SENSOR,
+)
 from .device import topics_of_device
 from .engine.journal import UnreadableFile
 from .engine.output import OutputGuard, topic_matches, uncovered_filters
@@ -82,6 +88,43 @@ def async_delete_journal_issue(hass: HomeAssistant, entry_id: str) -> None:
 def signal_new_topic(entry_id: str) -> str:
     """Dispatcher signal sent when a source sees a topic for the first time."""
     return f"{DOMAIN}_{entry_id}_new_topic"
+
+
+def signal_alert_added(entry_id: str) -> str:
+    """Dispatcher signal sent with the settings of an alert added while running."""
+    return f"{DOMAIN}_{entry_id}_alert_added"
+
+
+def signal_channel_added(entry_id: str) -> str:
+    """Dispatcher signal sent with a channel added while running."""
+    return f"{DOMAIN}_{entry_id}_channel_added"
+
+
+def _shape(
+    entry: ConfigEntry[Any],
+) -> tuple[str, Mapping[str, Any], dict[str, tuple[str, str, Mapping[str, Any]]]]:
+    """What a hub is built from: title, options, each subentry's kind, title, data.
+
+    Values, not the subentry objects: Home Assistant updates those in place.
+    """
+    return (
+        entry.title,
+        entry.options,
+        {
+            subentry_id: (subentry.subentry_type, subentry.title, subentry.data)
+            for subentry_id, subentry in entry.subentries.items()
+        },
+    )
+
+
+@dataclass(slots=True)
+class SubentryChanges:
+    """Alert and channel subentries added or deleted since the hub was built."""
+
+    added_alerts: list[ConfigSubentry] = field(default_factory=list)
+    removed_alerts: list[str] = field(default_factory=list)
+    added_channels: list[ConfigSubentry] = field(default_factory=list)
+    removed_channels: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,12 +214,15 @@ class IoTitanHub:
         )
         # The wiring of the parts, in one place: readings and ticks reach the
         # alerts, alert transitions the MQTT output.
+        # Wired even without alerts: one can be added while the hub runs.
         self._unwire: list[CALLBACK_TYPE] = [
-            self.alerts.transition_listeners.add(self.output.async_publish_alert)
+            self.alerts.transition_listeners.add(self.output.async_publish_alert),
+            self.async_add_tick_listener(self.alerts.async_tick),
         ]
-        if self.alerts.alerts:
-            self.sample_listeners.append(self.alerts.async_sample)
-            self._unwire.append(self.async_add_tick_listener(self.alerts.async_tick))
+        self.sample_listeners.append(self.alerts.async_sample)
+        # What the hub was built from: changes beyond added or deleted alerts
+        # and channels rebuild it (see `in_place_changes`).
+        self._built_from = _shape(entry)
 
     # -- setup ------------------------------------------------------------------
 
@@ -188,6 +234,49 @@ class IoTitanHub:
             for subentry_id, topic in topics_of_device(device):
                 if (source := self.sources.get(subentry_id)) is not None:
                     source.topic_state(topic)
+
+    @callback
+    def in_place_changes(self) -> SubentryChanges | None:
+        """What changed in the entry since the hub was built, if it can be applied
+        without rebuilding the hub (None: rebuild).
+
+        Alerts and channels added or deleted are applied while the hub runs, so
+        that the other entities do not go unavailable and back (Home Assistant
+        logs both). Anything else (options, the title, a sensor source, a
+        reconfigured alert or channel) rebuilds it.
+        """
+        title, options, subentries = self._built_from
+        entry = self.entry
+        now_title, now_options, now_subentries = _shape(entry)
+        if now_title != title or now_options != options:
+            return None
+        changes = SubentryChanges()
+        for subentry_id in subentries.keys() | now_subentries.keys():
+            before = subentries.get(subentry_id)
+            now = now_subentries.get(subentry_id)
+            if before == now:
+                continue
+            if before is not None and now is not None:
+                return None
+            kind = (now or before or ("",))[0]
+            if kind == SUBENTRY_ALERT and now is not None:
+                changes.added_alerts.append(entry.subentries[subentry_id])
+            elif kind == SUBENTRY_ALERT:
+                changes.removed_alerts.append(subentry_id)
+            elif kind == SUBENTRY_CHANNEL and now is not None:
+                changes.added_channels.append(entry.subentries[subentry_id])
+            elif kind == SUBENTRY_CHANNEL:
+                changes.removed_channels.append(subentry_id)
+            else:
+                return None
+        return changes
+
+    @callback
+    def async_applied(self) -> None:
+        """The entry's changes are applied: it is what the hub is built from."""
+        entry = self.entry
+        self._built_from = _shape(entry)
+        self._notify_diagnostics()
 
     async def async_replay_journal(self) -> None:
         """Rebuild every window from the journal, before subscribing.

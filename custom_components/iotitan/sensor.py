@@ -37,6 +37,7 @@ from .entity import IoTitanEntity, IoTitanHubEntity, IoTitanTopicEntity
 from .hub import (
     IoTitanConfigEntry,
     IoTitanHub,
+    signal_channel_added,
     signal_new_topic,
 )
 from .source import SensorSource, TopicState
@@ -124,7 +125,9 @@ async def async_setup_entry(
     async_add_entities(
         IoTitanHubSensor(hub, description) for description in HUB_SENSORS
     )
-    for channel in hub.channels.values():
+
+    @callback
+    def add_channel(channel: ThingSpeakChannel) -> None:
         async_add_entities(
             (
                 IoTitanChannelSensor(hub, channel, description)
@@ -132,6 +135,15 @@ async def async_setup_entry(
             ),
             config_subentry_id=channel.subentry_id,
         )
+
+    for channel in hub.channels.values():
+        add_channel(channel)
+    # A channel added while the hub runs.
+    entry.async_on_unload(
+        async_dispatcher_connect(
+            hass, signal_channel_added(entry.entry_id), add_channel
+        )
+    )
 
     @callback
     def add_topic(source: SensorSource, topic: TopicState) -> None:
