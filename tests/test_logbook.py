@@ -238,3 +238,38 @@ async def test_adding_a_subentry_writes_no_line_for_existing_alerts(
         "entity": [],
         "device": [],
     }
+
+
+async def test_changing_another_alert_writes_no_line_for_this_one(
+    hass: HomeAssistant, setup_hub: SetupHub, logbook_api: Logbook
+) -> None:
+    """Reconfiguring or deleting one alert leaves the other's logbook alone."""
+    entry = await setup_hub(
+        hub_entry(
+            source_subentry(unit="°C"),
+            alert_subentry(high=22),
+            alert_subentry("low", low=5, subentry_id="alert1second"),
+        )
+    )
+    async_fire_mqtt_message(hass, "room/t", "21")
+    await hass.async_block_till_done()
+    high = alert_entity_id(hass)
+    before = await logbook_api.views(high)
+
+    second = entry.subentries["alert1second"]
+    assert hass.config_entries.async_update_subentry(
+        entry, second, data={**second.data, "low": 3.0}
+    )
+    await hass.async_block_till_done()
+    assert entry.runtime_data.alerts.alerts["alert1second"].config.low == 3.0
+    assert hass.config_entries.async_remove_subentry(entry, "alert1second")
+    await hass.async_block_till_done()
+    async_fire_mqtt_message(hass, "room/t", "21")
+    await hass.async_block_till_done()
+
+    after = await logbook_api.views(high)
+    assert {view: rows[len(before[view]) :] for view, rows in after.items()} == {
+        "main": [],
+        "entity": [],
+        "device": [],
+    }

@@ -1,8 +1,8 @@
 """Every change to a hub is applied once, the one way Home Assistant allows.
 
-An alert or a ThingSpeak channel added or deleted is applied while the hub runs
-(no reload: the other entities do not go unavailable and back); any other change
-reloads the hub exactly once.
+An alert or a ThingSpeak channel added, reconfigured or deleted is applied while
+the hub runs (no reload: the other entities do not go unavailable and back); any
+other change reloads the hub exactly once.
 
 IoTitan's pattern: the config entry's update listener reloads the hub, and no flow
 reloads it itself. Home Assistant 2026.11 reports a flow that reloads an entry
@@ -233,7 +233,10 @@ async def test_sensor_subentry_create_and_reconfigure_reload_once_each(
 async def test_alert_subentry_create_and_reconfigure_reload_once_each(
     hass: HomeAssistant, hub: MockConfigEntry, reload_guard: ReloadGuard
 ) -> None:
-    """A new alert runs at once, without a reload; a changed limit after one."""
+    """A new alert runs at once, a changed limit too, both without a reload.
+
+    The reconfigured alert keeps its entity id (a new entity, the same unique id).
+    """
     result = await hass.config_entries.subentries.async_init(
         (hub.entry_id, SUBENTRY_ALERT), context={"source": SOURCE_USER}
     )
@@ -278,17 +281,34 @@ async def test_alert_subentry_create_and_reconfigure_reload_once_each(
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"watch": "value", "high": 40.0, "severity": "warning"}
     )
+    registry = er.async_get(hass)
+    before = {
+        e.unique_id: e.entity_id
+        for e in er.async_entries_for_config_entry(registry, hub.entry_id)
+        if e.config_subentry_id == ALERT_ID
+    }
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
-    assert reload_guard.reloads == [hub.entry_id]
+    assert reload_guard.reloads == []
     assert reload_guard.reports == []
     assert hub.runtime_data.alerts.alerts[ALERT_ID].config.high == 40.0
+    after = {
+        e.unique_id: e.entity_id
+        for e in er.async_entries_for_config_entry(registry, hub.entry_id)
+        if e.config_subentry_id == ALERT_ID
+    }
+    assert after == before
+    async_fire_mqtt_message(hass, "room/t", "41")
+    await hass.async_block_till_done()
+    (entity_id,) = after.values()
+    state = hass.states.get(entity_id)
+    assert state is not None and state.state == "on"  # above the new limit
 
 
 async def test_channel_subentry_create_and_reconfigure_reload_once_each(
     hass: HomeAssistant, hub: MockConfigEntry, reload_guard: ReloadGuard
 ) -> None:
-    """A new channel runs at once, without a reload; changed settings after one."""
+    """A new channel runs at once, changed settings too, both without a reload."""
     settings = {
         "channel_id": "2002",
         "write_api_key": "WRITEKEY0SECRET2",
@@ -336,9 +356,17 @@ async def test_channel_subentry_create_and_reconfigure_reload_once_each(
     result = await submit_channel_fields(hass, result["flow_id"], {"field1": field})
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
-    assert reload_guard.reloads == [hub.entry_id]
+    assert reload_guard.reloads == []
     assert reload_guard.reports == []
     channel = hub.runtime_data.channels[CHANNEL_SUBENTRY_ID]
+    assert not channel._stopped  # the new one runs (the old one stopped)
+    sensors = [
+        e.entity_id
+        for e in er.async_entries_for_config_entry(er.async_get(hass), hub.entry_id)
+        if e.config_subentry_id == CHANNEL_SUBENTRY_ID and not e.disabled_by
+    ]
+    assert sensors
+    assert all(hass.states.get(entity_id) is not None for entity_id in sensors)
     assert channel.settings.upload_interval == 60
 
 

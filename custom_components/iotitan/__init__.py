@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
@@ -16,7 +19,10 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
 from .alert_runtime import async_delete_alert_issues
-from .binary_sensor import alert_registry_entries
+from .binary_sensor import (
+    _remove_entities_no_longer_configured,
+    alert_registry_entries,
+)
 from .channel import (
     async_add_channel,
     async_remove_channel,
@@ -31,6 +37,7 @@ from .hub import (
     async_delete_journal_issue,
     signal_alert_added,
     signal_channel_added,
+    signal_subentry_replaced,
 )
 from .message_log import journal_directory, remove_journal
 from .migration import async_migrate_hub_entry
@@ -104,6 +111,13 @@ async def _async_reload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) ->
     if hub is None or changes is None:
         await hass.config_entries.async_reload(entry.entry_id)
         return
+    removals: list[Awaitable[None]] = []
+    for subentry_id in changes.replaced:
+        # Their entities leave first; new ones come with the new settings below.
+        async_dispatcher_send(
+            hass, signal_subentry_replaced(entry.entry_id), subentry_id, removals
+        )
+    await asyncio.gather(*removals)
     for subentry_id in changes.removed_alerts:
         hub.alerts.async_remove_alert(subentry_id)
     for subentry in changes.added_alerts:
@@ -116,6 +130,9 @@ async def _async_reload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) ->
             hass, entry, subentry, hub.sources, hub.alerts.names_on
         )
         async_dispatcher_send(hass, signal_channel_added(entry.entry_id), channel)
+    if changes.replaced:
+        # A reconfigured alert may watch another source now.
+        _remove_entities_no_longer_configured(hass, entry)
     hub.async_applied()
 
 

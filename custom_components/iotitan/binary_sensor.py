@@ -253,6 +253,7 @@ class IoTitanAlertBinarySensor(IoTitanTopicEntity, BinarySensorEntity, RestoreEn
         self.async_on_remove(
             self.tracker.async_attach(self.entity_id, self.async_write_if_changed)
         )
+        self.async_leave_when_replaced(self.tracker.settings.subentry_id)
         self.tracker.async_prime(time.time())
         self.async_remember_shown()
 

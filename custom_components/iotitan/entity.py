@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 
 from .device import (
@@ -13,7 +16,7 @@ from .device import (
     topic_device_identifier,
 )
 from .engine.topic_names import area_from_level, device_name
-from .hub import IoTitanHub
+from .hub import IoTitanHub, signal_subentry_replaced
 from .source import SensorSource, TopicState
 
 
@@ -66,6 +69,27 @@ class IoTitanEntity(Entity):
         tick computes every statistic once.
         """
         raise NotImplementedError
+
+    @callback
+    def async_leave_when_replaced(self, subentry_id: str) -> None:
+        """Remove this entity when its subentry is reconfigured while running.
+
+        The registry entry stays: the entity that replaces it has its unique id,
+        so its entity id, name and history.
+        """
+
+        @callback
+        def replaced(replaced_id: str, removals: list[Awaitable[None]]) -> None:
+            # Awaited by the sender before it adds the new entities: the same
+            # unique id cannot be added while this entity still has it.
+            if replaced_id == subentry_id:
+                removals.append(self.async_remove())
+
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, signal_subentry_replaced(self.hub.entry.entry_id), replaced
+            )
+        )
 
     @callback
     def async_remember_shown(self) -> None:

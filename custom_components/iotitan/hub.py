@@ -95,6 +95,12 @@ def signal_alert_added(entry_id: str) -> str:
     return f"{DOMAIN}_{entry_id}_alert_added"
 
 
+def signal_subentry_replaced(entry_id: str) -> str:
+    """Dispatcher signal sent with the id of an alert or channel reconfigured
+    while running: its entities go, and new ones come with its new settings."""
+    return f"{DOMAIN}_{entry_id}_subentry_replaced"
+
+
 def signal_channel_added(entry_id: str) -> str:
     """Dispatcher signal sent with a channel added while running."""
     return f"{DOMAIN}_{entry_id}_channel_added"
@@ -125,6 +131,8 @@ class SubentryChanges:
     removed_alerts: list[str] = field(default_factory=list)
     added_channels: list[ConfigSubentry] = field(default_factory=list)
     removed_channels: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    """Alerts and channels reconfigured: removed, then added again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,10 +248,10 @@ class IoTitanHub:
         """What changed in the entry since the hub was built, if it can be applied
         without rebuilding the hub (None: rebuild).
 
-        Alerts and channels added or deleted are applied while the hub runs, so
-        that the other entities do not go unavailable and back (Home Assistant
-        logs both). Anything else (options, the title, a sensor source, a
-        reconfigured alert or channel) rebuilds it.
+        Alerts and channels added, deleted or reconfigured are applied while
+        the hub runs, so that the other entities do not go unavailable and
+        back (Home Assistant logs both). Anything else (options, the title, a
+        sensor source) rebuilds it.
         """
         title, options, subentries = self._built_from
         entry = self.entry
@@ -256,9 +264,19 @@ class IoTitanHub:
             now = now_subentries.get(subentry_id)
             if before == now:
                 continue
-            if before is not None and now is not None:
-                return None
             kind = (now or before or ("",))[0]
+            if before is not None and now is not None:
+                # Reconfigured: an alert or a channel is replaced in place.
+                if kind not in (SUBENTRY_ALERT, SUBENTRY_CHANNEL) or before[0] != kind:
+                    return None
+                changes.replaced.append(subentry_id)
+                if kind == SUBENTRY_ALERT:
+                    changes.removed_alerts.append(subentry_id)
+                    changes.added_alerts.append(entry.subentries[subentry_id])
+                else:
+                    changes.removed_channels.append(subentry_id)
+                    changes.added_channels.append(entry.subentries[subentry_id])
+                continue
             if kind == SUBENTRY_ALERT and now is not None:
                 changes.added_alerts.append(entry.subentries[subentry_id])
             elif kind == SUBENTRY_ALERT:

@@ -499,6 +499,7 @@ class IoTitanChannelSensor(IoTitanEntity, SensorEntity):
         self.async_on_remove(
             self.channel.async_add_listener(self.async_write_if_changed)
         )
+        self.async_leave_when_replaced(self.channel.subentry_id)
         self.async_on_remove(
             self.hub.async_add_diagnostic_listener(self.async_write_if_changed)
         )
