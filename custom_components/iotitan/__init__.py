@@ -19,10 +19,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
 from .alert_runtime import async_delete_alert_issues
-from .binary_sensor import (
-    _remove_entities_no_longer_configured,
-    alert_registry_entries,
-)
+from .binary_sensor import alert_registry_entries, async_remove_stale_alert_entities
 from .channel import (
     async_add_channel,
     async_remove_channel,
@@ -132,7 +129,7 @@ async def _async_reload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) ->
         async_dispatcher_send(hass, signal_channel_added(entry.entry_id), channel)
     if changes.replaced:
         # A reconfigured alert may watch another source now.
-        _remove_entities_no_longer_configured(hass, entry)
+        async_remove_stale_alert_entities(hass, entry)
     hub.async_applied()
 
 

@@ -118,7 +118,7 @@ async def async_setup_entry(
     entry.async_on_unload(
         async_dispatcher_connect(hass, signal_alert_added(entry.entry_id), add_alert)
     )
-    _remove_entities_no_longer_configured(hass, entry)
+    async_remove_stale_alert_entities(hass, entry)
     for source in entry.runtime_data.sources.values():
         for topic in source.topics.values():
             add_topic(source, topic)
@@ -128,7 +128,7 @@ async def async_setup_entry(
 
 
 @callback
-def _remove_entities_no_longer_configured(
+def async_remove_stale_alert_entities(
     hass: HomeAssistant, entry: IoTitanConfigEntry
 ) -> None:
     """Drop alert entities of topics whose alert now watches another source."""

@@ -125,7 +125,8 @@ def _shape(
 
 @dataclass(slots=True)
 class SubentryChanges:
-    """Alert and channel subentries added or deleted since the hub was built."""
+    """Alert and channel subentries added, reconfigured or deleted since the hub
+    was built (a reconfigured one is in `replaced` and removed, then added)."""
 
     added_alerts: list[ConfigSubentry] = field(default_factory=list)
     removed_alerts: list[str] = field(default_factory=list)

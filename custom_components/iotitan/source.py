@@ -78,6 +78,12 @@ class Ingested:
     rejection: Rejection | None = None
 
 
+# The outcomes without a topic, shared: a flood of junk topics (the case they
+# count) allocates nothing for them.
+_TOPIC_TOO_LONG = Ingested(Outcome.TOPIC_TOO_LONG)
+_OVER_LIMIT = Ingested(Outcome.OVER_LIMIT)
+
+
 class TopicState:
     """Windows and counters of one concrete MQTT topic."""
 
@@ -279,10 +285,10 @@ class SensorSource:
         topic = record.topic
         known = topic in self.topics
         if not known and len(topic) > MAX_TOPIC_LENGTH:
-            return Ingested(Outcome.TOPIC_TOO_LONG)
+            return _TOPIC_TOO_LONG
         state = self.topic_state(topic)
         if state is None:
-            return Ingested(Outcome.OVER_LIMIT)
+            return _OVER_LIMIT
         if state.is_repeat(record.payload, record.retain):
             return Ingested(Outcome.REPEAT, state)
         state.remember(record.payload)
