@@ -31,6 +31,7 @@ from homeassistant.config_entries import (
     SOURCE_USER,
     ConfigEntry,
     ConfigFlow,
+    ConfigSubentry,
     ConfigSubentryFlow,
     OptionsFlowWithReload,
 )
@@ -228,6 +229,32 @@ async def test_sensor_subentry_create_and_reconfigure_reload_once_each(
     assert reload_guard.reloads == [hub.entry_id] * 2
     assert reload_guard.reports == []
     assert hub.runtime_data.sources[new_id].config.windows == (86400.0,)
+
+
+async def test_changes_in_quick_succession_apply_once_each(
+    hass: HomeAssistant,
+    hub: MockConfigEntry,
+    reload_guard: ReloadGuard,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two channels added one right after the other: each runs once, no reload."""
+    for channel_id in (3003, 4004):
+        data = channel_subentry({"1": MEAN_FIELD}, channel_id=channel_id)
+        hass.config_entries.async_add_subentry(hub, ConfigSubentry(**data))
+    await hass.async_block_till_done()
+    assert reload_guard.reloads == []
+    channels = hub.runtime_data.channels
+    ids = sorted(c.settings.channel_id for c in channels.values())
+    assert ids == sorted([*ids[:1], 3003, 4004]) and len(ids) == 3
+    added = {key for key, c in channels.items() if key != CHANNEL_SUBENTRY_ID}
+    rows_waiting = [
+        e.config_subentry_id
+        for e in er.async_entries_for_config_entry(er.async_get(hass), hub.entry_id)
+        if e.config_subentry_id in added and e.unique_id.endswith("/rows_waiting")
+    ]
+    assert sorted(rows_waiting) == sorted(added)  # one each, none twice
+    # A channel set up twice would add its entities twice (refused, logged).
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
 
 
 async def test_alert_subentry_create_and_reconfigure_reload_once_each(

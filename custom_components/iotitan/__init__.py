@@ -62,7 +62,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> b
     # the hub reloads on a change: no flow reloads it itself (Home Assistant
     # reports a flow that does while a listener exists), and it also catches
     # a subentry deleted from the UI, where no flow of ours runs.
-    entry.async_on_unload(entry.add_update_listener(_async_reload_entry))
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     # The hub device first: every other device is linked below it by its id.
     async_register_hub_device(hass, entry.entry_id, entry.title)
     hub = IoTitanHub(hass, entry)
@@ -101,13 +101,16 @@ async def async_remove_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> 
     async_delete_journal_issue(hass, entry.entry_id)
 
 
-async def _async_reload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> None:
+async def _async_entry_updated(hass: HomeAssistant, entry: IoTitanConfigEntry) -> None:
     """Apply a change of the entry: in place where the hub allows, else reload."""
     hub = entry.runtime_data if entry.state is ConfigEntryState.LOADED else None
     changes = hub.in_place_changes() if hub is not None else None
     if hub is None or changes is None:
         await hass.config_entries.async_reload(entry.entry_id)
         return
+    # Taken as applied before the first await: a change made meanwhile is
+    # diffed against this one, not applied twice.
+    hub.async_applied()
     removals: list[Awaitable[None]] = []
     for subentry_id in changes.replaced:
         # Their entities leave first; new ones come with the new settings below.
@@ -130,7 +133,6 @@ async def _async_reload_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) ->
     if changes.replaced:
         # A reconfigured alert may watch another source now.
         async_remove_stale_alert_entities(hass, entry)
-    hub.async_applied()
 
 
 async def async_remove_config_entry_device(

@@ -292,9 +292,9 @@ class IoTitanHub:
 
     @callback
     def async_applied(self) -> None:
-        """The entry's changes are applied: it is what the hub is built from."""
-        entry = self.entry
-        self._built_from = _shape(entry)
+        """The entry as it is now is what the hub runs (its changes applied or
+        being applied): later changes are diffed against it."""
+        self._built_from = _shape(self.entry)
         self._notify_diagnostics()
 
     async def async_replay_journal(self) -> None:
