@@ -34,7 +34,13 @@ from pytest_homeassistant_custom_component.typing import (
 
 from custom_components.iotitan.const import EVENT_ALERT
 
-from .alerts_common import SetupHub, alert_entity_id, alert_subentry, source_subentry
+from .alerts_common import (
+    SOURCE_ID,
+    SetupHub,
+    alert_entity_id,
+    alert_subentry,
+    source_subentry,
+)
 from .common import CHANNEL_ID, hub_entry
 from .fake_thingspeak import FakeThingSpeak
 from .test_thingspeak_ha import (
@@ -268,6 +274,69 @@ async def test_changing_another_alert_writes_no_line_for_this_one(
     await hass.async_block_till_done()
 
     after = await logbook_api.views(high)
+    assert {view: rows[len(before[view]) :] for view, rows in after.items()} == {
+        "main": [],
+        "entity": [],
+        "device": [],
+    }
+
+
+async def test_reconfiguring_its_source_writes_no_line_for_an_alert(
+    hass: HomeAssistant, setup_hub: SetupHub, logbook_api: Logbook
+) -> None:
+    """The alert on a source that gets another window runs on without a line
+    (it is replaced with its source, not made unavailable and back)."""
+    entry = await setup_hub(
+        hub_entry(source_subentry(unit="°C"), alert_subentry(high=22))
+    )
+    async_fire_mqtt_message(hass, "room/t", "23")
+    await hass.async_block_till_done()
+    entity_id = alert_entity_id(hass)
+    state = hass.states.get(entity_id)
+    assert state is not None and state.state == "on"
+    before = await logbook_api.views(entity_id)
+
+    source = entry.subentries[SOURCE_ID]
+    assert hass.config_entries.async_update_subentry(
+        entry, source, data={**source.data, "windows": [3600.0, 600.0]}
+    )
+    await hass.async_block_till_done()
+    state = hass.states.get(entity_id)
+    assert state is not None and state.state == "on"
+    async_fire_mqtt_message(hass, "room/t", "23")
+    await hass.async_block_till_done()
+
+    after = await logbook_api.views(entity_id)
+    assert {view: rows[len(before[view]) :] for view, rows in after.items()} == {
+        "main": [],
+        "entity": [],
+        "device": [],
+    }
+
+
+async def test_new_hub_options_write_no_line_for_an_alert(
+    hass: HomeAssistant, setup_hub: SetupHub, logbook_api: Logbook
+) -> None:
+    """The hub takes new options while running: its alerts write nothing."""
+    entry = await setup_hub(
+        hub_entry(source_subentry(unit="°C"), alert_subentry(high=22))
+    )
+    async_fire_mqtt_message(hass, "room/t", "23")
+    await hass.async_block_till_done()
+    entity_id = alert_entity_id(hass)
+    before = await logbook_api.views(entity_id)
+
+    hass.config_entries.async_update_entry(
+        entry,
+        options={**entry.options, "logging": {"syslog_transport": "none"}},
+    )
+    await hass.async_block_till_done()
+    async_fire_mqtt_message(hass, "room/t", "23")
+    await hass.async_block_till_done()
+
+    state = hass.states.get(entity_id)
+    assert state is not None and state.state == "on"
+    after = await logbook_api.views(entity_id)
     assert {view: rows[len(before[view]) :] for view, rows in after.items()} == {
         "main": [],
         "entity": [],

@@ -1,11 +1,12 @@
 """Every change to a hub is applied once, the one way Home Assistant allows.
 
-An alert or a ThingSpeak channel added, reconfigured or deleted is applied while
-the hub runs (no reload: the other entities do not go unavailable and back); any
-other change reloads the hub exactly once.
+A source, an alert or a ThingSpeak channel added, reconfigured or deleted, new
+options and a new name are applied while the hub runs (no reload: the other
+entities do not go unavailable and back); tests/test_sources_in_place.py
+checks what a source change does to windows and subscriptions.
 
-IoTitan's pattern: the config entry's update listener reloads the hub, and no flow
-reloads it itself. Home Assistant 2026.11 reports a flow that reloads an entry
+IoTitan's pattern: the config entry's update listener applies every change (it
+reloads the hub only if it is not running), and no flow reloads it itself. Home Assistant 2026.11 reports a flow that reloads an entry
 with an update listener (`async_update_reload_and_abort`, a unique-id abort with
 updates: "has an update listener and should use it for scheduling a reload",
 breaking in 2026.12), and raises for a subentry flow's
@@ -16,7 +17,7 @@ them, so these tests hold on the pinned release too; it also records every
 
 Each flow (hub reconfigure, options, sensor/alert/channel subentry create and
 reconfigure) and a subentry deleted from the UI (no flow of ours runs) must give
-exactly one reload, after which the new settings are live.
+no reload, after which the new settings are live.
 """
 
 from __future__ import annotations
@@ -157,14 +158,14 @@ async def hub(hass: HomeAssistant, setup_hub: SetupHub) -> MockConfigEntry:
 
 
 def test_options_flow_does_not_reload_itself() -> None:
-    """The listener reloads; an OptionsFlowWithReload as well would raise."""
+    """The listener applies options; an OptionsFlowWithReload would raise."""
     assert not issubclass(IoTitanOptionsFlow, OptionsFlowWithReload)
 
 
-async def test_hub_reconfigure_reloads_once(
+async def test_hub_reconfigure_renames_in_place(
     hass: HomeAssistant, hub: MockConfigEntry, reload_guard: ReloadGuard
 ) -> None:
-    """A renamed hub reloads once; its device takes the new name."""
+    """A renamed hub is not rebuilt; its device takes the new name."""
     before = hub.runtime_data
     result = await hub.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
@@ -173,8 +174,8 @@ async def test_hub_reconfigure_reloads_once(
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert reload_guard.reports == []
-    assert reload_guard.reloads == [hub.entry_id]
-    assert hub.runtime_data is not before
+    assert reload_guard.reloads == []
+    assert hub.runtime_data is before
     device = device_by_identifier(
         dr.async_get(hass), (DOMAIN, hub.entry_id), hub.entry_id
     )
@@ -182,25 +183,28 @@ async def test_hub_reconfigure_reloads_once(
     assert device.name == "Loft"
 
 
-async def test_options_flow_reloads_once(
+async def test_options_flow_applies_in_place(
     hass: HomeAssistant, hub: MockConfigEntry, reload_guard: ReloadGuard
 ) -> None:
-    """New options reload once and are live."""
+    """New options are live at once, without rebuilding the hub."""
+    before = hub.runtime_data
     result = await hass.config_entries.options.async_init(hub.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], options_form(logging={"syslog_transport": "none"})
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert reload_guard.reloads == [hub.entry_id]
+    assert reload_guard.reloads == []
     assert reload_guard.reports == []
-    assert hub.runtime_data.update_interval.total_seconds() == 30
+    assert hub.runtime_data is before
+    assert before.update_interval.total_seconds() == 30
+    assert before.message_log.target.transport == "none"
 
 
-async def test_sensor_subentry_create_and_reconfigure_reload_once_each(
+async def test_sensor_subentry_create_and_reconfigure_apply_in_place(
     hass: HomeAssistant, hub: MockConfigEntry, reload_guard: ReloadGuard
 ) -> None:
-    """A new source runs after one reload; a changed one too."""
+    """A new source runs at once, a changed one too, both without a reload."""
     result = await hass.config_entries.subentries.async_init(
         (hub.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
     )
@@ -209,7 +213,7 @@ async def test_sensor_subentry_create_and_reconfigure_reload_once_each(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert reload_guard.reloads == [hub.entry_id]
+    assert reload_guard.reloads == []
     [new_id] = [
         subentry_id
         for subentry_id, subentry in hub.subentries.items()
@@ -226,7 +230,7 @@ async def test_sensor_subentry_create_and_reconfigure_reload_once_each(
     )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
-    assert reload_guard.reloads == [hub.entry_id] * 2
+    assert reload_guard.reloads == []
     assert reload_guard.reports == []
     assert hub.runtime_data.sources[new_id].config.windows == (86400.0,)
 
@@ -257,7 +261,7 @@ async def test_changes_in_quick_succession_apply_once_each(
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
 
 
-async def test_alert_subentry_create_and_reconfigure_reload_once_each(
+async def test_alert_subentry_create_and_reconfigure_apply_in_place(
     hass: HomeAssistant, hub: MockConfigEntry, reload_guard: ReloadGuard
 ) -> None:
     """A new alert runs at once, a changed limit too, both without a reload.
@@ -332,7 +336,7 @@ async def test_alert_subentry_create_and_reconfigure_reload_once_each(
     assert state is not None and state.state == "on"  # above the new limit
 
 
-async def test_channel_subentry_create_and_reconfigure_reload_once_each(
+async def test_channel_subentry_create_and_reconfigure_apply_in_place(
     hass: HomeAssistant, hub: MockConfigEntry, reload_guard: ReloadGuard
 ) -> None:
     """A new channel runs at once, changed settings too, both without a reload."""
@@ -398,16 +402,13 @@ async def test_channel_subentry_create_and_reconfigure_reload_once_each(
 
 
 @pytest.mark.parametrize("deleted", [ALERT_ID, CHANNEL_SUBENTRY_ID, SOURCE_ID])
-async def test_subentry_deleted_from_the_ui_rebuilds_the_hub(
+async def test_subentry_deleted_from_the_ui_stops_in_place(
     hass: HomeAssistant,
     hub: MockConfigEntry,
     reload_guard: ReloadGuard,
     deleted: str,
 ) -> None:
-    """No flow of ours runs: the hub no longer runs the subentry.
-
-    A sensor source rebuilds the hub (one reload); an alert or a channel is
-    dropped while the hub runs (no reload).
+    """No flow of ours runs: the hub no longer runs the subentry (no reload).
 
     Its devices and entities go (Home Assistant clears them), and the hub no
     longer runs it: no alert evaluated, no channel uploading, no topic followed.
@@ -422,7 +423,7 @@ async def test_subentry_deleted_from_the_ui_rebuilds_the_hub(
     assert owned
     assert hass.config_entries.async_remove_subentry(hub, deleted)
     await hass.async_block_till_done()
-    assert reload_guard.reloads == ([hub.entry_id] if deleted == SOURCE_ID else [])
+    assert reload_guard.reloads == []
     assert reload_guard.reports == []
     hub_runtime = hub.runtime_data
     assert deleted not in hub_runtime.sources

@@ -56,12 +56,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> b
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="mqtt_not_available"
         )
-    # Subentries and options change what the hub subscribes to: rebuild it.
-    # Registered before the hub reads them, so a change made while the setup
-    # below is awaiting still reloads the entry. This listener is the one way
-    # the hub reloads on a change: no flow reloads it itself (Home Assistant
-    # reports a flow that does while a listener exists), and it also catches
-    # a subentry deleted from the UI, where no flow of ours runs.
+    # Subentries, options and the title change what the hub runs: the hub
+    # applies the change in place (see _async_entry_updated). Registered
+    # before the hub reads them, so a change made while the setup below is
+    # awaiting still reloads the entry. This listener is the one way a change
+    # reaches the hub: no flow reloads it itself (Home Assistant reports a
+    # flow that does while a listener exists), and it also catches a
+    # subentry deleted from the UI, where no flow of ours runs.
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     # The hub device first: every other device is linked below it by its id.
     async_register_hub_device(hass, entry.entry_id, entry.title)
@@ -118,20 +119,26 @@ async def _async_entry_updated(hass: HomeAssistant, entry: IoTitanConfigEntry) -
             hass, signal_subentry_replaced(entry.entry_id), subentry_id, removals
         )
     await asyncio.gather(*removals)
+    if changes.title is not None:
+        async_register_hub_device(hass, entry.entry_id, changes.title)
+    if changes.options:
+        await hub.async_apply_options()
     for subentry_id in changes.removed_alerts:
         hub.alerts.async_remove_alert(subentry_id)
+    for subentry_id in changes.removed_channels:
+        await async_remove_channel(hass, entry, subentry_id)
+    if changes.removed_sources or changes.added_sources:
+        await hub.async_change_sources(changes.removed_sources, changes.added_sources)
     for subentry in changes.added_alerts:
         if (settings := hub.alerts.async_add_alert(subentry)) is not None:
             async_dispatcher_send(hass, signal_alert_added(entry.entry_id), settings)
-    for subentry_id in changes.removed_channels:
-        await async_remove_channel(hass, entry, subentry_id)
     for subentry in changes.added_channels:
         channel = await async_add_channel(
             hass, entry, subentry, hub.sources, hub.alerts.names_on
         )
         async_dispatcher_send(hass, signal_channel_added(entry.entry_id), channel)
-    if changes.replaced:
-        # A reconfigured alert may watch another source now.
+    if changes.replaced or changes.removed_sources:
+        # A reconfigured alert may watch another source now, or its source went.
         async_remove_stale_alert_entities(hass, entry)
 
 

@@ -75,7 +75,10 @@ class IoTitanEntity(Entity):
         """Remove this entity when its subentry is reconfigured while running.
 
         The registry entry stays: the entity that replaces it has its unique id,
-        so its entity id, name and history.
+        so its entity id, name and history. Its state is removed rather than
+        made unavailable, so the logbook has no "became unavailable" and no
+        line when the new entity writes its first state (Home Assistant's
+        logbook leaves out a state that has no previous one).
         """
 
         @callback
@@ -83,7 +86,7 @@ class IoTitanEntity(Entity):
             # Awaited by the sender before it adds the new entities: the same
             # unique id cannot be added while this entity still has it.
             if replaced_id == subentry_id:
-                removals.append(self.async_remove())
+                removals.append(self.async_remove(force_remove=True))
 
         self.async_on_remove(
             async_dispatcher_connect(
@@ -157,4 +160,6 @@ class IoTitanTopicEntity(IoTitanEntity):
     async def async_added_to_hass(self) -> None:
         """Write state when the hub says the topic changed."""
         self.async_on_remove(self.topic.async_add_listener(self.async_write_if_changed))
+        # A reconfigured source comes back with new windows and settings.
+        self.async_leave_when_replaced(self.source.subentry_id)
         self.async_remember_shown()

@@ -13,6 +13,7 @@ most once per update interval by a timer, which also expires old samples.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from homeassistant.helpers.event import async_track_time_interval
 
 from .alert_runtime import AlertRuntime
 from .const import (
+    CONF_SOURCE,
     DOMAIN,
     LOGGER,
     SUBENTRY_ALERT,
@@ -125,15 +127,38 @@ def _shape(
 
 @dataclass(slots=True)
 class SubentryChanges:
-    """Alert and channel subentries added, reconfigured or deleted since the hub
-    was built (a reconfigured one is in `replaced` and removed, then added)."""
+    """Subentries added, reconfigured or deleted since the hub was built (a
+    reconfigured one is in `replaced` and removed, then added)."""
 
+    added_sources: list[ConfigSubentry] = field(default_factory=list)
+    removed_sources: list[str] = field(default_factory=list)
     added_alerts: list[ConfigSubentry] = field(default_factory=list)
     removed_alerts: list[str] = field(default_factory=list)
     added_channels: list[ConfigSubentry] = field(default_factory=list)
     removed_channels: list[str] = field(default_factory=list)
+    title: str | None = None
+    """The hub's new title, if it was renamed."""
+    options: bool = False
+    """The hub's options changed."""
     replaced: list[str] = field(default_factory=list)
-    """Alerts and channels reconfigured: removed, then added again."""
+    """Subentries reconfigured, and alerts on a source reconfigured or deleted:
+    their entities leave, and new ones come with the new settings."""
+
+    def add(self, kind: str, subentry: ConfigSubentry) -> None:
+        """Note a subentry to start (added, or the new form of a replaced one)."""
+        {
+            SUBENTRY_SENSOR: self.added_sources,
+            SUBENTRY_ALERT: self.added_alerts,
+            SUBENTRY_CHANNEL: self.added_channels,
+        }[kind].append(subentry)
+
+    def remove(self, kind: str, subentry_id: str) -> None:
+        """Note a subentry to stop (deleted, or the old form of a replaced one)."""
+        {
+            SUBENTRY_SENSOR: self.removed_sources,
+            SUBENTRY_ALERT: self.removed_alerts,
+            SUBENTRY_CHANNEL: self.removed_channels,
+        }[kind].append(subentry_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,20 +190,11 @@ class IoTitanHub:
             for subentry_id, subentry in entry.subentries.items()
             if subentry.subentry_type == SUBENTRY_SENSOR
         }
-        self.longest_window = max(
-            (max(s.config.windows) for s in self.sources.values()), default=0.0
-        )
+        self.longest_window = self._longest_window()
         self.guard = OutputGuard(
             self.options.output.prefix, self.options.output.legacy_topics
         )
-        self.message_log = MessageLog(
-            hass,
-            entry.entry_id,
-            self.options,
-            keep_seconds=max(self.options.journal.retention, self.longest_window),
-        )
-        # The syslog connection state shows at once, not on the next tick.
-        self.message_log.async_add_listener(self._notify_diagnostics)
+        self.message_log = self._message_log()
         # One subscription per filter that no other filter of the hub covers
         # (the default log filter `#` covers every source filter but `$` ones),
         # so a message normally reaches one callback, which routes it to the
@@ -189,10 +205,12 @@ class IoTitanHub:
         # message once per matching subscription, and Home Assistant 2026.2 gives
         # every copy to every matching subscriber (it has no MQTT 5 subscription
         # identifiers), so a covered filter subscribed as well counted it twice.
-        self._filters = uncovered_filters(
-            [s.config.topic for s in self.sources.values()]
-            + list(self.options.logging.log_topics)
-        )
+        self._filters = self._wanted_filters()
+        self._subscriptions: dict[str, CALLBACK_TYPE] = {}
+        self._subscribe_lock = asyncio.Lock()
+        self._catching_up: dict[str, list[MqttRecord]] = {}
+        """Live records of sources added while the hub runs, held until the
+        journal's records before them are in their windows."""
         self._routes: dict[str, Route] = {}
         self._route_chars = 0
         self.route_cache_clears = 0
@@ -210,28 +228,47 @@ class IoTitanHub:
         self._tick_listeners: Listeners[[float]] = Listeners()
         self._diagnostic_listeners: Listeners[[]] = Listeners()
         self._unsubscribers: list[CALLBACK_TYPE] = []
+        self._cancel_tick: CALLBACK_TYPE | None = None
         self._stop_listener: CALLBACK_TYPE | None = None
         self._next_journal_size = 0.0
         self._stopped = False
         self.alerts = AlertRuntime(hass, entry, self.sources)
-        self.output = MqttOutput(
-            hass,
-            entry,
-            self.options.output,
-            self.sources,
-            lambda: self.mqtt_connected,
-        )
+        self.output = self._mqtt_output()
         # The wiring of the parts, in one place: readings and ticks reach the
         # alerts, alert transitions the MQTT output.
         # Wired even without alerts: one can be added while the hub runs.
         self._unwire: list[CALLBACK_TYPE] = [
-            self.alerts.transition_listeners.add(self.output.async_publish_alert),
             self.async_add_tick_listener(self.alerts.async_tick),
         ]
+        self._unwire_output = self.alerts.transition_listeners.add(
+            self.output.async_publish_alert
+        )
         self.sample_listeners.append(self.alerts.async_sample)
         # What the hub was built from: changes beyond added or deleted alerts
         # and channels rebuild it (see `in_place_changes`).
         self._built_from = _shape(entry)
+
+    def _message_log(self) -> MessageLog:
+        """Syslog and journal writers for the hub's options (not started)."""
+        message_log = MessageLog(
+            self.hass,
+            self.entry.entry_id,
+            self.options,
+            keep_seconds=max(self.options.journal.retention, self.longest_window),
+        )
+        # The syslog connection state shows at once, not on the next tick.
+        message_log.async_add_listener(self._notify_diagnostics)
+        return message_log
+
+    def _mqtt_output(self) -> MqttOutput:
+        """The MQTT output for the hub's options (not started)."""
+        return MqttOutput(
+            self.hass,
+            self.entry,
+            self.options.output,
+            self.sources,
+            lambda: self.mqtt_connected,
+        )
 
     # -- setup ------------------------------------------------------------------
 
@@ -246,48 +283,52 @@ class IoTitanHub:
 
     @callback
     def in_place_changes(self) -> SubentryChanges | None:
-        """What changed in the entry since the hub was built, if it can be applied
-        without rebuilding the hub (None: rebuild).
+        """What changed in the subentries since the hub was built, if it can be
+        applied without rebuilding the hub (None: rebuild).
 
-        Alerts and channels added, deleted or reconfigured are applied while
-        the hub runs, so that the other entities do not go unavailable and
-        back (Home Assistant logs both). Anything else (options, the title, a
-        sensor source) rebuilds it.
+        Sources, alerts and channels added, deleted or reconfigured, a new
+        title and new options are applied while the hub runs, so that the other
+        entities do not go unavailable and back (Home Assistant logs both).
+        Alerts watching a source that changed or went are replaced with it.
         """
         title, options, subentries = self._built_from
         entry = self.entry
         now_title, now_options, now_subentries = _shape(entry)
-        if now_title != title or now_options != options:
-            return None
-        changes = SubentryChanges()
+        changes = SubentryChanges(
+            title=now_title if now_title != title else None,
+            options=now_options != options,
+        )
+        sources_changed: set[str] = set()
         for subentry_id in subentries.keys() | now_subentries.keys():
             before = subentries.get(subentry_id)
             now = now_subentries.get(subentry_id)
             if before == now:
                 continue
+            if before is not None and now is not None and before[0] != now[0]:
+                return None  # not something a flow does
             kind = (now or before or ("",))[0]
-            if before is not None and now is not None:
-                # Reconfigured: an alert or a channel is replaced in place.
-                if kind not in (SUBENTRY_ALERT, SUBENTRY_CHANNEL) or before[0] != kind:
-                    return None
-                changes.replaced.append(subentry_id)
-                if kind == SUBENTRY_ALERT:
-                    changes.removed_alerts.append(subentry_id)
-                    changes.added_alerts.append(entry.subentries[subentry_id])
-                else:
-                    changes.removed_channels.append(subentry_id)
-                    changes.added_channels.append(entry.subentries[subentry_id])
-                continue
-            if kind == SUBENTRY_ALERT and now is not None:
-                changes.added_alerts.append(entry.subentries[subentry_id])
-            elif kind == SUBENTRY_ALERT:
-                changes.removed_alerts.append(subentry_id)
-            elif kind == SUBENTRY_CHANNEL and now is not None:
-                changes.added_channels.append(entry.subentries[subentry_id])
-            elif kind == SUBENTRY_CHANNEL:
-                changes.removed_channels.append(subentry_id)
-            else:
+            if kind not in (SUBENTRY_SENSOR, SUBENTRY_ALERT, SUBENTRY_CHANNEL):
                 return None
+            if kind == SUBENTRY_SENSOR:
+                sources_changed.add(subentry_id)
+            if before is not None and now is not None:
+                changes.replaced.append(subentry_id)
+            if before is not None:
+                changes.remove(kind, subentry_id)
+            if now is not None:
+                changes.add(kind, entry.subentries[subentry_id])
+        # An alert on a changed source runs again on the new one (or, on a
+        # deleted source, stops with a repair issue saying so).
+        for subentry_id, subentry in entry.subentries.items():
+            if (
+                subentry.subentry_type == SUBENTRY_ALERT
+                and subentry.data.get(CONF_SOURCE) in sources_changed
+                and subentry_id not in changes.replaced
+                and subentry_id in subentries
+            ):
+                changes.replaced.append(subentry_id)
+                changes.remove(SUBENTRY_ALERT, subentry_id)
+                changes.add(SUBENTRY_ALERT, subentry)
         return changes
 
     @callback
@@ -296,6 +337,116 @@ class IoTitanHub:
         being applied): later changes are diffed against it."""
         self._built_from = _shape(self.entry)
         self._notify_diagnostics()
+
+    def _longest_window(self) -> float:
+        return max((max(s.config.windows) for s in self.sources.values()), default=0.0)
+
+    def _wanted_filters(self) -> list[str]:
+        return uncovered_filters(
+            [s.config.topic for s in self.sources.values()]
+            + list(self.options.logging.log_topics)
+        )
+
+    async def _async_subscribe(self) -> None:
+        """Subscribe to the filters that no other filter of the hub covers.
+
+        Run at start and when sources change: new subscriptions are made
+        before the ones no longer wanted go, so that no message on a topic
+        both cover is missed meanwhile (one handler takes it: `Route.owner`).
+        """
+        async with self._subscribe_lock:
+            wanted = self._wanted_filters()
+            for topic_filter in wanted:
+                if topic_filter not in self._subscriptions:
+                    self._subscriptions[topic_filter] = await mqtt.async_subscribe(
+                        self.hass,
+                        topic_filter,
+                        self._message_handler(topic_filter),
+                        qos=0,
+                        # UTF-8 like every default subscriber (the MQTT client
+                        # hands one decoded message to all subscribers of a
+                        # topic string), lossless for payloads that are not
+                        # UTF-8: see mqtt_encoding.
+                        encoding=ENCODING,
+                    )
+            self._filters = wanted
+            self._clear_routes()
+            for topic_filter in [f for f in self._subscriptions if f not in wanted]:
+                self._subscriptions.pop(topic_filter)()
+
+    async def async_change_sources(
+        self, removed: Sequence[str], added: Sequence[ConfigSubentry]
+    ) -> None:
+        """Stop and start sensor sources while the hub runs.
+
+        A new source's windows are rebuilt from the journal as at a restart;
+        messages arriving meanwhile wait, and follow the journal's records in
+        the order they came (the journal holds every message the hub
+        received, so a window is the same as after a restart). Its topics'
+        entities are then added; the devices of topics seen before (a
+        reconfigured source) keep their entities' ids and history.
+        """
+        for subentry_id in removed:
+            self.sources.pop(subentry_id, None)
+        new = [SensorSource.from_subentry(subentry) for subentry in added]
+        registry = dr.async_get(self.hass)
+        devices = dr.async_entries_for_config_entry(registry, self.entry.entry_id)
+        for source in new:
+            self.sources[source.subentry_id] = source
+            self._catching_up[source.subentry_id] = []
+            for device in devices:
+                for subentry_id, topic in topics_of_device(device):
+                    if subentry_id == source.subentry_id:
+                        source.topic_state(topic)
+        self.longest_window = self._longest_window()
+        self.message_log.journal.set_keep_seconds(
+            max(self.options.journal.retention, self.longest_window)
+        )
+        self._clear_routes()
+        try:
+            await self._async_subscribe()
+            if new:
+                await self._async_catch_up(new)
+        finally:
+            for source in new:
+                self._catching_up.pop(source.subentry_id, None)
+        self._notify_diagnostics()
+
+    async def _async_catch_up(self, new: Sequence[SensorSource]) -> None:
+        """Fill new sources' windows from the journal, then from what waited."""
+        now = time.time()
+        await self.message_log.journal.flush()
+        result = await self.message_log.async_replay(
+            now - max(max(source.config.windows) for source in new)
+        )
+        for source in new:
+            waiting = self._catching_up[source.subentry_id]
+            # Records that arrived since the source was added are in the
+            # journal too if it was written meanwhile: they are taken from the
+            # waiting list, in the order they came, not twice.
+            first = (waiting[0].timestamp, waiting[0].topic) if waiting else None
+            for record in result:
+                if (record.timestamp, record.topic) == first:
+                    break
+                if (
+                    topic_matches(source.config.topic, record.topic)
+                    and source.ingest(record, now).outcome is Outcome.FUTURE
+                ):
+                    self.future_samples[FUTURE_REFUSED_REPLAY] += 1
+            for state in source.topics.values():
+                state.expire(now)
+                async_dispatcher_send(
+                    self.hass, signal_new_topic(self.entry.entry_id), source, state
+                )
+            del self._catching_up[source.subentry_id]
+            for record in waiting:
+                self._async_ingest_live(source, record)
+
+    @callback
+    def _clear_routes(self) -> None:
+        """Forget every topic's route (filters or sources changed)."""
+        self._routes.clear()
+        self._route_chars = 0
 
     async def async_replay_journal(self) -> None:
         """Rebuild every window from the journal, before subscribing.
@@ -379,28 +530,8 @@ class IoTitanHub:
         """Start the writers, subscribe, and start the update timer."""
         await self.message_log.async_start()
         register_encoding()
-        for topic_filter in self._filters:
-            self._unsubscribers.append(
-                await mqtt.async_subscribe(
-                    self.hass,
-                    topic_filter,
-                    self._message_handler(topic_filter),
-                    qos=0,
-                    # UTF-8 like every default subscriber (the MQTT client hands
-                    # one decoded message to all subscribers of a topic string),
-                    # lossless for payloads that are not UTF-8: see mqtt_encoding.
-                    encoding=ENCODING,
-                )
-            )
-        self._unsubscribers.append(
-            async_track_time_interval(
-                self.hass,
-                self._async_tick,
-                self.update_interval,
-                name=f"{DOMAIN} update {self.entry.title}",
-                cancel_on_shutdown=True,
-            )
-        )
+        await self._async_subscribe()
+        self._start_tick()
         self.mqtt_connected = mqtt.is_connected(self.hass)
         self._unsubscribers.append(
             mqtt.async_subscribe_connection_status(
@@ -422,12 +553,64 @@ class IoTitanHub:
             self._stop_listener = None
         while self._unsubscribers:
             self._unsubscribers.pop()()
+        if self._cancel_tick is not None:
+            self._cancel_tick()
+            self._cancel_tick = None
+        while self._subscriptions:
+            self._subscriptions.popitem()[1]()
         self.sample_listeners.clear()
         while self._unwire:
             self._unwire.pop()()
+        self._unwire_output()
         self.alerts.async_stop()
         self.output.async_stop()
         await self.message_log.async_stop()
+
+    @callback
+    def _start_tick(self) -> None:
+        if self._cancel_tick is not None:
+            self._cancel_tick()
+        self._cancel_tick = async_track_time_interval(
+            self.hass,
+            self._async_tick,
+            self.update_interval,
+            name=f"{DOMAIN} update {self.entry.title}",
+            cancel_on_shutdown=True,
+        )
+
+    async def async_apply_options(self) -> None:
+        """Take the hub's new options while it runs.
+
+        Only the parts whose options changed are rebuilt: the update timer,
+        the MQTT output, the syslog and journal writers (the old ones are
+        flushed and closed first; records arriving meanwhile wait in the new
+        ones, in order), and the subscriptions for new log filters. Sources,
+        alerts and channels, and their entities, run on untouched.
+        """
+        old = self.options
+        options = self.options = HubOptions.from_options(self.entry.options)
+        if options.update_interval != old.update_interval:
+            self.update_interval = timedelta(seconds=options.update_interval)
+            self._start_tick()
+        if options.output != old.output:
+            self._unwire_output()
+            self.output.async_stop()
+            self.guard = OutputGuard(
+                options.output.prefix, options.output.legacy_topics
+            )
+            self.output = self._mqtt_output()
+            self._unwire_output = self.alerts.transition_listeners.add(
+                self.output.async_publish_alert
+            )
+            self.output.async_start()
+        if options.logging != old.logging or options.journal != old.journal:
+            replaced = self.message_log
+            self.message_log = self._message_log()
+            await replaced.async_stop()
+            await self.message_log.async_start()
+        # New log filters, or a new output prefix for the loop guard.
+        await self._async_subscribe()
+        self._notify_diagnostics()
 
     async def _async_home_assistant_stop(self, event: Event) -> None:
         """Flush the journal when Home Assistant stops (entries are not unloaded)."""
@@ -494,6 +677,12 @@ class IoTitanHub:
     @callback
     def _async_ingest_live(self, source: SensorSource, record: MqttRecord) -> None:
         """Feed a live message to a source; fan out what it did."""
+        if (
+            self._catching_up
+            and (waiting := self._catching_up.get(source.subentry_id)) is not None
+        ):
+            waiting.append(record)
+            return
         result = source.ingest(record)
         source.count_live(result)
         if result.outcome is Outcome.READING:
