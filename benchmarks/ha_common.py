@@ -145,7 +145,7 @@ def write_journal(directory: Path, topics: int, window: int) -> int:
 class SimClock:
     """Simulated time: frozen between explicit advances, until released.
 
-    Replaces ``time.time``, Home Assistant's ``dt_util.utcnow`` and the time
+    Replaces ``time.time`` and ``time.time_ns``, Home Assistant's ``dt_util.utcnow`` and the time
     tracker's clocks, and the event loop's ``time()``, so timers (IoTitan's
     update tick, core's statistics purge timers, the journal's flush interval)
     fire when simulated time reaches them, exactly as they would after the
@@ -166,6 +166,10 @@ class SimClock:
         if self._released_at is not None:
             return self.now + (_real_monotonic() - self._released_at)
         return self.now
+
+    def time_ns(self) -> int:
+        """Simulated POSIX time in nanoseconds (IoTitan stamps records with it)."""
+        return round(self.time() * 1e9)
 
     def monotonic(self) -> float:
         """Simulated loop time (moves with the simulated wall clock)."""

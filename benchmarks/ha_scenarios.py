@@ -319,6 +319,7 @@ def install_clock(hass: HomeAssistant, start: float) -> SimClock:
     """
     clock = SimClock(start)
     time.time = clock.time
+    time.time_ns = clock.time_ns
     dt_util.utcnow = clock.utcnow
     ha_util.utcnow = clock.utcnow
     event_helper.time_tracker_utcnow = clock.utcnow
