@@ -106,6 +106,8 @@ class MessageLog:
             max_payload=log.max_payload_bytes,
             max_record=max_record,
         )
+        # A record goes to the journal first: syslog reuses its bytes if whole.
+        syslog_formatter.share_from(journal_formatter)
         self.syslog = SyslogWriter(
             self.target,
             syslog_formatter,

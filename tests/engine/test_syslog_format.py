@@ -31,6 +31,7 @@ from custom_components.iotitan.engine.record import (
 from custom_components.iotitan.engine.syslog import (
     SD_ID,
     Facility,
+    RecordTooLarge,
     Severity,
     SyslogFormatter,
     SyslogTarget,
@@ -569,3 +570,63 @@ def test_many_topics_and_repeated_records() -> None:
     first = fmt.format(record)
     assert fmt.format(record) is first  # shared by syslog and journal: once
     assert fmt.format(MqttRecord(2.0, "same", b"x", 0, False)) == first
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    topic=st.text(min_size=1, max_size=40),
+    payload=st.binary(max_size=300) | st.text(max_size=300).map(str.encode),
+    max_payload=st.integers(0, 320),
+    max_record=st.none() | st.integers(120, 600),
+    app_name=st.sampled_from(["iotitan", "other"]),
+    rfc3164=st.booleans(),
+)
+def test_a_formatter_sharing_the_journals_bytes_writes_what_it_would_alone(
+    topic: str,
+    payload: bytes,
+    max_payload: int,
+    max_record: int | None,
+    app_name: str,
+    rfc3164: bool,
+) -> None:
+    """Syslog takes the journal's line for a record only when it is exactly the
+    line it would have written itself (same fields, nothing cut by either)."""
+    journal = formatter(max_payload=256)
+    alone = formatter(
+        max_payload=max_payload,
+        max_record=max_record,
+        app_name=app_name,
+        rfc3164=rfc3164,
+    )
+    sharing = formatter(
+        max_payload=max_payload,
+        max_record=max_record,
+        app_name=app_name,
+        rfc3164=rfc3164,
+    )
+    assert sharing.share_from(journal) == (not rfc3164 and app_name == "iotitan")
+    record = MqttRecord(1_700_000_000.25, topic, payload, 1, False)
+    journal.format(record)
+    assert outcome(sharing, record) == outcome(alone, record)
+
+
+def outcome(formatter: SyslogFormatter, record: MqttRecord) -> object:
+    """What formatting gives: the bytes and cut flags, or the error."""
+    try:
+        return formatter.format(record)
+    except RecordTooLarge as err:
+        return str(err)
+
+
+def test_a_whole_record_is_formatted_once_for_journal_and_syslog() -> None:
+    """The bytes are the journal's own object: no second formatting."""
+    journal = formatter()
+    syslog = formatter(max_record=2048)
+    assert syslog.share_from(journal)
+    record = MqttRecord(1_700_000_000.5, "home/t", b"21.5", 0, False)
+    line, _ = journal.format(record)
+    assert syslog.format(record)[0] is line
+    long = MqttRecord(1_700_000_000.5, "home/t", b"x" * 4000, 0, False)
+    journal_line, _ = journal.format(long)
+    syslog_line, cut = syslog.format(long)
+    assert cut and len(syslog_line) <= 2048 < len(journal_line)

@@ -307,6 +307,7 @@ class SyslogFormatter:
         "_last_second",
         "_last_stamp",
         "_middle",
+        "_sibling",
         "_topics",
         "bom",
         "max_payload",
@@ -360,6 +361,7 @@ class SyslogFormatter:
         self._last_stamp = ""
         self._last_record: MqttRecord | None = None
         self._last_result = (b"", 0)
+        self._sibling: SyslogFormatter | None = None
         if rfc3164:
             tag = _TAG_BAD.sub("_", app_name or "mqtt_logger")[:MAX_TAG]
             self._header = pri
@@ -385,12 +387,43 @@ class SyslogFormatter:
         """
         if record is self._last_record:
             return self._last_result
+        sibling = self._sibling
+        if sibling is not None and sibling._last_record is record:
+            data, cut = sibling._last_result
+            if (
+                not cut
+                and len(record.payload) <= self.max_payload
+                and (self.max_record is None or len(data) <= self.max_record)
+            ):
+                # Whole there, and whole here: the same bytes.
+                self._last_record = record
+                self._last_result = (data, 0)
+                return self._last_result
         result = (
             self._format_3164(record) if self.rfc3164 else self._format_5424(record)
         )
         self._last_record = record
         self._last_result = result
         return result
+
+    def share_from(self, other: SyslogFormatter) -> bool:
+        """Take `other`'s bytes for the record it formatted last, when they are
+        what this formatter writes; say whether it can.
+
+        So a record logged to the journal and to syslog is formatted once: two
+        RFC 5424 formatters with the same header fields write the same line
+        for a record neither cuts (they differ only in their limits).
+        """
+        if self.rfc3164 or other.rfc3164 or other is self:
+            return False
+        if (self._header, self._middle, self.bom) != (
+            other._header,
+            other._middle,
+            other.bom,
+        ):
+            return False
+        self._sibling = other
+        return True
 
     def _format_5424(self, record: MqttRecord) -> tuple[bytes, int]:
         second, micros = divmod(to_micros(record.timestamp), 1_000_000)
