@@ -27,7 +27,7 @@ from custom_components.iotitan.engine.journal import ReplayResult
 from custom_components.iotitan.hub import IoTitanHub
 
 from .alerts_common import ALERT_ID, SOURCE_ID, alert_subentry, source_subentry
-from .common import hub_entry, sensor_subentry
+from .common import channel_subentry, hub_entry, sensor_subentry
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 KITCHEN = "home/kitchen/temperature"
@@ -289,3 +289,49 @@ async def test_a_new_output_prefix_is_guarded(
     assert runtime.messages_ignored_own == 1
     await publish(hass, "iotitan/stats/room/t/1h/mean", "12")
     assert runtime.messages_ignored_own == 1  # the old prefix is a topic again
+
+
+async def test_a_channel_field_on_a_deleted_source_raises_an_issue(
+    hass: HomeAssistant, setup_hub: SetupHub
+) -> None:
+    """The field stays empty: a repair issue names it until the source (or
+    its window) is back."""
+    entry = await setup_hub(
+        hub_entry(
+            source_subentry(),
+            channel_subentry(
+                {
+                    "1": {
+                        "source": SOURCE_ID,
+                        "topic": "room/t",
+                        "window": 3600.0,
+                        "statistic": "mean",
+                    }
+                }
+            ),
+        )
+    )
+    (channel,) = entry.runtime_data.channels.values()
+    issue_id = f"thingspeak_fields_{channel.subentry_id}"
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+
+    source = entry.subentries[SOURCE_ID]
+    assert hass.config_entries.async_update_subentry(
+        entry, source, data={**source.data, "windows": [600.0]}
+    )
+    await hass.async_block_till_done()
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None and issue.translation_key == "thingspeak_fields_missing"
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["fields"] == "field1"
+
+    assert hass.config_entries.async_update_subentry(
+        entry, source, data={**source.data, "windows": [600.0, 3600.0]}
+    )
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+
+    assert hass.config_entries.async_remove_subentry(entry, SOURCE_ID)
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, issue_id) is not None

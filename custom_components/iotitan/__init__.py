@@ -129,6 +129,8 @@ async def _async_entry_updated(hass: HomeAssistant, entry: IoTitanConfigEntry) -
         await async_remove_channel(hass, entry, subentry_id)
     if changes.removed_sources or changes.added_sources:
         await hub.async_change_sources(changes.removed_sources, changes.added_sources)
+        for channel in hub.channels.values():
+            channel.async_check_fields()
     for subentry in changes.added_alerts:
         if (settings := hub.alerts.async_add_alert(subentry)) is not None:
             async_dispatcher_send(hass, signal_alert_added(entry.entry_id), settings)

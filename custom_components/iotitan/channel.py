@@ -580,6 +580,7 @@ class ThingSpeakChannel:
         # Issues of a previous run: still true, they come back at the next call.
         self._delete_issues()
         self._check_shared()
+        self.async_check_fields()
         await self.sender.start(create_task=self._create_task)
         self._schedule_next_row(dt_util.utcnow())
         self._stop_listener = self.hass.bus.async_listen_once(
@@ -769,10 +770,53 @@ class ThingSpeakChannel:
         for problem in ISSUE_TRANSLATION_KEYS:
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(problem))
         ir.async_delete_issue(self.hass, DOMAIN, self._shared_issue_id)
+        ir.async_delete_issue(self.hass, DOMAIN, self._fields_issue_id)
 
     @property
     def _shared_issue_id(self) -> str:
         return f"thingspeak_shared_{self.subentry_id}"
+
+    @property
+    def _fields_issue_id(self) -> str:
+        return f"thingspeak_fields_{self.subentry_id}"
+
+    @callback
+    def async_check_fields(self) -> None:
+        """Raise a repair issue while fields read a source or window that is gone.
+
+        A source deleted, or reconfigured without the field's window, leaves
+        the field empty in every row until the channel's fields are edited.
+        Checked at start and whenever the hub's sources change.
+        """
+        missing = [
+            f"field{number}"
+            for number, field_source in sorted(self.settings.fields.items())
+            if (source := self.sources.get(field_source.source_id)) is None
+            or field_source.window not in source.config.windows
+        ]
+        if not missing:
+            ir.async_delete_issue(self.hass, DOMAIN, self._fields_issue_id)
+            return
+        LOGGER.warning(
+            "ThingSpeak channel %s: %s read a sensor source or window that no "
+            "longer exists and stay empty until the channel's fields are edited",
+            self.title,
+            ", ".join(missing),
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._fields_issue_id,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="thingspeak_fields_missing",
+            translation_placeholders={
+                "channel": self.title,
+                "hub": self.entry.title,
+                "fields": ", ".join(missing),
+            },
+        )
 
     @callback
     def _check_shared(self) -> None:
