@@ -6,6 +6,7 @@ form, and reads the form back to the same settings.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -43,6 +44,8 @@ def test_stored_data_round_trips_unchanged() -> None:
     )
     assert (config.name_template, config.area_level) == ("{2} thermometer", 2)
     assert config.to_subentry_data() == STORED
+    # Byte for byte: the same keys in the same order, ints stay ints.
+    assert json.dumps(config.to_subentry_data()) == json.dumps(STORED)
 
 
 def test_the_form_shows_what_is_stored_and_reads_it_back() -> None:
@@ -98,3 +101,13 @@ def test_device_checks_wait_for_a_valid_topic() -> None:
         "device": {"name_template": "{9}"},
     }
     assert SensorSourceConfig.from_form(form, topic_valid=False)[1] == {}
+
+
+def test_a_new_source_form_shows_the_defaults() -> None:
+    """What the sensor flow's SENSOR_DEFAULTS held before the model had them."""
+    assert SensorSourceConfig.form_defaults() == {
+        "device": {},
+        "windows": ["1h"],
+        "statistics": ["mean", "value_min", "value_max"],
+        "advanced": {"percentile": 95, "precision": 2, "max_topics": 500},
+    }

@@ -123,13 +123,9 @@ from .const import (
     DEFAULT_LOG_TOPICS,
     DEFAULT_MAX_PAYLOAD_BYTES,
     DEFAULT_MAX_RECORD_BYTES,
-    DEFAULT_MAX_TOPICS,
     DEFAULT_OUTPUT_INTERVAL,
     DEFAULT_OUTPUT_PREFIX,
-    DEFAULT_PERCENTILE,
-    DEFAULT_PRECISION,
     DEFAULT_SPOOL_SIZE,
-    DEFAULT_STATISTICS,
     DEFAULT_SYSLOG_APP_NAME,
     DEFAULT_SYSLOG_FACILITY,
     DEFAULT_SYSLOG_HOST,
@@ -137,7 +133,6 @@ from .const import (
     DEFAULT_SYSLOG_TRANSPORT,
     DEFAULT_UPDATE_INTERVAL,
     DEFAULT_UPLOAD_INTERVAL,
-    DEFAULT_WINDOWS,
     DOMAIN,
     MAX_MAX_RECORD_BYTES,
     MAX_OUTBOX_ROWS,
@@ -358,17 +353,6 @@ NAME_TEMPLATE_EXAMPLES: Final = {
     "last_level": "{-1}",
     "whole_topic": "{topic}",
     "template_example": "{2} climate",
-}
-
-SENSOR_DEFAULTS: dict[str, Any] = {
-    CONF_DEVICE: {},
-    CONF_WINDOWS: [format_duration(seconds) for seconds in DEFAULT_WINDOWS],
-    CONF_STATISTICS: [str(statistic) for statistic in DEFAULT_STATISTICS],
-    CONF_ADVANCED: {
-        CONF_PERCENTILE: DEFAULT_PERCENTILE,
-        CONF_PRECISION: DEFAULT_PRECISION,
-        CONF_MAX_TOPICS: DEFAULT_MAX_TOPICS,
-    },
 }
 
 
@@ -659,7 +643,9 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
             title, data, errors = self._validate(user_input, None)
             if not errors:
                 return await self._async_save_or_confirm(title, data)
-        return self._show_form("user", user_input or SENSOR_DEFAULTS, errors)
+        return self._show_form(
+            "user", user_input or SensorSourceConfig.form_defaults(), errors
+        )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None

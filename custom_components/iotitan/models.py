@@ -63,12 +63,14 @@ from .const import (
     DEFAULT_PERCENTILE,
     DEFAULT_PRECISION,
     DEFAULT_SPOOL_SIZE,
+    DEFAULT_STATISTICS,
     DEFAULT_SYSLOG_APP_NAME,
     DEFAULT_SYSLOG_FACILITY,
     DEFAULT_SYSLOG_HOST,
     DEFAULT_SYSLOG_PATH,
     DEFAULT_SYSLOG_TRANSPORT,
     DEFAULT_UPDATE_INTERVAL,
+    DEFAULT_WINDOWS,
     MAX_WINDOW_SECONDS,
     STATISTICS_ORDER,
     SYSLOG_FORMAT_RFC3164,
@@ -116,6 +118,24 @@ class SensorSourceConfig:
     """Names each topic's device (see engine.topic_names); empty: the default."""
     area_level: int | None
     """The topic level that suggests a new device's area (stored since 1.5)."""
+
+    @staticmethod
+    def form_defaults() -> dict[str, Any]:
+        """What the form of a new source shows.
+
+        On/off words are left unset: `from_form` then follows the unit and
+        device class (see `default_words_as_numbers`).
+        """
+        return {
+            CONF_DEVICE: {},
+            CONF_WINDOWS: [format_duration(seconds) for seconds in DEFAULT_WINDOWS],
+            CONF_STATISTICS: [str(statistic) for statistic in DEFAULT_STATISTICS],
+            CONF_ADVANCED: {
+                CONF_PERCENTILE: DEFAULT_PERCENTILE,
+                CONF_PRECISION: DEFAULT_PRECISION,
+                CONF_MAX_TOPICS: DEFAULT_MAX_TOPICS,
+            },
+        }
 
     @classmethod
     def from_subentry_data(cls, data: Mapping[str, Any]) -> SensorSourceConfig:
