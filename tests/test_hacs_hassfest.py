@@ -207,7 +207,10 @@ def _constants(node: ast.expr) -> list[str]:
 
 
 # Models whose form checks (`from_form`) report errors that a flow shows.
-MODEL_FLOWS = {"SensorSourceConfig": "SensorSubentryFlowHandler"}
+MODEL_FLOWS = {
+    "SensorSourceConfig": "SensorSubentryFlowHandler",
+    "AlertSubentryConfig": "AlertSubentryFlowHandler",
+}
 
 
 def flow_references(path: Path) -> Iterator[tuple[str, str, str]]:
@@ -281,8 +284,14 @@ def test_every_flow_step_error_and_abort_is_translated() -> None:
     """Config, options and every subentry flow."""
     references = list(flow_references(INTEGRATION / "config_flow.py"))
     assert {kind for _, kind, _ in references} == {"step", "error", "abort"}
-    model_errors = {key for _, _, key in flow_references(INTEGRATION / "models.py")}
-    assert {"invalid_value_path", "name_template_unknown"} <= model_errors
+    model_errors = {
+        (flow, key) for flow, _, key in flow_references(INTEGRATION / "models.py")
+    }
+    assert {
+        ("SensorSubentryFlowHandler", "invalid_value_path"),
+        ("SensorSubentryFlowHandler", "name_template_unknown"),
+        ("AlertSubentryFlowHandler", "negative_delay"),
+    } <= model_errors
     assert missing_flow_translations(INTEGRATION / "config_flow.py", _strings()) == []
 
 

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from custom_components.iotitan.engine.alerts import AlertConfig, AlertRule, Severity
 from custom_components.iotitan.engine.window import Statistic
-from custom_components.iotitan.models import SensorSourceConfig
+from custom_components.iotitan.engine.window_statistic import WindowStatistic
+from custom_components.iotitan.models import AlertSubentryConfig, SensorSourceConfig
 
 # Sensor subentry data of today's shape (entry 1.5), as the flow stores it: the
 # same dict test_config_flow expects from the form, written out by hand.
@@ -111,3 +113,197 @@ def test_a_new_source_form_shows_the_defaults() -> None:
         "statistics": ["mean", "value_min", "value_max"],
         "advanced": {"percentile": 95, "precision": 2, "max_topics": 500},
     }
+
+
+# -- alerts --------------------------------------------------------------------------
+
+# Alert subentry data of today's shape, as the alert flow stores it (every key,
+# in the flow's order; numbers are floats, limits the rule does not use None),
+# written out by hand from test_alerts_ha's flow tests.
+ALERT_HIGH: dict[str, Any] = {
+    "name": "",
+    "source": "source0temperature",
+    "watch": "value",
+    "rule": "high",
+    "high": 30.0,
+    "low": None,
+    "deadband": 0.5,
+    "stale_after": None,
+    "rate_limit": None,
+    "on_delay": 0.0,
+    "off_delay": 0.0,
+    "severity": "warning",
+}
+ALERT_RANGE: dict[str, Any] = {
+    **ALERT_HIGH,
+    "name": "Comfort",
+    "watch": "3600/mean",
+    "rule": "range",
+    "high": 20.0,
+    "low": 10.0,
+    "severity": "critical",
+}
+ALERT_STALE: dict[str, Any] = {
+    **ALERT_HIGH,
+    "name": "Quiet",
+    "watch": "60/mean",
+    "rule": "stale",
+    "high": None,
+    "deadband": 0.0,
+    "stale_after": 5400.0,
+    "on_delay": 30.0,
+}
+ALERT_RATE: dict[str, Any] = {
+    **ALERT_HIGH,
+    "watch": "0.5/percentile",
+    "rule": "rate",
+    "high": None,
+    "rate_limit": 2.5,
+    "off_delay": 90.0,
+}
+ALERT_SHAPES = [ALERT_HIGH, ALERT_RANGE, ALERT_STALE, ALERT_RATE]
+
+
+@pytest.mark.parametrize("stored", ALERT_SHAPES, ids=lambda data: data["rule"])
+def test_alert_data_round_trips_byte_for_byte(stored: dict[str, Any]) -> None:
+    alert = AlertSubentryConfig.from_subentry_data(stored)
+    assert json.dumps(alert.to_subentry_data()) == json.dumps(stored)
+
+
+def test_alert_data_is_read_into_the_engine_rule() -> None:
+    alert = AlertSubentryConfig.from_subentry_data(ALERT_STALE)
+    assert alert.source_id == "source0temperature"
+    assert alert.name == "Quiet"
+    assert alert.watch == WindowStatistic(60.0, Statistic.MEAN)
+    assert alert.config == AlertConfig(
+        AlertRule.STALE, stale_after=5400.0, on_delay=30.0
+    )
+    assert AlertSubentryConfig.from_subentry_data(ALERT_HIGH).watch is None
+
+
+def test_alert_data_without_optional_keys_reads_as_before() -> None:
+    """What the alert runtime read for a key that is missing."""
+    alert = AlertSubentryConfig.from_subentry_data(
+        {"source": "s", "rule": "high", "high": 30}
+    )
+    assert alert == AlertSubentryConfig(
+        source_id="s",
+        name="",
+        watch=None,
+        config=AlertConfig(
+            AlertRule.HIGH,
+            high=30.0,
+            deadband=0.0,
+            on_delay=0.0,
+            off_delay=0.0,
+            severity=Severity.WARNING,
+        ),
+    )
+
+
+def test_a_new_alert_form_shows_the_defaults() -> None:
+    """What the alert flow's ALERT_DEFAULTS held before the model had them."""
+    assert AlertSubentryConfig.form_defaults() == {
+        "watch": "value",
+        "rule": "high",
+        "deadband": 0,
+        "severity": "warning",
+    }
+
+
+def test_the_alert_form_shows_what_is_stored_and_reads_it_back() -> None:
+    """Unset limits and zero delays stay empty; durations are shown as text."""
+    alert = AlertSubentryConfig.from_subentry_data(ALERT_STALE)
+    form = alert.form_values()
+    assert form == {
+        "watch": "60/mean",
+        "rule": "stale",
+        "deadband": 0.0,
+        "severity": "warning",
+        "name": "Quiet",
+        "stale_after": "90m",
+        "on_delay": "30s",
+    }
+    assert AlertSubentryConfig.from_form(form, source_id=alert.source_id) == (
+        alert,
+        {},
+    )
+    for stored in ALERT_SHAPES:
+        alert = AlertSubentryConfig.from_subentry_data(stored)
+        again, errors = AlertSubentryConfig.from_form(
+            alert.form_values(), source_id=alert.source_id
+        )
+        assert (again, errors) == (alert, {}), stored["rule"]
+
+
+def test_the_alert_form_keeps_only_what_the_rule_uses() -> None:
+    """Limits of other rules are dropped, a stale rule has no deadband."""
+    alert, errors = AlertSubentryConfig.from_form(
+        {
+            "rule": "low",
+            "name": "  Too cold ",
+            "high": 30.0,
+            "low": 5.0,
+            "rate_limit": 1.0,
+            "stale_after": "1h",
+            "deadband": 0.5,
+            "on_delay": "0s",
+            "off_delay": "1m",
+            "severity": "critical",
+        },
+        source_id="s",
+    )
+    assert errors == {}
+    assert alert.to_subentry_data() == {
+        "name": "Too cold",
+        "source": "s",
+        "watch": "value",  # not asked: the raw value
+        "rule": "low",
+        "high": None,
+        "low": 5.0,
+        "deadband": 0.5,
+        "stale_after": None,
+        "rate_limit": None,
+        "on_delay": 0.0,
+        "off_delay": 60.0,
+        "severity": "critical",
+    }
+    stale, errors = AlertSubentryConfig.from_form(
+        {"rule": "stale", "stale_after": " 10m ", "deadband": 3.0, "severity": "info"},
+        source_id="s",
+    )
+    assert errors == {}
+    assert (stale.config.stale_after, stale.config.deadband) == (600.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("form", "errors"),
+    [
+        ({}, {"high": "limit_required"}),
+        ({"high": float("inf")}, {"high": "not_finite"}),
+        ({"rule": "low"}, {"low": "limit_required"}),
+        ({"rule": "range", "low": 20.0, "high": 20.0}, {"low": "low_above_high"}),
+        (
+            {"rule": "range", "low": 10.0, "high": 20.0, "deadband": 10.0},
+            {"deadband": "deadband_too_wide"},
+        ),
+        ({"high": 30.0, "deadband": -1.0}, {"deadband": "negative_deadband"}),
+        ({"rule": "stale"}, {"stale_after": "limit_required"}),
+        ({"rule": "stale", "stale_after": "soon"}, {"stale_after": "invalid_duration"}),
+        ({"rule": "stale", "stale_after": "0s"}, {"stale_after": "must_be_positive"}),
+        ({"rule": "rate"}, {"rate_limit": "limit_required"}),
+        ({"rule": "rate", "rate_limit": 0.0}, {"rate_limit": "must_be_positive"}),
+        (
+            {"rule": "rate", "rate_limit": 2.0, "deadband": 2.0},
+            {"deadband": "deadband_too_wide"},
+        ),
+        ({"high": 30.0, "on_delay": "later"}, {"on_delay": "invalid_duration"}),
+        ({"high": 30.0, "off_delay": "-5s"}, {"off_delay": "negative_delay"}),
+        ({"high": 30.0, "on_delay": "-1m"}, {"on_delay": "negative_delay"}),
+    ],
+)
+def test_alert_form_checks(form: dict[str, Any], errors: dict[str, str]) -> None:
+    """Every error key of the alert form (the engine's `invalid_rule` and
+    `invalid_severity` cannot come from it: both are choices of a selector)."""
+    user_input = {"rule": "high", "severity": "warning", **form}
+    assert AlertSubentryConfig.from_form(user_input, source_id="s")[1] == errors

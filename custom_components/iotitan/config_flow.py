@@ -150,7 +150,7 @@ from .const import (
     WATCH_VALUE,
     WINDOW_SUGGESTIONS,
 )
-from .engine.alerts import AlertConfig, AlertRule, Severity, validate_alert_config
+from .engine.alerts import AlertConfig, AlertRule, Severity
 from .engine.output import (
     DurationError,
     filter_covers,
@@ -167,7 +167,7 @@ from .engine.topic_names import (
 )
 from .engine.window_statistic import WindowStatistic
 from .form import number_box, range_errors, show_errors_in_sections
-from .models import HubOptions, SensorSourceConfig
+from .models import AlertSubentryConfig, HubOptions, SensorSourceConfig
 from .names import async_raw_value_name, async_statistic_options
 
 DEFAULT_HUB_NAME = "IoTitan"
@@ -760,13 +760,6 @@ def _form_values(title: str, data: Mapping[str, Any]) -> dict[str, Any]:
 
 # -- alert subentries ----------------------------------------------------------------
 
-ALERT_DEFAULTS: dict[str, Any] = {
-    CONF_WATCH: WATCH_VALUE,
-    CONF_RULE: AlertRule.HIGH,
-    CONF_DEADBAND: 0,
-    CONF_SEVERITY: Severity.WARNING,
-}
-
 
 def _any_number(unit: str | None) -> NumberSelector:
     """Any number: the alert engine checks limits, with errors users understand."""
@@ -930,11 +923,7 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
                     description_placeholders={"source": source.title},
                 )
             return await self.async_step_settings()
-        current = (
-            self._get_reconfigure_subentry().data[CONF_RULE]
-            if self._reconfiguring
-            else ALERT_DEFAULTS[CONF_RULE]
-        )
+        current = self._suggested()[CONF_RULE]
         return self.async_show_form(
             step_id="rule",
             data_schema=self.add_suggested_values_to_schema(
@@ -953,25 +942,19 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             # A rule that does not ask what to watch (stale) keeps what was stored.
-            watch = (
-                self._get_reconfigure_subentry().data[CONF_WATCH]
-                if self._reconfiguring
-                else WATCH_VALUE
+            watch = self._suggested()[CONF_WATCH]
+            alert, errors = AlertSubentryConfig.from_form(
+                {CONF_WATCH: watch, **user_input, CONF_RULE: self._rule},
+                source_id=self._source_id,
             )
-            form = {CONF_WATCH: watch, **user_input, CONF_RULE: self._rule}
-            config, errors = _alert_config(form)
             if not errors:
-                name = (user_input.get(CONF_NAME) or "").strip()
-                data = _alert_data(config, name, self._source_id, form[CONF_WATCH])
-                title = name or (
-                    f"{source.title}: {_rule_summary(config, source_config.unit)}"
+                title = alert.name or (
+                    f"{source.title}: {_rule_summary(alert.config, source_config.unit)}"
                 )
-                return self._save(title, data)
+                return self._save(title, alert.to_subentry_data())
             suggested = user_input
-        elif self._reconfiguring:
-            suggested = _alert_form_values(self._get_reconfigure_subentry().data)
         else:
-            suggested = ALERT_DEFAULTS
+            suggested = self._suggested()
         if suggested.get(CONF_WATCH) not in {
             option["value"] for option in watch_options
         }:
@@ -986,6 +969,15 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
             description_placeholders={"source": source.title},
         )
 
+    def _suggested(self) -> dict[str, Any]:
+        """What the forms show before anything is typed: the stored alert's
+        settings when reconfiguring, else a new alert's defaults.
+        """
+        if self._reconfiguring:
+            subentry = self._get_reconfigure_subentry()
+            return AlertSubentryConfig.from_subentry_data(subentry.data).form_values()
+        return AlertSubentryConfig.form_defaults()
+
     async def _async_watch_options(
         self, config: SensorSourceConfig
     ) -> list[SelectOptionDict]:
@@ -998,95 +990,6 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
                 self.hass, config, lambda window_statistic: window_statistic.watch_value
             ),
         ]
-
-
-def _delay(text: str | None) -> float:
-    """An on/off delay: empty or zero for none, else a duration.
-
-    Raises DurationError: `not_positive` only for a negative delay.
-    """
-    text = (text or "").strip()
-    if not text:
-        return 0.0
-    try:
-        return parse_duration(text)
-    except DurationError as err:
-        if err.reason == DurationError.NOT_POSITIVE and not text.startswith("-"):
-            return 0.0  # "0", "0s", "00:00:00": no delay
-        raise
-
-
-def _limit(user_input: Mapping[str, Any], key: str, needed: bool) -> float | None:
-    """A limit the rule uses (None when missing); the others are not stored."""
-    value = user_input.get(key)
-    return float(value) if needed and value is not None else None
-
-
-def _alert_config(
-    user_input: Mapping[str, Any],
-) -> tuple[AlertConfig, dict[str, str]]:
-    """The rule the form describes, and the field errors."""
-    errors: dict[str, str] = {}
-    rule = AlertRule(user_input[CONF_RULE])
-    stale_after: float | None = None
-    if rule is AlertRule.STALE and (
-        text := (user_input.get(CONF_STALE_AFTER) or "").strip()
-    ):
-        try:
-            stale_after = parse_duration(text)
-        except DurationError as err:
-            errors[CONF_STALE_AFTER] = (
-                "must_be_positive"
-                if err.reason == DurationError.NOT_POSITIVE
-                else "invalid_duration"
-            )
-    delays: dict[str, float] = {}
-    for key in (CONF_ON_DELAY, CONF_OFF_DELAY):
-        try:
-            delays[key] = _delay(user_input.get(key))
-        except DurationError as err:
-            errors[key] = (
-                "negative_delay"
-                if err.reason == DurationError.NOT_POSITIVE
-                else "invalid_duration"
-            )
-            delays[key] = 0.0
-    config = AlertConfig(
-        rule=rule,
-        high=_limit(user_input, CONF_HIGH, rule in (AlertRule.HIGH, AlertRule.RANGE)),
-        low=_limit(user_input, CONF_LOW, rule in (AlertRule.LOW, AlertRule.RANGE)),
-        deadband=0.0
-        if rule is AlertRule.STALE
-        else float(user_input.get(CONF_DEADBAND) or 0.0),
-        stale_after=stale_after,
-        rate_limit=_limit(user_input, CONF_RATE_LIMIT, rule is AlertRule.RATE),
-        on_delay=delays[CONF_ON_DELAY],
-        off_delay=delays[CONF_OFF_DELAY],
-        severity=Severity(user_input[CONF_SEVERITY]),
-    )
-    for field, error in validate_alert_config(config).items():
-        errors.setdefault(field, error)
-    return config, errors
-
-
-def _alert_data(
-    config: AlertConfig, name: str, source_id: str, watch: str
-) -> dict[str, Any]:
-    """Plain JSON to store: durations in seconds, unused limits None."""
-    return {
-        CONF_NAME: name,
-        CONF_SOURCE: source_id,
-        CONF_WATCH: watch,
-        CONF_RULE: str(config.rule),
-        CONF_HIGH: config.high,
-        CONF_LOW: config.low,
-        CONF_DEADBAND: config.deadband,
-        CONF_STALE_AFTER: config.stale_after,
-        CONF_RATE_LIMIT: config.rate_limit,
-        CONF_ON_DELAY: config.on_delay,
-        CONF_OFF_DELAY: config.off_delay,
-        CONF_SEVERITY: str(config.severity),
-    }
 
 
 def _rule_summary(config: AlertConfig, unit: str | None = None) -> str:
@@ -1112,22 +1015,6 @@ def _rule_summary(config: AlertConfig, unit: str | None = None) -> str:
             return f"no reading for {format_duration(config.stale_after)}"
         case _:
             return f"changing faster than {number(config.rate_limit)}/min"
-
-
-def _alert_form_values(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Stored alert data as the form shows it."""
-    values: dict[str, Any] = {
-        key: data[key] for key in (CONF_WATCH, CONF_RULE, CONF_DEADBAND, CONF_SEVERITY)
-    }
-    if data.get(CONF_NAME):
-        values[CONF_NAME] = data[CONF_NAME]
-    for key in (CONF_HIGH, CONF_LOW, CONF_RATE_LIMIT):
-        if data.get(key) is not None:
-            values[key] = data[key]
-    for key in (CONF_STALE_AFTER, CONF_ON_DELAY, CONF_OFF_DELAY):
-        if data.get(key):
-            values[key] = format_duration(data[key])
-    return values
 
 
 # -- ThingSpeak channel subentries ---------------------------------------------------

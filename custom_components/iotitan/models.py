@@ -1,4 +1,15 @@
-"""Typed views of what the config flows store, parsed once at setup."""
+"""Typed views of what the config flows store, parsed once at setup.
+
+One frozen model per subentry kind (`SensorSourceConfig`,
+`AlertSubentryConfig`; channels still spread theirs over the flow and
+`channel.ChannelSettings`), each the one place its stored shape is written
+down: the defaults a new subentry's form shows (`form_defaults`), reading stored data (`from_subentry_data`, with the default
+that data without a key means), writing it (`to_subentry_data`, the inverse),
+the values the form shows for an existing subentry (`form_values`) and reading
+the form back with the checks that need no Home Assistant instance
+(`from_form`, which returns the error keys the flows show). The flows keep
+their schemas and the checks that need Home Assistant.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +19,29 @@ from typing import Any, Final
 
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.components.sensor.const import DEVICE_CLASS_UNITS
+from homeassistant.const import CONF_NAME
 
 from .const import (
     CONF_ADVANCED,
     CONF_AREA_LEVEL,
+    CONF_DEADBAND,
     CONF_DEVICE,
     CONF_DEVICE_CLASS,
+    CONF_HIGH,
     CONF_JOURNAL,
     CONF_JOURNAL_FILE_MB,
     CONF_JOURNAL_FLUSH_INTERVAL,
     CONF_JOURNAL_RETENTION,
     CONF_LOG_TOPICS,
     CONF_LOGGING,
+    CONF_LOW,
     CONF_MAX_PAYLOAD_BYTES,
     CONF_MAX_RECORD_BYTES,
     CONF_MAX_SAMPLES,
     CONF_MAX_TOPICS,
     CONF_NAME_TEMPLATE,
+    CONF_OFF_DELAY,
+    CONF_ON_DELAY,
     CONF_OUTPUT,
     CONF_OUTPUT_ENABLED,
     CONF_OUTPUT_INTERVAL,
@@ -34,7 +51,12 @@ from .const import (
     CONF_OUTPUT_RETAIN,
     CONF_PERCENTILE,
     CONF_PRECISION,
+    CONF_RATE_LIMIT,
+    CONF_RULE,
+    CONF_SEVERITY,
+    CONF_SOURCE,
     CONF_SPOOL_SIZE,
+    CONF_STALE_AFTER,
     CONF_STATISTICS,
     CONF_SYSLOG_APP_NAME,
     CONF_SYSLOG_CA_FILE,
@@ -49,6 +71,7 @@ from .const import (
     CONF_UNIT,
     CONF_UPDATE_INTERVAL,
     CONF_VALUE_PATH,
+    CONF_WATCH,
     CONF_WINDOWS,
     CONF_WORDS_AS_NUMBERS,
     DEFAULT_JOURNAL_FILE_MB,
@@ -74,11 +97,14 @@ from .const import (
     MAX_WINDOW_SECONDS,
     STATISTICS_ORDER,
     SYSLOG_FORMAT_RFC3164,
+    WATCH_VALUE,
 )
+from .engine.alerts import AlertConfig, AlertRule, Severity, validate_alert_config
 from .engine.output import DurationError, format_duration, parse_duration
 from .engine.payload import parse_value_path
 from .engine.topic_names import NameTemplateError, check_area_level, check_name_template
 from .engine.window import Statistic
+from .engine.window_statistic import WindowStatistic
 
 # The sensor form's device-name template errors, by NameTemplateError reason.
 NAME_TEMPLATE_ERRORS: Final = {
@@ -301,6 +327,210 @@ class SensorSourceConfig:
             area_level=int(area_level) if area_level else None,
         )
         return config, errors
+
+
+# -- alert subentries ----------------------------------------------------------------
+
+
+def parse_watch(text: str) -> WindowStatistic | None:
+    """What an alert subentry's `watch` names: None for the raw value (`value`).
+
+    Otherwise `<window seconds>/<statistic>` (`WindowStatistic.watch_value`);
+    ValueError if neither.
+    """
+    if text == WATCH_VALUE:
+        return None
+    return WindowStatistic.from_watch_value(text)
+
+
+def watch_text(watch: WindowStatistic | None) -> str:
+    """The stored form of what an alert watches (see `parse_watch`)."""
+    return WATCH_VALUE if watch is None else watch.watch_value
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _delay(text: str | None) -> float:
+    """An on/off delay: empty or zero for none, else a duration.
+
+    Raises DurationError: `not_positive` only for a negative delay.
+    """
+    text = (text or "").strip()
+    if not text:
+        return 0.0
+    try:
+        return parse_duration(text)
+    except DurationError as err:
+        if err.reason == DurationError.NOT_POSITIVE and not text.startswith("-"):
+            return 0.0  # "0", "0s", "00:00:00": no delay
+        raise
+
+
+def _limit(user_input: Mapping[str, Any], key: str, needed: bool) -> float | None:
+    """A limit the rule uses (None when missing); the others are not stored."""
+    value = user_input.get(key)
+    return float(value) if needed and value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSubentryConfig:
+    """An alert subentry's settings: the source it watches, what of it, its rule."""
+
+    source_id: str
+    """The sensor subentry whose topics the alert watches."""
+    name: str
+    """The user's name for the alert; empty: the flow titles it after its rule."""
+    watch: WindowStatistic | None
+    """The watched statistic; None for the raw value. Its percentile is the source's."""
+    config: AlertConfig
+    """The rule and its settings; a flow sets only the limits the rule uses."""
+
+    @staticmethod
+    def form_defaults() -> dict[str, Any]:
+        """What the forms of a new alert show: the rule step its rule, the
+        settings step the rest (the form values of the engine's default rule).
+        """
+        return AlertSubentryConfig(
+            source_id="", name="", watch=None, config=AlertConfig(AlertRule.HIGH)
+        ).form_values()
+
+    @classmethod
+    def from_subentry_data(cls, data: Mapping[str, Any]) -> AlertSubentryConfig:
+        """Build from subentry data as the alert flow stores it.
+
+        Unchecked: `validate_alert_config` tells whether the rule can run.
+        KeyError, TypeError or ValueError for data that is no alert.
+        """
+        return cls(
+            source_id=str(data[CONF_SOURCE]),
+            name=(data.get(CONF_NAME) or "").strip(),
+            watch=parse_watch(data.get(CONF_WATCH, WATCH_VALUE)),
+            config=AlertConfig(
+                rule=AlertRule(data[CONF_RULE]),
+                high=_optional_float(data.get(CONF_HIGH)),
+                low=_optional_float(data.get(CONF_LOW)),
+                deadband=float(data.get(CONF_DEADBAND) or 0.0),
+                stale_after=_optional_float(data.get(CONF_STALE_AFTER)),
+                rate_limit=_optional_float(data.get(CONF_RATE_LIMIT)),
+                on_delay=float(data.get(CONF_ON_DELAY) or 0.0),
+                off_delay=float(data.get(CONF_OFF_DELAY) or 0.0),
+                severity=Severity(data.get(CONF_SEVERITY, Severity.WARNING)),
+            ),
+        )
+
+    def to_subentry_data(self) -> dict[str, Any]:
+        """The subentry data the flow stores: plain JSON, durations in seconds,
+        limits the rule does not use None (the inverse of `from_subentry_data`).
+        """
+        config = self.config
+        return {
+            CONF_NAME: self.name,
+            CONF_SOURCE: self.source_id,
+            CONF_WATCH: watch_text(self.watch),
+            CONF_RULE: str(config.rule),
+            CONF_HIGH: config.high,
+            CONF_LOW: config.low,
+            CONF_DEADBAND: config.deadband,
+            CONF_STALE_AFTER: config.stale_after,
+            CONF_RATE_LIMIT: config.rate_limit,
+            CONF_ON_DELAY: config.on_delay,
+            CONF_OFF_DELAY: config.off_delay,
+            CONF_SEVERITY: str(config.severity),
+        }
+
+    def form_values(self) -> dict[str, Any]:
+        """The settings as the rule and settings steps show them (reconfiguring).
+
+        Limits that are not set and delays of zero are left out, so that the
+        form shows those fields empty. The source is chosen in a step of its own.
+        """
+        config = self.config
+        values: dict[str, Any] = {
+            CONF_WATCH: watch_text(self.watch),
+            CONF_RULE: str(config.rule),
+            CONF_DEADBAND: config.deadband,
+            CONF_SEVERITY: str(config.severity),
+        }
+        if self.name:
+            values[CONF_NAME] = self.name
+        for key, limit in (
+            (CONF_HIGH, config.high),
+            (CONF_LOW, config.low),
+            (CONF_RATE_LIMIT, config.rate_limit),
+        ):
+            if limit is not None:
+                values[key] = limit
+        for key, seconds in (
+            (CONF_STALE_AFTER, config.stale_after),
+            (CONF_ON_DELAY, config.on_delay),
+            (CONF_OFF_DELAY, config.off_delay),
+        ):
+            if seconds:
+                values[key] = format_duration(seconds)
+        return values
+
+    @classmethod
+    def from_form(
+        cls, user_input: Mapping[str, Any], *, source_id: str
+    ) -> tuple[AlertSubentryConfig, dict[str, str]]:
+        """Settings from the alert forms, and the errors of their checks (field ->
+        error key; none of them needs a Home Assistant instance).
+
+        `user_input` holds the rule step's rule, what is watched (`value` if
+        missing) and the settings step's fields. Only the limits the rule uses
+        are kept. The settings are only meant to be stored when there is no error.
+        """
+        errors: dict[str, str] = {}
+        rule = AlertRule(user_input[CONF_RULE])
+        stale_after: float | None = None
+        if rule is AlertRule.STALE and (
+            text := (user_input.get(CONF_STALE_AFTER) or "").strip()
+        ):
+            try:
+                stale_after = parse_duration(text)
+            except DurationError as err:
+                errors[CONF_STALE_AFTER] = (
+                    "must_be_positive"
+                    if err.reason == DurationError.NOT_POSITIVE
+                    else "invalid_duration"
+                )
+        delays: dict[str, float] = {}
+        for key in (CONF_ON_DELAY, CONF_OFF_DELAY):
+            try:
+                delays[key] = _delay(user_input.get(key))
+            except DurationError as err:
+                errors[key] = (
+                    "negative_delay"
+                    if err.reason == DurationError.NOT_POSITIVE
+                    else "invalid_duration"
+                )
+                delays[key] = 0.0
+        config = AlertConfig(
+            rule=rule,
+            high=_limit(
+                user_input, CONF_HIGH, rule in (AlertRule.HIGH, AlertRule.RANGE)
+            ),
+            low=_limit(user_input, CONF_LOW, rule in (AlertRule.LOW, AlertRule.RANGE)),
+            deadband=0.0
+            if rule is AlertRule.STALE
+            else float(user_input.get(CONF_DEADBAND) or 0.0),
+            stale_after=stale_after,
+            rate_limit=_limit(user_input, CONF_RATE_LIMIT, rule is AlertRule.RATE),
+            on_delay=delays[CONF_ON_DELAY],
+            off_delay=delays[CONF_OFF_DELAY],
+            severity=Severity(user_input[CONF_SEVERITY]),
+        )
+        for key, error in validate_alert_config(config).items():
+            errors.setdefault(key, error)
+        alert = cls(
+            source_id=source_id,
+            name=(user_input.get(CONF_NAME) or "").strip(),
+            watch=parse_watch(str(user_input.get(CONF_WATCH, WATCH_VALUE))),
+            config=config,
+        )
+        return alert, errors
 
 
 @dataclass(frozen=True, slots=True)
