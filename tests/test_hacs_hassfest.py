@@ -182,7 +182,7 @@ def _flow_sections(strings: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 from custom_components.iotitan import config_flow, models  # noqa: E402
-from custom_components.iotitan.channel import TEST_ROW_ERRORS  # noqa: E402
+from custom_components.iotitan.channel_helpers import TEST_ROW_ERRORS  # noqa: E402
 
 
 def _constants(node: ast.expr) -> list[str]:
@@ -210,6 +210,7 @@ def _constants(node: ast.expr) -> list[str]:
 MODEL_FLOWS = {
     "SensorSourceConfig": "SensorSubentryFlowHandler",
     "AlertSubentryConfig": "AlertSubentryFlowHandler",
+    "ChannelSubentryConfig": "ChannelSubentryFlowHandler",
 }
 
 
@@ -291,6 +292,7 @@ def test_every_flow_step_error_and_abort_is_translated() -> None:
         ("SensorSubentryFlowHandler", "invalid_value_path"),
         ("SensorSubentryFlowHandler", "name_template_unknown"),
         ("AlertSubentryFlowHandler", "negative_delay"),
+        ("ChannelSubentryFlowHandler", "invalid_write_key"),
     } <= model_errors
     assert missing_flow_translations(INTEGRATION / "config_flow.py", _strings()) == []
 

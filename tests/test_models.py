@@ -12,9 +12,15 @@ from typing import Any
 import pytest
 
 from custom_components.iotitan.engine.alerts import AlertConfig, AlertRule, Severity
+from custom_components.iotitan.engine.thingspeak import Plan
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.engine.window_statistic import WindowStatistic
-from custom_components.iotitan.models import AlertSubentryConfig, SensorSourceConfig
+from custom_components.iotitan.models import (
+    AlertSubentryConfig,
+    ChannelSubentryConfig,
+    FieldSource,
+    SensorSourceConfig,
+)
 
 # Sensor subentry data of today's shape (entry 1.5), as the flow stores it: the
 # same dict test_config_flow expects from the form, written out by hand.
@@ -307,3 +313,183 @@ def test_alert_form_checks(form: dict[str, Any], errors: dict[str, str]) -> None
     `invalid_severity` cannot come from it: both are choices of a selector)."""
     user_input = {"rule": "high", "severity": "warning", **form}
     assert AlertSubentryConfig.from_form(user_input, source_id="s")[1] == errors
+
+
+# -- ThingSpeak channels -------------------------------------------------------------
+
+CHANNEL_KEY = "WRITEKEY0SECRET1"
+# Channel subentry data of today's shape, as the channel flow stores it: its
+# settings (in the flow's order), then the fields and the status. Written out by
+# hand from test_thingspeak_flow's flow tests.
+CHANNEL_STORED: dict[str, Any] = {
+    "channel_id": 1001,
+    "write_api_key": CHANNEL_KEY,
+    "plan": "free",
+    "upload_interval": 300,
+    "latitude": -34.93,
+    "longitude": 138.6,
+    "advanced": {"base_url": "http://127.0.0.1:8765", "max_rows": 5000},
+    "fields": {
+        "1": {
+            "source": "01SOURCE",
+            "topic": "weather/temperature",
+            "window": 3600.0,
+            "statistic": "mean",
+        },
+        "3": {
+            "source": "01SOURCE",
+            "topic": "weather/temperature",
+            "window": 600.0,
+            "statistic": "value_max",
+        },
+    },
+    "send_status": True,
+}
+CHANNEL_PAID: dict[str, Any] = {
+    **CHANNEL_STORED,
+    "channel_id": 2002,
+    "plan": "paid",
+    "upload_interval": 10,
+    "latitude": None,
+    "longitude": None,
+    "advanced": {"base_url": "https://api.thingspeak.com", "max_rows": 20000},
+    "fields": {"8": {**CHANNEL_STORED["fields"]["1"], "statistic": "percentile"}},
+    "send_status": False,
+}
+
+
+@pytest.mark.parametrize("stored", [CHANNEL_STORED, CHANNEL_PAID], ids=["free", "paid"])
+def test_channel_data_round_trips_byte_for_byte(stored: dict[str, Any]) -> None:
+    channel = ChannelSubentryConfig.from_subentry_data(stored)
+    assert json.dumps(channel.to_subentry_data()) == json.dumps(stored)
+
+
+def test_channel_data_is_read_into_settings() -> None:
+    channel = ChannelSubentryConfig.from_subentry_data(CHANNEL_STORED)
+    assert (channel.channel_id, channel.plan, channel.upload_interval) == (
+        1001,
+        Plan.FREE,
+        300.0,
+    )
+    assert channel.fields == {
+        1: FieldSource("01SOURCE", "weather/temperature", 3600.0, Statistic.MEAN),
+        3: FieldSource("01SOURCE", "weather/temperature", 600.0, Statistic.VALUE_MAX),
+    }
+    assert CHANNEL_KEY not in repr(channel)
+    config = channel.channel_config()
+    assert (config.channel_id, config.write_key, config.base_url) == (
+        1001,
+        CHANNEL_KEY,
+        "http://127.0.0.1:8765",
+    )
+
+
+def test_channel_data_without_optional_keys_reads_as_before() -> None:
+    """What the channel runtime read for a key that is missing."""
+    channel = ChannelSubentryConfig.from_subentry_data(
+        {"channel_id": 5, "write_api_key": CHANNEL_KEY}
+    )
+    assert channel == ChannelSubentryConfig(
+        channel_id=5,
+        write_key=CHANNEL_KEY,
+        plan=Plan.FREE,
+        upload_interval=300.0,
+        fields={},
+        send_status=False,
+        latitude=None,
+        longitude=None,
+        base_url="https://api.thingspeak.com",
+        max_rows=20_000,
+    )
+
+
+def test_a_new_channel_form_shows_the_defaults() -> None:
+    """What the channel flow's CHANNEL_DEFAULTS held before the model had them
+    (but `send_test_row`, which is the flow's and not stored)."""
+    assert ChannelSubentryConfig.form_defaults() == {
+        "plan": "free",
+        "upload_interval": 300,
+        "advanced": {"base_url": "https://api.thingspeak.com", "max_rows": 20_000},
+    }
+
+
+def test_the_channel_forms_show_what_is_stored_and_read_it_back() -> None:
+    channel = ChannelSubentryConfig.from_subentry_data(CHANNEL_STORED)
+    form = channel.form_values()
+    assert form == {
+        "channel_id": "1001",
+        "write_api_key": CHANNEL_KEY,
+        "plan": "free",
+        "upload_interval": 300,
+        "advanced": {"base_url": "http://127.0.0.1:8765", "max_rows": 5000},
+        "latitude": -34.93,
+        "longitude": 138.6,
+    }
+    assert channel.fields_form_values() == {
+        "field1": "01SOURCE|weather/temperature",
+        "field3": "01SOURCE|weather/temperature",
+        "send_status": True,
+    }
+    assert channel.statistics_form_values() == {
+        "field1": "3600.0|mean",
+        "field3": "600.0|value_max",
+    }
+    # No location: the boxes stay empty.
+    paid = ChannelSubentryConfig.from_subentry_data(CHANNEL_PAID).form_values()
+    assert "latitude" not in paid and "longitude" not in paid
+
+    settings, errors = ChannelSubentryConfig.from_form(form)
+    assert errors == {}
+    assert (settings.fields, settings.send_status) == ({}, False)
+    assert settings.with_fields(channel.fields, send_status=True) == channel
+
+
+def test_the_channel_form_is_cleaned_up() -> None:
+    """Spaces around the id and the key, a slash after the URL, whole seconds."""
+    settings, errors = ChannelSubentryConfig.from_form(
+        {
+            "channel_id": " 1001 ",
+            "write_api_key": f" {CHANNEL_KEY} ",
+            "plan": "paid",
+            "upload_interval": 60.0,
+            "advanced": {
+                "base_url": " https://api.thingspeak.com/ ",
+                "max_rows": 5000.0,
+            },
+        }
+    )
+    assert errors == {}
+    assert settings.to_subentry_data() == {
+        "channel_id": 1001,
+        "write_api_key": CHANNEL_KEY,
+        "plan": "paid",
+        "upload_interval": 60,
+        "latitude": None,
+        "longitude": None,
+        "advanced": {"base_url": "https://api.thingspeak.com", "max_rows": 5000},
+        "fields": {},
+        "send_status": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "errors"),
+    [
+        ({"channel_id": "12a"}, {"channel_id": "invalid_channel_id"}),
+        ({"channel_id": "0"}, {"channel_id": "invalid_channel_id"}),
+        ({"channel_id": ""}, {"channel_id": "invalid_channel_id"}),
+        ({"write_api_key": "lowercasekey1234"}, {"write_api_key": "invalid_write_key"}),
+        ({"upload_interval": 10}, {"upload_interval": "interval_too_short"}),
+        (
+            {"advanced": {"base_url": "ftp://example.com", "max_rows": 5000}},
+            {"base_url": "invalid_url"},
+        ),
+    ],
+)
+def test_channel_form_checks(change: dict[str, Any], errors: dict[str, str]) -> None:
+    """Every error key of the channel settings form that needs no hub."""
+    form = {
+        **ChannelSubentryConfig.from_subentry_data(CHANNEL_STORED).form_values(),
+        **change,
+    }
+    assert ChannelSubentryConfig.from_form(form)[1] == errors

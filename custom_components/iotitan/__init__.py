@@ -124,10 +124,10 @@ async def _async_entry_updated(hass: HomeAssistant, entry: IoTitanConfigEntry) -
         if (settings := hub.alerts.async_add_alert(subentry)) is not None:
             async_dispatcher_send(hass, signal_alert_added(entry.entry_id), settings)
     for subentry_id in changes.removed_channels:
-        await async_remove_channel(hass, entry, subentry_id)
+        await async_remove_channel(hub.channels, subentry_id)
     for subentry in changes.added_channels:
         channel = await async_add_channel(
-            hass, entry, subentry, hub.sources, hub.alerts.names_on
+            hass, entry, subentry, hub.channels, hub.sources, hub.alerts.names_on
         )
         async_dispatcher_send(hass, signal_channel_added(entry.entry_id), channel)
     if changes.replaced:

@@ -40,17 +40,11 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.translation import async_get_translations
 import voluptuous as vol
 
-from .channel import (
-    FIELD_NUMBERS,
-    ChannelSettings,
-    FieldSource,
+from .channel_helpers import (
     async_send_test_row,
     async_update_write_key,
     channel_in_use,
     field_topics,
-    parse_channel_id,
-    valid_base_url,
-    valid_write_key,
 )
 from .const import (
     CONF_ADVANCED,
@@ -60,7 +54,6 @@ from .const import (
     CONF_DEADBAND,
     CONF_DEVICE,
     CONF_DEVICE_CLASS,
-    CONF_FIELDS,
     CONF_HIGH,
     CONF_JOURNAL,
     CONF_JOURNAL_FILE_MB,
@@ -132,7 +125,6 @@ from .const import (
     DEFAULT_SYSLOG_PATH,
     DEFAULT_SYSLOG_TRANSPORT,
     DEFAULT_UPDATE_INTERVAL,
-    DEFAULT_UPLOAD_INTERVAL,
     DOMAIN,
     MAX_MAX_RECORD_BYTES,
     MAX_OUTBOX_ROWS,
@@ -161,13 +153,22 @@ from .engine.output import (
     validate_output_prefix,
 )
 from .engine.syslog import Facility, Transport
-from .engine.thingspeak import DEFAULT_BASE_URL, DEFAULT_MAX_ROWS, Plan
+from .engine.thingspeak import Plan
 from .engine.topic_names import (
     MAX_LEVEL,
 )
 from .engine.window_statistic import WindowStatistic
 from .form import number_box, range_errors, show_errors_in_sections
-from .models import AlertSubentryConfig, HubOptions, SensorSourceConfig
+from .models import (
+    FIELD_NUMBERS,
+    AlertSubentryConfig,
+    ChannelSubentryConfig,
+    FieldSource,
+    HubOptions,
+    SensorSourceConfig,
+    field_key,
+    valid_write_key,
+)
 from .names import async_raw_value_name, async_statistic_options
 
 DEFAULT_HUB_NAME = "IoTitan"
@@ -434,7 +435,7 @@ class IoTitanConfigFlow(ConfigFlow, domain=DOMAIN):
         subentry = entry.subentries.get(self._reauth_subentry_id)
         if subentry is None or subentry.subentry_type != SUBENTRY_CHANNEL:
             return self.async_abort(reason="channel_removed")
-        settings = ChannelSettings.from_subentry_data(subentry.data)
+        settings = ChannelSubentryConfig.from_subentry_data(subentry.data)
         errors: dict[str, str] = {}
         if user_input is not None:
             write_key = user_input[CONF_WRITE_KEY].strip()
@@ -1056,13 +1057,6 @@ CHANNEL_SCHEMA = vol.Schema(
     }
 )
 
-CHANNEL_DEFAULTS: dict[str, Any] = {
-    CONF_PLAN: str(Plan.FREE),
-    CONF_UPLOAD_INTERVAL: DEFAULT_UPLOAD_INTERVAL,
-    CONF_SEND_TEST_ROW: True,
-    CONF_ADVANCED: {CONF_BASE_URL: DEFAULT_BASE_URL, CONF_MAX_ROWS: DEFAULT_MAX_ROWS},
-}
-
 REAUTH_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_WRITE_KEY): _WRITE_KEY_SELECTOR,
@@ -1083,7 +1077,7 @@ def _fields_schema(options: list[SelectOptionDict]) -> vol.Schema:
         SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
     )
     schema: dict[vol.Marker, Any] = {
-        vol.Optional(f"field{number}"): choice for number in FIELD_NUMBERS
+        vol.Optional(field_key(number)): choice for number in FIELD_NUMBERS
     }
     schema[vol.Required(CONF_SEND_STATUS, default=False)] = BooleanSelector()
     return vol.Schema(schema)
@@ -1095,12 +1089,11 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
     def __init__(self) -> None:
         """Nothing chosen yet."""
         self._title = ""
-        self._settings: dict[str, Any] = {}
+        self._settings: ChannelSubentryConfig | None = None
         self._fields_suggested: dict[str, Any] = {}
         self._statistics_suggested: dict[str, str] = {}
-        self._field_topics: dict[str, tuple[str, str]] = {}
+        self._field_topics: dict[int, tuple[str, str]] = {}
         self._send_status = False
-        self._reconfiguring = False
         # Filled when another channel subentry already sends to the channel.
         self._placeholders: dict[str, str] = {}
 
@@ -1111,7 +1104,10 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
         if not field_topics(self.hass, self._get_entry()):
             return self.async_abort(reason="no_statistics")
         return await self._async_settings_step(
-            "user", user_input, None, CHANNEL_DEFAULTS
+            "user",
+            user_input,
+            None,
+            {**ChannelSubentryConfig.form_defaults(), CONF_SEND_TEST_ROW: True},
         )
 
     async def async_step_reconfigure(
@@ -1121,31 +1117,14 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
         subentry = self._get_reconfigure_subentry()
         if not field_topics(self.hass, self._get_entry()):
             return self.async_abort(reason="no_statistics")
-        self._reconfiguring = True
-        data = subentry.data
-        stored = {
-            f"field{number}": FieldSource.from_data(source)
-            for number, source in data[CONF_FIELDS].items()
-        }
-        self._fields_suggested = {
-            field: source.topic_choice for field, source in stored.items()
-        }
-        self._fields_suggested[CONF_SEND_STATUS] = data[CONF_SEND_STATUS]
-        self._statistics_suggested = {
-            field: source.statistic_choice for field, source in stored.items()
-        }
+        stored = ChannelSubentryConfig.from_subentry_data(subentry.data)
+        self._fields_suggested = stored.fields_form_values()
+        self._statistics_suggested = stored.statistics_form_values()
         suggested = {
             CONF_NAME: subentry.title,
-            CONF_CHANNEL_ID: str(data[CONF_CHANNEL_ID]),
-            CONF_WRITE_KEY: data[CONF_WRITE_KEY],
-            CONF_PLAN: data[CONF_PLAN],
-            CONF_UPLOAD_INTERVAL: data[CONF_UPLOAD_INTERVAL],
+            **stored.form_values(),
             CONF_SEND_TEST_ROW: False,
-            CONF_ADVANCED: dict(data[CONF_ADVANCED]),
         }
-        for key in (CONF_LATITUDE, CONF_LONGITUDE):
-            if data.get(key) is not None:
-                suggested[key] = data[key]
         return await self._async_settings_step(
             "reconfigure", user_input, subentry.subentry_id, suggested
         )
@@ -1181,63 +1160,39 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
         self, user_input: dict[str, Any], subentry_id: str | None
     ) -> dict[str, str]:
         """Check the settings (and send the test row); keep them if they are fine."""
-        errors = range_errors(CHANNEL_SCHEMA, user_input)
-        channel_id = parse_channel_id(str(user_input[CONF_CHANNEL_ID]))
-        if channel_id is None:
-            errors[CONF_CHANNEL_ID] = "invalid_channel_id"
-        write_key = user_input[CONF_WRITE_KEY].strip()
-        if not valid_write_key(write_key):
-            errors[CONF_WRITE_KEY] = "invalid_write_key"
-        plan = Plan(user_input[CONF_PLAN])
-        interval = int(user_input[CONF_UPLOAD_INTERVAL])
-        if CONF_UPLOAD_INTERVAL not in errors and interval < plan.min_interval:
-            errors[CONF_UPLOAD_INTERVAL] = "interval_too_short"
-        advanced = user_input[CONF_ADVANCED]
-        base_url = advanced[CONF_BASE_URL].strip().rstrip("/")
-        if not valid_base_url(base_url):
-            errors[CONF_BASE_URL] = "invalid_url"
-        elif channel_id is not None and (
-            user := channel_in_use(self.hass, channel_id, base_url, subentry_id)
+        settings, model_errors = ChannelSubentryConfig.from_form(user_input)
+        # A number out of range is said by range_errors already.
+        errors = {**model_errors, **range_errors(CHANNEL_SCHEMA, user_input)}
+        if (
+            CONF_CHANNEL_ID not in errors
+            and CONF_BASE_URL not in errors
+            and (
+                user := channel_in_use(
+                    self.hass, settings.channel_id, settings.base_url, subentry_id
+                )
+            )
         ):
             errors[CONF_CHANNEL_ID] = "channel_in_use"
             self._placeholders = {
-                "channel_id": str(channel_id),
+                "channel_id": str(settings.channel_id),
                 "other_channel": user.channel,
                 "other_hub": user.hub,
             }
-        if errors or channel_id is None:
+        if errors:
             return errors
         if user_input[CONF_SEND_TEST_ROW]:
             error = await async_send_test_row(
                 self.hass,
-                ChannelSettings.from_subentry_data(
-                    {
-                        CONF_CHANNEL_ID: channel_id,
-                        CONF_WRITE_KEY: write_key,
-                        CONF_PLAN: plan,
-                        CONF_ADVANCED: {CONF_BASE_URL: base_url},
-                    }
-                ).channel_config(),
+                settings.channel_config(),
                 subentry_id=subentry_id,
-                interval=interval,
+                interval=settings.upload_interval,
             )
             if error is not None:
                 return {TEST_ROW_ERROR_FIELDS.get(error, "base"): error}
         self._title = (
             user_input.get(CONF_NAME) or ""
-        ).strip() or f"ThingSpeak {channel_id}"
-        self._settings = {
-            CONF_CHANNEL_ID: channel_id,
-            CONF_WRITE_KEY: write_key,
-            CONF_PLAN: str(plan),
-            CONF_UPLOAD_INTERVAL: interval,
-            CONF_LATITUDE: user_input.get(CONF_LATITUDE),
-            CONF_LONGITUDE: user_input.get(CONF_LONGITUDE),
-            CONF_ADVANCED: {
-                CONF_BASE_URL: base_url,
-                CONF_MAX_ROWS: int(advanced[CONF_MAX_ROWS]),
-            },
-        }
+        ).strip() or f"ThingSpeak {settings.channel_id}"
+        self._settings = settings
         return {}
 
     async def async_step_fields(
@@ -1248,9 +1203,9 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             self._field_topics = {
-                f"field{number}": topics[choice]
+                number: topics[choice]
                 for number in FIELD_NUMBERS
-                if (choice := user_input.get(f"field{number}")) in topics
+                if (choice := user_input.get(field_key(number))) in topics
             }
             self._send_status = user_input[CONF_SEND_STATUS]
             if self._field_topics:
@@ -1276,28 +1231,28 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
         """Which statistic of which window each chosen field carries."""
         entry = self._get_entry()
         labels: dict[str, list[SelectOptionDict]] = {}
-        for field, (source_id, _) in self._field_topics.items():
+        for number, (source_id, _) in self._field_topics.items():
             config = SensorSourceConfig.from_subentry_data(
                 entry.subentries[source_id].data
             )
-            labels[field] = await async_statistic_options(
+            labels[field_key(number)] = await async_statistic_options(
                 self.hass,
                 config,
                 lambda window_statistic: window_statistic.channel_choice,
             )
         if user_input is not None:
+            assert self._settings is not None  # the settings step came first
             fields = {}
-            for field, (source_id, topic) in self._field_topics.items():
+            for number, (source_id, topic) in self._field_topics.items():
                 # The selector accepts only its options.
-                chosen = WindowStatistic.from_channel_choice(user_input[field])
-                source = FieldSource(source_id, topic, chosen.window, chosen.statistic)
-                fields[field.removeprefix("field")] = source.to_data()
-            data = {
-                **self._settings,
-                CONF_FIELDS: fields,
-                CONF_SEND_STATUS: self._send_status,
-            }
-            return self._save(self._title, data)
+                chosen = WindowStatistic.from_channel_choice(
+                    user_input[field_key(number)]
+                )
+                fields[number] = FieldSource(
+                    source_id, topic, chosen.window, chosen.statistic
+                )
+            settings = self._settings.with_fields(fields, send_status=self._send_status)
+            return self._save(self._title, settings.to_subentry_data())
         schema = vol.Schema(
             {
                 vol.Required(field): SelectSelector(
@@ -1321,8 +1276,8 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             description_placeholders={
                 "fields": "\n".join(
-                    f"- {field.removeprefix('field')}: {topic}"
-                    for field, (_, topic) in self._field_topics.items()
+                    f"- {number}: {topic}"
+                    for number, (_, topic) in self._field_topics.items()
                 )
             },
         )
