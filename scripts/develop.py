@@ -153,6 +153,19 @@ ALERT: dict[str, Any] = {
 # The demo's ThingSpeak channel at the fake server (free plan: a call every
 # 15 s at most): a row every 30 s with 10-minute means and the motion share.
 CHANNEL_UPLOAD_INTERVAL = 30
+# Its settings, as the "Add ThingSpeak channel" form submits them over the
+# form's defaults (the fake's base URL is added when it is known).
+CHANNEL_SETTINGS: dict[str, Any] = {
+    "name": "Demo channel",
+    "channel_id": THINGSPEAK_CHANNEL,
+    "write_api_key": THINGSPEAK_KEY,
+    "plan": "free",
+    "upload_interval": CHANNEL_UPLOAD_INTERVAL,
+    # No test row: the sender does not know of the flow's call, and its first
+    # upload, up to 30 s later, would be refused (429) under the free plan's
+    # 15 s spacing, with a warning in the log.
+    "send_test_row": False,
+}
 CHANNEL_FIELDS = {
     "field1": FieldChoice("iotitan/home/outside/temperature/value", 600.0, "mean"),
     "field2": FieldChoice("iotitan/home/kitchen/temperature/value", 600.0, "mean"),
@@ -1671,18 +1684,7 @@ class Runner:
             for subentry in existing
         )
         if added:
-            settings = {
-                "name": "Demo channel",
-                "channel_id": THINGSPEAK_CHANNEL,
-                "write_api_key": THINGSPEAK_KEY,
-                "plan": "free",
-                "upload_interval": CHANNEL_UPLOAD_INTERVAL,
-                # No test row: the sender does not know of the flow's call, and
-                # its first upload, up to 30 s later, would be refused (429)
-                # under the free plan's 15 s spacing, with a warning in the log.
-                "send_test_row": False,
-                "advanced": {"base_url": base_url},
-            }
+            settings = {**CHANNEL_SETTINGS, "advanced": {"base_url": base_url}}
             # Its fields carry statistics of topics the simulator publishes:
             # the wildcard sources offer them once they have been seen, that
             # is once their entities exist. (Not by retrying the flow: each

@@ -16,6 +16,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.iotitan.const import DOMAIN, SUBENTRY_ALERT
+from custom_components.iotitan.engine.alerts import AlertConfig, AlertRule, Severity
+from custom_components.iotitan.models import AlertSubentryConfig, parse_watch
 
 from .common import sensor_subentry
 
@@ -59,26 +61,37 @@ def alert_subentry(
     off_delay: float = 0.0,
     severity: str = "warning",
 ) -> ConfigSubentryDataWithId:
-    """Alert subentry data as the alert flow stores it."""
+    """Alert subentry data as the alert flow stores it (through its model).
+
+    Numbers are stored as floats, as the flow stores them; the rule is not
+    checked, so that tests can store one that cannot run.
+    """
+
+    def number(value: float | None) -> float | None:
+        return None if value is None else float(value)
+
+    alert = AlertSubentryConfig(
+        source_id=source,
+        name=name,
+        watch=parse_watch(watch),
+        config=AlertConfig(
+            rule=AlertRule(rule),
+            high=number(high),
+            low=number(low),
+            deadband=float(deadband),
+            stale_after=number(stale_after),
+            rate_limit=number(rate_limit),
+            on_delay=float(on_delay),
+            off_delay=float(off_delay),
+            severity=Severity(severity),
+        ),
+    )
     return ConfigSubentryDataWithId(
         subentry_type=SUBENTRY_ALERT,
         subentry_id=subentry_id,
         title=title or name or f"{rule} alert",
         unique_id=None,
-        data={
-            "name": name,
-            "source": source,
-            "watch": watch,
-            "rule": rule,
-            "high": high,
-            "low": low,
-            "deadband": deadband,
-            "stale_after": stale_after,
-            "rate_limit": rate_limit,
-            "on_delay": on_delay,
-            "off_delay": off_delay,
-            "severity": severity,
-        },
+        data=alert.to_subentry_data(),
     )
 
 

@@ -13,7 +13,6 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.iotitan.channel import FieldSource
 from custom_components.iotitan.const import (
     CONF_DEVICE,
     CONF_DEVICE_CLASS,
@@ -26,8 +25,11 @@ from custom_components.iotitan.const import (
     SUBENTRY_CHANNEL,
     SUBENTRY_SENSOR,
 )
+from custom_components.iotitan.engine.thingspeak import Plan
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.models import (
+    ChannelSubentryConfig,
+    FieldSource,
     SensorSourceConfig,
     default_words_as_numbers,
 )
@@ -137,26 +139,31 @@ def channel_subentry(
     max_rows: int = 20_000,
     title: str | None = None,
 ) -> ConfigSubentryData:
-    """Subentry data as the channel subentry flow stores it.
+    """Subentry data as the channel subentry flow stores it (through its model).
 
     `fields` maps "1".."8" to {"source": subentry id, "topic", "window",
     "statistic"}; give the sensor subentry a fixed "subentry_id" to refer to it.
     """
+    config = ChannelSubentryConfig(
+        channel_id=channel_id,
+        write_key=write_key,
+        plan=Plan(plan),
+        upload_interval=upload_interval,
+        fields={
+            int(number): FieldSource.from_data(source)
+            for number, source in fields.items()
+        },
+        send_status=send_status,
+        latitude=latitude,
+        longitude=longitude,
+        base_url=base_url,
+        max_rows=max_rows,
+    )
     return ConfigSubentryData(
         subentry_type=SUBENTRY_CHANNEL,
         title=title or f"ThingSpeak {channel_id}",
         unique_id=None,
-        data={
-            "channel_id": channel_id,
-            "write_api_key": write_key,
-            "plan": plan,
-            "upload_interval": upload_interval,
-            "latitude": latitude,
-            "longitude": longitude,
-            "fields": fields,
-            "send_status": send_status,
-            "advanced": {"base_url": base_url, "max_rows": max_rows},
-        },
+        data=config.to_subentry_data(),
     )
 
 

@@ -42,18 +42,17 @@ from pytest_homeassistant_custom_component.typing import (
     MqttMockHAClient,
 )
 
-from custom_components.iotitan.alert_runtime import (
-    AlertProblem,
-    AlertSettings,
-    parse_watch,
-    watch_text,
-)
+from custom_components.iotitan.alert_runtime import AlertProblem, AlertSettings
 from custom_components.iotitan.const import DOMAIN, EVENT_ALERT, SUBENTRY_ALERT
 from custom_components.iotitan.device import device_by_identifier, device_subentry_ids
 from custom_components.iotitan.engine.alerts import AlertConfig, AlertRule
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.engine.window_statistic import WindowStatistic
-from custom_components.iotitan.models import SensorSourceConfig
+from custom_components.iotitan.models import (
+    SensorSourceConfig,
+    parse_watch,
+    watch_text,
+)
 
 from .alerts_common import (
     ALERT_ID,

@@ -182,7 +182,7 @@ def _flow_sections(strings: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 from custom_components.iotitan import config_flow, models  # noqa: E402
-from custom_components.iotitan.channel import TEST_ROW_ERRORS  # noqa: E402
+from custom_components.iotitan.channel_helpers import TEST_ROW_ERRORS  # noqa: E402
 
 
 def _constants(node: ast.expr) -> list[str]:
@@ -207,7 +207,11 @@ def _constants(node: ast.expr) -> list[str]:
 
 
 # Models whose form checks (`from_form`) report errors that a flow shows.
-MODEL_FLOWS = {"SensorSourceConfig": "SensorSubentryFlowHandler"}
+MODEL_FLOWS = {
+    "SensorSourceConfig": "SensorSubentryFlowHandler",
+    "AlertSubentryConfig": "AlertSubentryFlowHandler",
+    "ChannelSubentryConfig": "ChannelSubentryFlowHandler",
+}
 
 
 def flow_references(path: Path) -> Iterator[tuple[str, str, str]]:
@@ -281,8 +285,15 @@ def test_every_flow_step_error_and_abort_is_translated() -> None:
     """Config, options and every subentry flow."""
     references = list(flow_references(INTEGRATION / "config_flow.py"))
     assert {kind for _, kind, _ in references} == {"step", "error", "abort"}
-    model_errors = {key for _, _, key in flow_references(INTEGRATION / "models.py")}
-    assert {"invalid_value_path", "name_template_unknown"} <= model_errors
+    model_errors = {
+        (flow, key) for flow, _, key in flow_references(INTEGRATION / "models.py")
+    }
+    assert {
+        ("SensorSubentryFlowHandler", "invalid_value_path"),
+        ("SensorSubentryFlowHandler", "name_template_unknown"),
+        ("AlertSubentryFlowHandler", "negative_delay"),
+        ("ChannelSubentryFlowHandler", "invalid_write_key"),
+    } <= model_errors
     assert missing_flow_translations(INTEGRATION / "config_flow.py", _strings()) == []
 
 

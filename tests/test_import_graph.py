@@ -83,6 +83,52 @@ def test_parts_below_the_hub_do_not_import_it() -> None:
         assert "hub" not in graph[part], part
 
 
+# The config flows store and check settings and run nothing: they import what is
+# stored (models, const), the engine, their form and label helpers and the
+# ThingSpeak helpers that need Home Assistant, never a runtime part (hub,
+# sources, alerts, channels, MQTT output, logging).
+FLOW_IMPORTS = {"models", "const", "form", "names", "channel_helpers"}
+# What those import in turn besides each other and the engine: device
+# identifiers (channel_helpers reads the topics of the registry's devices).
+FLOW_HELPER_IMPORTS = FLOW_IMPORTS | {"device"}
+
+
+def imported_by(graph: dict[str, set[str]], module: str) -> set[str]:
+    """Every module `module` imports, directly or through others."""
+    found: set[str] = set()
+    pending = [module]
+    while pending:
+        for name in graph[pending.pop()] - found:
+            found.add(name)
+            pending.append(name)
+    return found
+
+
+def test_the_config_flow_imports_only_models_const_engine_and_flow_helpers() -> None:
+    imported = import_graph()["config_flow"]
+    assert {"models", "channel_helpers", "engine.alerts"} <= imported  # read
+    assert {name for name in imported if not name.startswith("engine")} <= (
+        FLOW_IMPORTS
+    )
+
+
+def test_the_flow_helpers_import_no_runtime_part() -> None:
+    """Not directly, not through another module (models included)."""
+    graph = import_graph()
+    for helper in ("config_flow", *FLOW_IMPORTS):
+        beyond = {
+            name for name in imported_by(graph, helper) if not name.startswith("engine")
+        } - FLOW_HELPER_IMPORTS
+        assert beyond == set(), helper
+
+
+def test_what_a_module_imports_through_others_is_found() -> None:
+    """The check itself can fail."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
+    assert imported_by(graph, "a") == {"a", "b", "c"}
+    assert imported_by(graph, "d") == set()
+
+
 def test_a_circle_is_found() -> None:
     """The check itself can fail."""
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]

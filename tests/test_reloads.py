@@ -50,7 +50,6 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_mqtt_message,
 )
 
-from custom_components.iotitan.channel import FieldSource
 from custom_components.iotitan.config_flow import IoTitanOptionsFlow
 from custom_components.iotitan.const import (
     DOMAIN,
@@ -60,6 +59,7 @@ from custom_components.iotitan.const import (
 )
 from custom_components.iotitan.device import device_by_identifier
 from custom_components.iotitan.engine.window import Statistic
+from custom_components.iotitan.models import FieldSource
 
 from .alerts_common import ALERT_ID, SOURCE_ID, alert_subentry, source_subentry
 from .common import channel_subentry, hub_entry, submit_channel_fields

@@ -7,9 +7,16 @@ from pathlib import Path
 import shutil
 import subprocess
 import sys
+from types import ModuleType
+from typing import Any
 
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.engine.window_statistic import WindowStatistic
+from custom_components.iotitan.models import (
+    AlertSubentryConfig,
+    ChannelSubentryConfig,
+    SensorSourceConfig,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,9 +44,8 @@ def test_develop_help_works_on_a_fresh_clone(tmp_path: Path) -> None:
     assert not (clone / ".venv").exists()
 
 
-def test_develop_chooses_channel_statistics_as_the_flow_spells_them() -> None:
-    """`scripts/develop.py` runs without the integration's packages, so it
-    spells a channel's statistic choice itself; it must match the flow's."""
+def load_develop() -> ModuleType:
+    """`scripts/develop.py` as a module (it runs without the integration)."""
     spec = importlib.util.spec_from_file_location(
         "develop", ROOT / "scripts" / "develop.py"
     )
@@ -50,6 +56,13 @@ def test_develop_chooses_channel_statistics_as_the_flow_spells_them() -> None:
         spec.loader.exec_module(develop)
     finally:
         del sys.modules["develop"]
+    return develop
+
+
+def test_develop_chooses_channel_statistics_as_the_flow_spells_them() -> None:
+    """`scripts/develop.py` runs without the integration's packages, so it
+    spells a channel's statistic choice itself; it must match the flow's."""
+    develop = load_develop()
     for window, statistic in [
         (600.0, Statistic.MEAN),
         (5400.5, Statistic.PERCENTILE),
@@ -59,3 +72,31 @@ def test_develop_chooses_channel_statistics_as_the_flow_spells_them() -> None:
         assert (
             choice.statistic_choice == WindowStatistic(window, statistic).channel_choice
         )
+
+
+def _over(defaults: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
+    """A form's values over its defaults, one level into sections (as
+    develop.py's `merge` fills a form)."""
+    merged = dict(defaults)
+    for key, value in form.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def test_develop_fills_the_forms_as_the_models_read_them() -> None:
+    """The demo adds its subentries through the flows, which store them through
+    the models; each form the demo submits passes the models' checks."""
+    develop = load_develop()
+    for sensor in develop.SENSOR_SUBENTRIES:
+        form = _over(SensorSourceConfig.form_defaults(), sensor)
+        assert SensorSourceConfig.from_form(form, topic_valid=True)[1] == {}, sensor
+    assert SensorSourceConfig.form_defaults()["advanced"] == develop.ADVANCED_DEFAULTS
+    assert AlertSubentryConfig.from_form(develop.ALERT, source_id="s")[1] == {}
+    channel = _over(
+        ChannelSubentryConfig.form_defaults(),
+        {**develop.CHANNEL_SETTINGS, "advanced": {"base_url": "http://127.0.0.1:1"}},
+    )
+    assert ChannelSubentryConfig.from_form(channel)[1] == {}

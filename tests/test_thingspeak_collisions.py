@@ -26,9 +26,10 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.iotitan.channel import TEST_ROW_STATUS, FieldSource
+from custom_components.iotitan.channel_helpers import TEST_ROW_STATUS
 from custom_components.iotitan.const import DOMAIN, SUBENTRY_CHANNEL
 from custom_components.iotitan.engine.window import Statistic
+from custom_components.iotitan.models import FieldSource
 
 from .common import (
     CHANNEL_ID,

@@ -19,17 +19,17 @@ from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.iotitan.channel import (
-    FieldSource,
-    field_topics,
-    parse_channel_id,
-    valid_base_url,
-    valid_write_key,
-)
+from custom_components.iotitan.channel_helpers import field_topics
 from custom_components.iotitan.const import SUBENTRY_CHANNEL
 from custom_components.iotitan.device import topic_device_identifier
 from custom_components.iotitan.engine.output import is_wildcard
 from custom_components.iotitan.engine.window import Statistic
+from custom_components.iotitan.models import (
+    FieldSource,
+    parse_channel_id,
+    valid_base_url,
+    valid_write_key,
+)
 
 from .common import (
     CHANNEL_ID,

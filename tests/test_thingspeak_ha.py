@@ -47,15 +47,12 @@ from pytest_homeassistant_custom_component.typing import (
     MqttMockHAClient,
 )
 
-from custom_components.iotitan.channel import (
-    FieldSource,
-    ThingSpeakChannel,
-    storage_key,
-)
+from custom_components.iotitan.channel import ThingSpeakChannel, storage_key
 from custom_components.iotitan.const import DOMAIN, SUBENTRY_CHANNEL
 from custom_components.iotitan.device import subentry_device_identifier
 from custom_components.iotitan.engine.thingspeak import Row
 from custom_components.iotitan.engine.window import Statistic
+from custom_components.iotitan.models import FieldSource
 
 from .alerts_common import alert_subentry
 from .common import (

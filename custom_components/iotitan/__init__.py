@@ -103,7 +103,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> 
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: IoTitanConfigEntry) -> None:
-    """Apply a change of the entry: in place where the hub allows, else reload."""
+    """Apply a change of the entry to the running hub (reload one not running)."""
     hub = entry.runtime_data if entry.state is ConfigEntryState.LOADED else None
     changes = hub.in_place_changes() if hub is not None else None
     if hub is None or changes is None:
@@ -126,7 +126,7 @@ async def _async_entry_updated(hass: HomeAssistant, entry: IoTitanConfigEntry) -
     for subentry_id in changes.removed_alerts:
         hub.alerts.async_remove_alert(subentry_id)
     for subentry_id in changes.removed_channels:
-        await async_remove_channel(hass, entry, subentry_id)
+        await async_remove_channel(hub.channels, subentry_id)
     if changes.removed_sources or changes.added_sources:
         await hub.async_change_sources(changes.removed_sources, changes.added_sources)
         for channel in hub.channels.values():
@@ -136,7 +136,7 @@ async def _async_entry_updated(hass: HomeAssistant, entry: IoTitanConfigEntry) -
             async_dispatcher_send(hass, signal_alert_added(entry.entry_id), settings)
     for subentry in changes.added_channels:
         channel = await async_add_channel(
-            hass, entry, subentry, hub.sources, hub.alerts.names_on
+            hass, entry, subentry, hub.channels, hub.sources, hub.alerts.names_on
         )
         async_dispatcher_send(hass, signal_channel_added(entry.entry_id), channel)
     if changes.replaced or changes.removed_sources:

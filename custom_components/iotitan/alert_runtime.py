@@ -30,35 +30,17 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
-from homeassistant.const import ATTR_ENTITY_ID, CONF_NAME, STATE_OFF, STATE_ON
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
-from .const import (
-    CONF_DEADBAND,
-    CONF_HIGH,
-    CONF_LOW,
-    CONF_OFF_DELAY,
-    CONF_ON_DELAY,
-    CONF_RATE_LIMIT,
-    CONF_RULE,
-    CONF_SEVERITY,
-    CONF_SOURCE,
-    CONF_STALE_AFTER,
-    CONF_WATCH,
-    DOMAIN,
-    EVENT_ALERT,
-    LOGGER,
-    SUBENTRY_ALERT,
-    WATCH_VALUE,
-)
+from .const import DOMAIN, EVENT_ALERT, LOGGER, SUBENTRY_ALERT
 from .engine.alerts import (
     AlertConfig,
     AlertMachine,
     AlertRule,
-    Severity,
     Transition,
     validate_alert_config,
 )
@@ -66,9 +48,9 @@ from .engine.output import format_duration, is_wildcard
 from .engine.window import SlidingWindow, Statistic
 from .engine.window_statistic import WindowStatistic
 from .listeners import Listeners
+from .models import AlertSubentryConfig, SensorSourceConfig, watch_text
 
 if TYPE_CHECKING:
-    from .models import SensorSourceConfig
     from .source import SensorSource, TopicState
 
 ATTR_STATE = "state"
@@ -83,22 +65,6 @@ ATTR_WATCH = "watch"
 # A call yields at most one transition; a few more can be due at once (a late
 # update resolving a delay and changing state again). Bounded for safety.
 MAX_TRANSITIONS_PER_CALL = 16
-
-
-def parse_watch(text: str) -> WindowStatistic | None:
-    """What an alert subentry's `watch` names: None for the raw value (`value`).
-
-    Otherwise `<window seconds>/<statistic>` (`WindowStatistic.watch_value`);
-    ValueError if neither.
-    """
-    if text == WATCH_VALUE:
-        return None
-    return WindowStatistic.from_watch_value(text)
-
-
-def watch_text(watch: WindowStatistic | None) -> str:
-    """The stored form of what an alert watches (see `parse_watch`)."""
-    return WATCH_VALUE if watch is None else watch.watch_value
 
 
 class AlertProblem(StrEnum):
@@ -138,10 +104,6 @@ def async_delete_alert_issues(
             ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
-def _optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 @dataclass(frozen=True, slots=True)
 class AlertSettings:
     """An alert subentry's settings, parsed and checked."""
@@ -157,28 +119,17 @@ class AlertSettings:
 
     @classmethod
     def from_subentry(cls, subentry: ConfigSubentry) -> AlertSettings:
-        """Build from what the alert flow stores; ValueError if unusable."""
-        data: Mapping[str, Any] = subentry.data
-        config = AlertConfig(
-            rule=AlertRule(data[CONF_RULE]),
-            high=_optional_float(data.get(CONF_HIGH)),
-            low=_optional_float(data.get(CONF_LOW)),
-            deadband=float(data.get(CONF_DEADBAND) or 0.0),
-            stale_after=_optional_float(data.get(CONF_STALE_AFTER)),
-            rate_limit=_optional_float(data.get(CONF_RATE_LIMIT)),
-            on_delay=float(data.get(CONF_ON_DELAY) or 0.0),
-            off_delay=float(data.get(CONF_OFF_DELAY) or 0.0),
-            severity=Severity(data.get(CONF_SEVERITY, Severity.WARNING)),
-        )
-        if errors := validate_alert_config(config):
+        """Build from what the alert flow stores (its model); ValueError if unusable."""
+        alert = AlertSubentryConfig.from_subentry_data(subentry.data)
+        if errors := validate_alert_config(alert.config):
             raise ValueError(f"invalid rule settings {errors}")
         return cls(
             subentry_id=subentry.subentry_id,
             title=subentry.title,
-            name=(data.get(CONF_NAME) or "").strip(),
-            source_id=data[CONF_SOURCE],
-            watch=parse_watch(data.get(CONF_WATCH, WATCH_VALUE)),
-            config=config,
+            name=alert.name,
+            source_id=alert.source_id,
+            watch=alert.watch,
+            config=alert.config,
         )
 
     @property

@@ -35,7 +35,6 @@ from .alert_runtime import (
     ATTR_WATCH,
     AlertSettings,
     AlertTracker,
-    watch_text,
 )
 from .const import SUBENTRY_ALERT
 from .device import alert_device_info
@@ -49,6 +48,7 @@ from .hub import (
     signal_alert_added,
     signal_new_topic,
 )
+from .models import watch_text
 from .names import async_raw_value_name, async_statistic_names
 from .source import SensorSource, TopicState
 

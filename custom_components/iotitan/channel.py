@@ -14,14 +14,15 @@ Each "channel" subentry becomes a `ThingSpeakChannel` in the hub's `channels`:
 * what needs a person: a refused write key starts a reauthentication flow on the
   hub entry (the subentry id goes in the flow data); a used-up message quota or
   an unknown channel raises a repair issue, deleted once uploads succeed again;
-* the config flow's test row is a write too: its time is kept in ``hass.data``
-  (`DATA_TEST_WRITES`) and given to the sender (`ChannelSender.note_write`), so
-  the first upload after adding, reconfiguring or reauthenticating a channel
-  keeps the plan's spacing instead of meeting a 429; its created_at is a second
-  the running sender holds for it (`async_reserve_test_second`), so it never
-  takes the second of a row of ours;
+* the config flow's test row is a write too (see `channel_helpers`): a sender
+  that starts after one was written keeps the plan's spacing from it;
 * one ThingSpeak channel gets rows from one channel subentry of all hubs
-  (`channel_in_use`).
+  (`channel_in_use`): a repair issue says so for an older installation that
+  has two.
+
+The settings are the subentry's model (`models.ChannelSubentryConfig`); the
+running channels are listed in `channel_helpers.DATA_CHANNELS`, where the
+flows' helpers find their senders.
 
 The write key stays inside `ChannelConfig` (which never shows it) and the
 subentry data; nothing here logs it, and diagnostics redact it.
@@ -31,14 +32,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 import math
-import re
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigSubentry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import (
     CONF_LATITUDE,
     CONF_LONGITUDE,
@@ -61,406 +60,56 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
-from homeassistant.util.hass_dict import HassKey
-from yarl import URL
 
+from .channel_helpers import (
+    DATA_CHANNELS,
+    DATA_TEST_WRITES,
+    channel_in_use,
+    write_target,
+)
 from .const import (
-    CONF_ADVANCED,
-    CONF_BASE_URL,
-    CONF_CHANNEL_ID,
-    CONF_FIELDS,
-    CONF_MAX_ROWS,
-    CONF_PLAN,
-    CONF_SEND_STATUS,
     CONF_SUBENTRY_ID,
-    CONF_UPLOAD_INTERVAL,
     CONF_WRITE_KEY,
-    DEFAULT_UPLOAD_INTERVAL,
     DOMAIN,
     LOGGER,
     SUBENTRY_CHANNEL,
-    SUBENTRY_SENSOR,
 )
 from .device import (
     build_device_info,
     device_config_entry_ids,
     hub_device_identifier,
     subentry_device_identifier,
-    topics_of_device,
 )
-from .engine.output import is_wildcard
 from .engine.thingspeak import (
     DEFAULT_BASE_URL,
-    DEFAULT_MAX_ROWS,
-    ChannelConfig,
     ChannelSender,
     FieldValue,
     Outbox,
-    Plan,
     Problem,
-    ResultKind,
     Row,
-    ThingSpeakClient,
     UploadResult,
     parse_created_at,
 )
 from .engine.window import Statistic
-from .engine.window_statistic import WindowStatistic
 from .listeners import Listeners
-from .models import SensorSourceConfig
+from .models import ChannelSubentryConfig, FieldSource
 
 if TYPE_CHECKING:
-    from .source import SensorSource, SourcesHolder, TopicState
+    from .source import SensorSource, TopicState
 
 STORAGE_VERSION: Final = 1
-FIELD_NUMBERS: Final = tuple(range(1, 9))
-WRITE_KEY_PATTERN: Final = re.compile(r"[A-Z0-9]{16}")
-CHANNEL_ID_PATTERN: Final = re.compile(r"[0-9]{1,12}")
-TEST_ROW_STATUS: Final = "IoTitan test row"
-TEST_ROW_TIMEOUT: Final = 10.0
 MAX_STATUS_LENGTH: Final = 255
 MODEL: Final = "ThingSpeak channel"
 ISSUE_TRANSLATION_KEYS: Final = {
     Problem.QUOTA: "thingspeak_quota",
     Problem.NOT_FOUND: "thingspeak_not_found",
 }
-TEST_ROW_ERRORS: Final = {
-    ResultKind.AUTH: "invalid_auth",
-    ResultKind.NOT_FOUND: "channel_not_found",
-    ResultKind.QUOTA: "quota_exceeded",
-    ResultKind.BAD_REQUEST: "test_row_refused",
-    ResultKind.DUPLICATE: "test_row_refused",
-}
 TO_REDACT: Final = {CONF_WRITE_KEY, CONF_LATITUDE, CONF_LONGITUDE, "write_key"}
-DATA_CHANNELS: HassKey[dict[str, dict[str, ThingSpeakChannel]]] = HassKey(
-    f"{DOMAIN}_channels"
-)
-"""The running channels of every loaded hub, by entry id, then subentry id."""
-DATA_TEST_WRITES: HassKey[dict[tuple[str, int], datetime]] = HassKey(
-    f"{DOMAIN}_test_writes"
-)
-"""When the config flow last wrote a test row, by `write_target`."""
 
 
 def storage_key(entry_id: str, subentry_id: str) -> str:
     """Key of a channel's outbox in `.storage`."""
     return f"{DOMAIN}.{entry_id}.{subentry_id}"
-
-
-def write_target(config: ChannelConfig) -> tuple[str, int]:
-    """The channel a configuration writes to: its API's base URL and its id."""
-    return (config.base_url, config.channel_id)
-
-
-@dataclass(frozen=True, slots=True)
-class FieldSource:
-    """Where one ThingSpeak field's value comes from: a statistic of a topic."""
-
-    source_id: str
-    """The sensor subentry."""
-    topic: str
-    """A concrete topic of that source."""
-    window: float
-    statistic: Statistic
-
-    @property
-    def topic_choice(self) -> str:
-        """The value of this field's topic in the flow's topic selector."""
-        return f"{self.source_id}|{self.topic}"
-
-    @property
-    def window_statistic(self) -> WindowStatistic:
-        """The statistic this field carries; its percentile is the source's."""
-        return WindowStatistic(self.window, self.statistic)
-
-    @property
-    def statistic_choice(self) -> str:
-        """The value of this field's statistic in the flow's statistic selector."""
-        return self.window_statistic.channel_choice
-
-    def to_data(self) -> dict[str, Any]:
-        """Subentry data form."""
-        return {
-            "source": self.source_id,
-            "topic": self.topic,
-            "window": self.window,
-            "statistic": str(self.statistic),
-        }
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> FieldSource:
-        """Rebuild from `to_data`'s form."""
-        return cls(
-            str(data["source"]),
-            str(data["topic"]),
-            float(data["window"]),
-            Statistic(data["statistic"]),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelSettings:
-    """A channel subentry's settings, parsed once at setup."""
-
-    channel_id: int
-    write_key: str = field(repr=False)
-    plan: Plan
-    upload_interval: float
-    fields: Mapping[int, FieldSource]
-    send_status: bool
-    latitude: float | None
-    longitude: float | None
-    base_url: str
-    max_rows: int
-
-    @classmethod
-    def from_subentry_data(cls, data: Mapping[str, Any]) -> ChannelSettings:
-        """Build from subentry data as the config flow stores it."""
-        advanced: Mapping[str, Any] = data.get(CONF_ADVANCED) or {}
-        latitude = data.get(CONF_LATITUDE)
-        longitude = data.get(CONF_LONGITUDE)
-        return cls(
-            channel_id=int(data[CONF_CHANNEL_ID]),
-            write_key=str(data[CONF_WRITE_KEY]),
-            plan=Plan(data.get(CONF_PLAN, Plan.FREE)),
-            upload_interval=float(
-                data.get(CONF_UPLOAD_INTERVAL, DEFAULT_UPLOAD_INTERVAL)
-            ),
-            fields={
-                int(number): FieldSource.from_data(source)
-                for number, source in (data.get(CONF_FIELDS) or {}).items()
-            },
-            send_status=bool(data.get(CONF_SEND_STATUS, False)),
-            latitude=None if latitude is None else float(latitude),
-            longitude=None if longitude is None else float(longitude),
-            base_url=str(advanced.get(CONF_BASE_URL) or DEFAULT_BASE_URL),
-            max_rows=int(advanced.get(CONF_MAX_ROWS, DEFAULT_MAX_ROWS)),
-        )
-
-    def channel_config(self) -> ChannelConfig:
-        """The engine's view of the channel."""
-        return ChannelConfig(self.channel_id, self.write_key, self.plan, self.base_url)
-
-    def as_diagnostics(self) -> dict[str, Any]:
-        """Settings without the key (and without the location)."""
-        return {
-            "channel_id": self.channel_id,
-            "plan": str(self.plan),
-            "upload_interval": self.upload_interval,
-            "fields": {
-                f"field{number}": source.to_data()
-                for number, source in sorted(self.fields.items())
-            },
-            "send_status": self.send_status,
-            "location_set": self.latitude is not None or self.longitude is not None,
-            "base_url": self.base_url,
-            "max_rows": self.max_rows,
-        }
-
-
-# -- the config flow's helpers ---------------------------------------------------------
-
-
-def valid_write_key(key: str) -> bool:
-    """ThingSpeak write keys are 16 upper-case letters and digits."""
-    return WRITE_KEY_PATTERN.fullmatch(key) is not None
-
-
-def valid_base_url(url: str) -> bool:
-    """An http(s) URL with a host and no query: where the API lives."""
-    try:
-        parsed = URL(url)
-    except ValueError:
-        return False
-    return (
-        parsed.scheme in ("http", "https")
-        and bool(parsed.host)
-        and not parsed.query_string
-        and not parsed.fragment
-    )
-
-
-def parse_channel_id(text: str) -> int | None:
-    """A positive channel id, or None."""
-    text = text.strip()
-    if CHANNEL_ID_PATTERN.fullmatch(text) is None or int(text) <= 0:
-        return None
-    return int(text)
-
-
-@callback
-def field_topics(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, tuple[str, str]]:
-    """Every topic a field can read: `<source id>|<topic>` -> (source id, topic).
-
-    A source without wildcards offers its topic; a wildcard source offers the
-    topics it has seen (from the device registry, and from the running hub).
-    """
-    seen: dict[str, set[str]] = {}
-    for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id):
-        for subentry_id, topic in topics_of_device(device):
-            seen.setdefault(subentry_id, set()).add(topic)
-    if entry.state is ConfigEntryState.LOADED:
-        hub = cast("SourcesHolder", entry.runtime_data)
-        for subentry_id, source in hub.sources.items():
-            seen.setdefault(subentry_id, set()).update(source.topics)
-    topics: dict[str, tuple[str, str]] = {}
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type != SUBENTRY_SENSOR:
-            continue
-        config = SensorSourceConfig.from_subentry_data(subentry.data)
-        found = set(seen.get(subentry_id, ()))
-        if not is_wildcard(config.topic):
-            found.add(config.topic)
-        for topic in sorted(found):
-            topics[f"{subentry_id}|{topic}"] = (subentry_id, topic)
-    return topics
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelUser:
-    """A channel subentry that already writes to a ThingSpeak channel."""
-
-    hub: str
-    """The hub's title."""
-    channel: str
-    """The channel subentry's title."""
-
-
-@callback
-def channel_in_use(
-    hass: HomeAssistant,
-    channel_id: int,
-    base_url: str,
-    except_subentry_id: str | None,
-) -> ChannelUser | None:
-    """The channel subentry of any hub that writes to the same channel, if one does.
-
-    Every IoTitan hub is looked at (loaded, disabled or failed alike): two
-    writers of one channel would collide on its spacing and its timestamps.
-    """
-    wanted = base_url.rstrip("/")
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        for subentry_id, subentry in entry.subentries.items():
-            if subentry.subentry_type != SUBENTRY_CHANNEL:
-                continue
-            if subentry_id == except_subentry_id:
-                continue
-            other = ChannelSettings.from_subentry_data(subentry.data)
-            if other.channel_id == channel_id and other.base_url.rstrip("/") == wanted:
-                return ChannelUser(entry.title, subentry.title)
-    return None
-
-
-@callback
-def async_reserve_test_second(
-    hass: HomeAssistant,
-    config: ChannelConfig,
-    at: datetime,
-    *,
-    subentry_id: str | None = None,
-    interval: float | None = None,
-) -> datetime:
-    """A second for the test row that no queued or later row of ours takes.
-
-    The running senders that write to the channel (and the one of
-    ``subentry_id``, whose rows go there after a reconfiguration) each reserve
-    it: it is later than every row they hold and, where the row interval
-    leaves a gap (2 s or more), no row time of their interval or of
-    ``interval`` (a reconfiguration's new one); their later rows keep after it
-    (`Outbox.reserve_second`). With no running sender the current second is
-    free: rows of a channel being added start after it.
-    """
-    target = write_target(config)
-    senders = [
-        channel
-        for channel in running_channels(hass)
-        if channel.subentry_id == subentry_id
-        or write_target(channel.sender.config) == target
-    ]
-    second = at.replace(microsecond=0)
-    for _ in range(len(senders) + 1):
-        chosen = second
-        for channel in senders:
-            intervals = [channel.settings.upload_interval]
-            if interval is not None:
-                intervals.append(interval)
-            chosen = max(chosen, channel.sender.free_second(chosen, intervals))
-        if chosen == second:
-            break
-        second = chosen
-    for channel in senders:
-        channel.sender.hold_second(second)
-    return second
-
-
-async def async_send_test_row(
-    hass: HomeAssistant,
-    config: ChannelConfig,
-    *,
-    subentry_id: str | None = None,
-    interval: float | None = None,
-) -> str | None:
-    """Write one row (a status only) to check the key; None or a flow error key.
-
-    The row's second is reserved with the channel's running sender (see
-    `async_reserve_test_second`), so it never takes the second of a row of ours.
-    """
-    client = ThingSpeakClient(
-        async_get_clientsession(hass),
-        ChannelConfig(
-            config.channel_id,
-            config.write_key,
-            config.plan,
-            config.base_url,
-            timeout=TEST_ROW_TIMEOUT,
-        ),
-    )
-    at = dt_util.utcnow()
-    second = async_reserve_test_second(
-        hass, config, at, subentry_id=subentry_id, interval=interval
-    )
-    result = await client.bulk_update([Row(second, status=TEST_ROW_STATUS)])
-    # Whatever the answer: ThingSpeak may count any call against the spacing.
-    async_note_test_write(hass, config, at)
-    if result.ok:
-        return None
-    LOGGER.debug(
-        "ThingSpeak channel %s did not take the test row: %s",
-        config.channel_id,
-        result.detail,
-    )
-    if result.kind in TEST_ROW_ERRORS:
-        return TEST_ROW_ERRORS[result.kind]
-    return "rate_limited" if result.status == 429 else "cannot_connect"
-
-
-@callback
-def async_note_test_write(
-    hass: HomeAssistant, config: ChannelConfig, at: datetime
-) -> None:
-    """Remember a test row written at `at`, so that uploads keep the spacing from it.
-
-    A channel set up later (adding or reconfiguring one reloads the hub) reads
-    it when it loads; a running one (reauthentication) is told now.
-    """
-    target = write_target(config)
-    hass.data.setdefault(DATA_TEST_WRITES, {})[target] = at
-    for channel in running_channels(hass):
-        if write_target(channel.sender.config) == target:
-            channel.sender.note_write(at)
-
-
-@callback
-def async_update_write_key(
-    hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry, write_key: str
-) -> None:
-    """Use a new write key: the running sender resumes, the subentry keeps it."""
-    channels = hass.data.get(DATA_CHANNELS, {}).get(entry.entry_id, {})
-    if (channel := channels.get(subentry.subentry_id)) is not None:
-        channel.sender.set_write_key(write_key)
-    hass.config_entries.async_update_subentry(
-        entry, subentry, data={**subentry.data, CONF_WRITE_KEY: write_key}
-    )
 
 
 # -- the runtime --------------------------------------------------------------------------
@@ -488,7 +137,7 @@ class ThingSpeakChannel:
         self._alerts_on = alerts_on
         self.subentry_id = subentry.subentry_id
         self.title = subentry.title
-        self.settings = ChannelSettings.from_subentry_data(subentry.data)
+        self.settings = ChannelSubentryConfig.from_subentry_data(subentry.data)
         self.store: Store[dict[str, Any]] = Store(
             hass,
             STORAGE_VERSION,
@@ -893,15 +542,6 @@ class ThingSpeakChannel:
 # -- setup from the hub entry -------------------------------------------------------------
 
 
-def running_channels(hass: HomeAssistant) -> list[ThingSpeakChannel]:
-    """Every running channel of every hub."""
-    return [
-        channel
-        for channels in hass.data.get(DATA_CHANNELS, {}).values()
-        for channel in channels.values()
-    ]
-
-
 async def async_setup_channels(
     hass: HomeAssistant,
     entry: ConfigEntry[Any],
@@ -910,9 +550,10 @@ async def async_setup_channels(
 ) -> dict[str, ThingSpeakChannel]:
     """Load and start every channel subentry of a hub; stop them on unload.
 
-    Returns them by subentry id; they are also listed in `DATA_CHANNELS`
-    (other hubs' flows look for channels writing to the same ThingSpeak
-    channel) until the entry unloads.
+    Returns them by subentry id (the hub's `channels`, which
+    `async_add_channel` and `async_remove_channel` are given); they are also
+    listed in `DATA_CHANNELS` (the flows of every hub look there for senders
+    writing to a ThingSpeak channel) until the entry unloads.
     """
     channels: dict[str, ThingSpeakChannel] = {}
     hass.data.setdefault(DATA_CHANNELS, {})[entry.entry_id] = channels
@@ -924,7 +565,7 @@ async def async_setup_channels(
     entry.async_on_unload(forget)
     for subentry in entry.subentries.values():
         if subentry.subentry_type == SUBENTRY_CHANNEL:
-            await async_add_channel(hass, entry, subentry, sources, alerts_on)
+            await async_add_channel(hass, entry, subentry, channels, sources, alerts_on)
     return channels
 
 
@@ -932,23 +573,29 @@ async def async_add_channel(
     hass: HomeAssistant,
     entry: ConfigEntry[Any],
     subentry: ConfigSubentry,
+    channels: dict[str, ThingSpeakChannel],
     sources: Mapping[str, SensorSource],
     alerts_on: Callable[[], list[str]],
 ) -> ThingSpeakChannel:
-    """Load and start one channel subentry (at setup, or added while running)."""
+    """Load and start one channel subentry (at setup, or added while running).
+
+    It joins `channels`, the hub's (see `async_setup_channels`).
+    """
     channel = ThingSpeakChannel(hass, entry, subentry, sources, alerts_on)
     await channel.async_load()
-    hass.data[DATA_CHANNELS][entry.entry_id][subentry.subentry_id] = channel
+    channels[subentry.subentry_id] = channel
     entry.async_on_unload(channel.async_stop)
     await channel.async_start()
     return channel
 
 
 async def async_remove_channel(
-    hass: HomeAssistant, entry: ConfigEntry[Any], subentry_id: str
+    channels: dict[str, ThingSpeakChannel], subentry_id: str
 ) -> None:
-    """Stop a channel whose subentry was deleted (its outbox goes with it)."""
-    channels = hass.data.get(DATA_CHANNELS, {}).get(entry.entry_id, {})
+    """Stop a channel whose subentry was deleted (its outbox goes with it).
+
+    It leaves `channels`, the hub's (see `async_setup_channels`).
+    """
     if (channel := channels.pop(subentry_id, None)) is not None:
         await channel.async_stop()
 
@@ -978,7 +625,8 @@ def async_get_channel(hass: HomeAssistant, device_id: str) -> ThingSpeakChannel:
                 if subentry is None or subentry.subentry_type != SUBENTRY_CHANNEL:
                     continue
                 channels = hass.data.get(DATA_CHANNELS, {}).get(entry_id, {})
-                if (channel := channels.get(identifier)) is not None:
+                # Only channel.py lists channels there, all ThingSpeakChannels.
+                if isinstance(channel := channels.get(identifier), ThingSpeakChannel):
                     return channel
                 raise ServiceValidationError(
                     translation_domain=DOMAIN,

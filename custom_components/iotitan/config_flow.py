@@ -40,17 +40,11 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.translation import async_get_translations
 import voluptuous as vol
 
-from .channel import (
-    FIELD_NUMBERS,
-    ChannelSettings,
-    FieldSource,
+from .channel_helpers import (
     async_send_test_row,
     async_update_write_key,
     channel_in_use,
     field_topics,
-    parse_channel_id,
-    valid_base_url,
-    valid_write_key,
 )
 from .const import (
     CONF_ADVANCED,
@@ -60,7 +54,6 @@ from .const import (
     CONF_DEADBAND,
     CONF_DEVICE,
     CONF_DEVICE_CLASS,
-    CONF_FIELDS,
     CONF_HIGH,
     CONF_JOURNAL,
     CONF_JOURNAL_FILE_MB,
@@ -123,21 +116,15 @@ from .const import (
     DEFAULT_LOG_TOPICS,
     DEFAULT_MAX_PAYLOAD_BYTES,
     DEFAULT_MAX_RECORD_BYTES,
-    DEFAULT_MAX_TOPICS,
     DEFAULT_OUTPUT_INTERVAL,
     DEFAULT_OUTPUT_PREFIX,
-    DEFAULT_PERCENTILE,
-    DEFAULT_PRECISION,
     DEFAULT_SPOOL_SIZE,
-    DEFAULT_STATISTICS,
     DEFAULT_SYSLOG_APP_NAME,
     DEFAULT_SYSLOG_FACILITY,
     DEFAULT_SYSLOG_HOST,
     DEFAULT_SYSLOG_PATH,
     DEFAULT_SYSLOG_TRANSPORT,
     DEFAULT_UPDATE_INTERVAL,
-    DEFAULT_UPLOAD_INTERVAL,
-    DEFAULT_WINDOWS,
     DOMAIN,
     MAX_MAX_RECORD_BYTES,
     MAX_OUTBOX_ROWS,
@@ -155,7 +142,7 @@ from .const import (
     WATCH_VALUE,
     WINDOW_SUGGESTIONS,
 )
-from .engine.alerts import AlertConfig, AlertRule, Severity, validate_alert_config
+from .engine.alerts import AlertConfig, AlertRule, Severity
 from .engine.output import (
     DurationError,
     filter_covers,
@@ -166,13 +153,22 @@ from .engine.output import (
     validate_output_prefix,
 )
 from .engine.syslog import Facility, Transport
-from .engine.thingspeak import DEFAULT_BASE_URL, DEFAULT_MAX_ROWS, Plan
+from .engine.thingspeak import Plan
 from .engine.topic_names import (
     MAX_LEVEL,
 )
 from .engine.window_statistic import WindowStatistic
 from .form import number_box, range_errors, show_errors_in_sections
-from .models import HubOptions, SensorSourceConfig
+from .models import (
+    FIELD_NUMBERS,
+    AlertSubentryConfig,
+    ChannelSubentryConfig,
+    FieldSource,
+    HubOptions,
+    SensorSourceConfig,
+    field_key,
+    valid_write_key,
+)
 from .names import async_raw_value_name, async_statistic_options
 
 DEFAULT_HUB_NAME = "IoTitan"
@@ -360,17 +356,6 @@ NAME_TEMPLATE_EXAMPLES: Final = {
     "template_example": "{2} climate",
 }
 
-SENSOR_DEFAULTS: dict[str, Any] = {
-    CONF_DEVICE: {},
-    CONF_WINDOWS: [format_duration(seconds) for seconds in DEFAULT_WINDOWS],
-    CONF_STATISTICS: [str(statistic) for statistic in DEFAULT_STATISTICS],
-    CONF_ADVANCED: {
-        CONF_PERCENTILE: DEFAULT_PERCENTILE,
-        CONF_PRECISION: DEFAULT_PRECISION,
-        CONF_MAX_TOPICS: DEFAULT_MAX_TOPICS,
-    },
-}
-
 
 class IoTitanConfigFlow(ConfigFlow, domain=DOMAIN):
     """Create an IoTitan hub."""
@@ -416,7 +401,7 @@ class IoTitanConfigFlow(ConfigFlow, domain=DOMAIN):
             elif self._name_in_use(name, except_entry_id=entry.entry_id):
                 errors[CONF_NAME] = "name_in_use"
             else:
-                # The update listener reloads the hub (see __init__.py).
+                # The update listener applies it to the running hub (see __init__.py).
                 return self.async_update_and_abort(
                     entry, title=name, data_updates={CONF_NAME: name}
                 )
@@ -450,7 +435,7 @@ class IoTitanConfigFlow(ConfigFlow, domain=DOMAIN):
         subentry = entry.subentries.get(self._reauth_subentry_id)
         if subentry is None or subentry.subentry_type != SUBENTRY_CHANNEL:
             return self.async_abort(reason="channel_removed")
-        settings = ChannelSettings.from_subentry_data(subentry.data)
+        settings = ChannelSubentryConfig.from_subentry_data(subentry.data)
         errors: dict[str, str] = {}
         if user_input is not None:
             write_key = user_input[CONF_WRITE_KEY].strip()
@@ -632,7 +617,7 @@ class IoTitanSubentryFlow(ConfigSubentryFlow):
     def _save(self, title: str, data: dict[str, Any]) -> SubentryFlowResult:
         """Create the subentry, or update the one being reconfigured.
 
-        Either way the hub's update listener reloads it with the new data.
+        Either way the hub's update listener applies the new data.
         """
         if self.source == SOURCE_RECONFIGURE:
             return self.async_update_and_abort(
@@ -659,12 +644,14 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
             title, data, errors = self._validate(user_input, None)
             if not errors:
                 return await self._async_save_or_confirm(title, data)
-        return self._show_form("user", user_input or SENSOR_DEFAULTS, errors)
+        return self._show_form(
+            "user", user_input or SensorSourceConfig.form_defaults(), errors
+        )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change a source; the hub reloads with the new settings."""
+        """Change a source; the running hub takes the new settings."""
         subentry = self._get_reconfigure_subentry()
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -773,13 +760,6 @@ def _form_values(title: str, data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # -- alert subentries ----------------------------------------------------------------
-
-ALERT_DEFAULTS: dict[str, Any] = {
-    CONF_WATCH: WATCH_VALUE,
-    CONF_RULE: AlertRule.HIGH,
-    CONF_DEADBAND: 0,
-    CONF_SEVERITY: Severity.WARNING,
-}
 
 
 def _any_number(unit: str | None) -> NumberSelector:
@@ -944,11 +924,7 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
                     description_placeholders={"source": source.title},
                 )
             return await self.async_step_settings()
-        current = (
-            self._get_reconfigure_subentry().data[CONF_RULE]
-            if self._reconfiguring
-            else ALERT_DEFAULTS[CONF_RULE]
-        )
+        current = self._suggested()[CONF_RULE]
         return self.async_show_form(
             step_id="rule",
             data_schema=self.add_suggested_values_to_schema(
@@ -967,25 +943,19 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             # A rule that does not ask what to watch (stale) keeps what was stored.
-            watch = (
-                self._get_reconfigure_subentry().data[CONF_WATCH]
-                if self._reconfiguring
-                else WATCH_VALUE
+            watch = self._suggested()[CONF_WATCH]
+            alert, errors = AlertSubentryConfig.from_form(
+                {CONF_WATCH: watch, **user_input, CONF_RULE: self._rule},
+                source_id=self._source_id,
             )
-            form = {CONF_WATCH: watch, **user_input, CONF_RULE: self._rule}
-            config, errors = _alert_config(form)
             if not errors:
-                name = (user_input.get(CONF_NAME) or "").strip()
-                data = _alert_data(config, name, self._source_id, form[CONF_WATCH])
-                title = name or (
-                    f"{source.title}: {_rule_summary(config, source_config.unit)}"
+                title = alert.name or (
+                    f"{source.title}: {_rule_summary(alert.config, source_config.unit)}"
                 )
-                return self._save(title, data)
+                return self._save(title, alert.to_subentry_data())
             suggested = user_input
-        elif self._reconfiguring:
-            suggested = _alert_form_values(self._get_reconfigure_subentry().data)
         else:
-            suggested = ALERT_DEFAULTS
+            suggested = self._suggested()
         if suggested.get(CONF_WATCH) not in {
             option["value"] for option in watch_options
         }:
@@ -1000,6 +970,15 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
             description_placeholders={"source": source.title},
         )
 
+    def _suggested(self) -> dict[str, Any]:
+        """What the forms show before anything is typed: the stored alert's
+        settings when reconfiguring, else a new alert's defaults.
+        """
+        if self._reconfiguring:
+            subentry = self._get_reconfigure_subentry()
+            return AlertSubentryConfig.from_subentry_data(subentry.data).form_values()
+        return AlertSubentryConfig.form_defaults()
+
     async def _async_watch_options(
         self, config: SensorSourceConfig
     ) -> list[SelectOptionDict]:
@@ -1012,95 +991,6 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
                 self.hass, config, lambda window_statistic: window_statistic.watch_value
             ),
         ]
-
-
-def _delay(text: str | None) -> float:
-    """An on/off delay: empty or zero for none, else a duration.
-
-    Raises DurationError: `not_positive` only for a negative delay.
-    """
-    text = (text or "").strip()
-    if not text:
-        return 0.0
-    try:
-        return parse_duration(text)
-    except DurationError as err:
-        if err.reason == DurationError.NOT_POSITIVE and not text.startswith("-"):
-            return 0.0  # "0", "0s", "00:00:00": no delay
-        raise
-
-
-def _limit(user_input: Mapping[str, Any], key: str, needed: bool) -> float | None:
-    """A limit the rule uses (None when missing); the others are not stored."""
-    value = user_input.get(key)
-    return float(value) if needed and value is not None else None
-
-
-def _alert_config(
-    user_input: Mapping[str, Any],
-) -> tuple[AlertConfig, dict[str, str]]:
-    """The rule the form describes, and the field errors."""
-    errors: dict[str, str] = {}
-    rule = AlertRule(user_input[CONF_RULE])
-    stale_after: float | None = None
-    if rule is AlertRule.STALE and (
-        text := (user_input.get(CONF_STALE_AFTER) or "").strip()
-    ):
-        try:
-            stale_after = parse_duration(text)
-        except DurationError as err:
-            errors[CONF_STALE_AFTER] = (
-                "must_be_positive"
-                if err.reason == DurationError.NOT_POSITIVE
-                else "invalid_duration"
-            )
-    delays: dict[str, float] = {}
-    for key in (CONF_ON_DELAY, CONF_OFF_DELAY):
-        try:
-            delays[key] = _delay(user_input.get(key))
-        except DurationError as err:
-            errors[key] = (
-                "negative_delay"
-                if err.reason == DurationError.NOT_POSITIVE
-                else "invalid_duration"
-            )
-            delays[key] = 0.0
-    config = AlertConfig(
-        rule=rule,
-        high=_limit(user_input, CONF_HIGH, rule in (AlertRule.HIGH, AlertRule.RANGE)),
-        low=_limit(user_input, CONF_LOW, rule in (AlertRule.LOW, AlertRule.RANGE)),
-        deadband=0.0
-        if rule is AlertRule.STALE
-        else float(user_input.get(CONF_DEADBAND) or 0.0),
-        stale_after=stale_after,
-        rate_limit=_limit(user_input, CONF_RATE_LIMIT, rule is AlertRule.RATE),
-        on_delay=delays[CONF_ON_DELAY],
-        off_delay=delays[CONF_OFF_DELAY],
-        severity=Severity(user_input[CONF_SEVERITY]),
-    )
-    for field, error in validate_alert_config(config).items():
-        errors.setdefault(field, error)
-    return config, errors
-
-
-def _alert_data(
-    config: AlertConfig, name: str, source_id: str, watch: str
-) -> dict[str, Any]:
-    """Plain JSON to store: durations in seconds, unused limits None."""
-    return {
-        CONF_NAME: name,
-        CONF_SOURCE: source_id,
-        CONF_WATCH: watch,
-        CONF_RULE: str(config.rule),
-        CONF_HIGH: config.high,
-        CONF_LOW: config.low,
-        CONF_DEADBAND: config.deadband,
-        CONF_STALE_AFTER: config.stale_after,
-        CONF_RATE_LIMIT: config.rate_limit,
-        CONF_ON_DELAY: config.on_delay,
-        CONF_OFF_DELAY: config.off_delay,
-        CONF_SEVERITY: str(config.severity),
-    }
 
 
 def _rule_summary(config: AlertConfig, unit: str | None = None) -> str:
@@ -1126,22 +1016,6 @@ def _rule_summary(config: AlertConfig, unit: str | None = None) -> str:
             return f"no reading for {format_duration(config.stale_after)}"
         case _:
             return f"changing faster than {number(config.rate_limit)}/min"
-
-
-def _alert_form_values(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Stored alert data as the form shows it."""
-    values: dict[str, Any] = {
-        key: data[key] for key in (CONF_WATCH, CONF_RULE, CONF_DEADBAND, CONF_SEVERITY)
-    }
-    if data.get(CONF_NAME):
-        values[CONF_NAME] = data[CONF_NAME]
-    for key in (CONF_HIGH, CONF_LOW, CONF_RATE_LIMIT):
-        if data.get(key) is not None:
-            values[key] = data[key]
-    for key in (CONF_STALE_AFTER, CONF_ON_DELAY, CONF_OFF_DELAY):
-        if data.get(key):
-            values[key] = format_duration(data[key])
-    return values
 
 
 # -- ThingSpeak channel subentries ---------------------------------------------------
@@ -1183,13 +1057,6 @@ CHANNEL_SCHEMA = vol.Schema(
     }
 )
 
-CHANNEL_DEFAULTS: dict[str, Any] = {
-    CONF_PLAN: str(Plan.FREE),
-    CONF_UPLOAD_INTERVAL: DEFAULT_UPLOAD_INTERVAL,
-    CONF_SEND_TEST_ROW: True,
-    CONF_ADVANCED: {CONF_BASE_URL: DEFAULT_BASE_URL, CONF_MAX_ROWS: DEFAULT_MAX_ROWS},
-}
-
 REAUTH_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_WRITE_KEY): _WRITE_KEY_SELECTOR,
@@ -1210,7 +1077,7 @@ def _fields_schema(options: list[SelectOptionDict]) -> vol.Schema:
         SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
     )
     schema: dict[vol.Marker, Any] = {
-        vol.Optional(f"field{number}"): choice for number in FIELD_NUMBERS
+        vol.Optional(field_key(number)): choice for number in FIELD_NUMBERS
     }
     schema[vol.Required(CONF_SEND_STATUS, default=False)] = BooleanSelector()
     return vol.Schema(schema)
@@ -1222,12 +1089,11 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
     def __init__(self) -> None:
         """Nothing chosen yet."""
         self._title = ""
-        self._settings: dict[str, Any] = {}
+        self._settings: ChannelSubentryConfig | None = None
         self._fields_suggested: dict[str, Any] = {}
         self._statistics_suggested: dict[str, str] = {}
-        self._field_topics: dict[str, tuple[str, str]] = {}
+        self._field_topics: dict[int, tuple[str, str]] = {}
         self._send_status = False
-        self._reconfiguring = False
         # Filled when another channel subentry already sends to the channel.
         self._placeholders: dict[str, str] = {}
 
@@ -1238,41 +1104,27 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
         if not field_topics(self.hass, self._get_entry()):
             return self.async_abort(reason="no_statistics")
         return await self._async_settings_step(
-            "user", user_input, None, CHANNEL_DEFAULTS
+            "user",
+            user_input,
+            None,
+            {**ChannelSubentryConfig.form_defaults(), CONF_SEND_TEST_ROW: True},
         )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change a channel's settings; the hub reloads with them, rows kept."""
+        """Change a channel's settings; the running hub takes them, rows kept."""
         subentry = self._get_reconfigure_subentry()
         if not field_topics(self.hass, self._get_entry()):
             return self.async_abort(reason="no_statistics")
-        self._reconfiguring = True
-        data = subentry.data
-        stored = {
-            f"field{number}": FieldSource.from_data(source)
-            for number, source in data[CONF_FIELDS].items()
-        }
-        self._fields_suggested = {
-            field: source.topic_choice for field, source in stored.items()
-        }
-        self._fields_suggested[CONF_SEND_STATUS] = data[CONF_SEND_STATUS]
-        self._statistics_suggested = {
-            field: source.statistic_choice for field, source in stored.items()
-        }
+        stored = ChannelSubentryConfig.from_subentry_data(subentry.data)
+        self._fields_suggested = stored.fields_form_values()
+        self._statistics_suggested = stored.statistics_form_values()
         suggested = {
             CONF_NAME: subentry.title,
-            CONF_CHANNEL_ID: str(data[CONF_CHANNEL_ID]),
-            CONF_WRITE_KEY: data[CONF_WRITE_KEY],
-            CONF_PLAN: data[CONF_PLAN],
-            CONF_UPLOAD_INTERVAL: data[CONF_UPLOAD_INTERVAL],
+            **stored.form_values(),
             CONF_SEND_TEST_ROW: False,
-            CONF_ADVANCED: dict(data[CONF_ADVANCED]),
         }
-        for key in (CONF_LATITUDE, CONF_LONGITUDE):
-            if data.get(key) is not None:
-                suggested[key] = data[key]
         return await self._async_settings_step(
             "reconfigure", user_input, subentry.subentry_id, suggested
         )
@@ -1308,63 +1160,39 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
         self, user_input: dict[str, Any], subentry_id: str | None
     ) -> dict[str, str]:
         """Check the settings (and send the test row); keep them if they are fine."""
-        errors = range_errors(CHANNEL_SCHEMA, user_input)
-        channel_id = parse_channel_id(str(user_input[CONF_CHANNEL_ID]))
-        if channel_id is None:
-            errors[CONF_CHANNEL_ID] = "invalid_channel_id"
-        write_key = user_input[CONF_WRITE_KEY].strip()
-        if not valid_write_key(write_key):
-            errors[CONF_WRITE_KEY] = "invalid_write_key"
-        plan = Plan(user_input[CONF_PLAN])
-        interval = int(user_input[CONF_UPLOAD_INTERVAL])
-        if CONF_UPLOAD_INTERVAL not in errors and interval < plan.min_interval:
-            errors[CONF_UPLOAD_INTERVAL] = "interval_too_short"
-        advanced = user_input[CONF_ADVANCED]
-        base_url = advanced[CONF_BASE_URL].strip().rstrip("/")
-        if not valid_base_url(base_url):
-            errors[CONF_BASE_URL] = "invalid_url"
-        elif channel_id is not None and (
-            user := channel_in_use(self.hass, channel_id, base_url, subentry_id)
+        settings, model_errors = ChannelSubentryConfig.from_form(user_input)
+        # A number out of range is said by range_errors already.
+        errors = {**model_errors, **range_errors(CHANNEL_SCHEMA, user_input)}
+        if (
+            CONF_CHANNEL_ID not in errors
+            and CONF_BASE_URL not in errors
+            and (
+                user := channel_in_use(
+                    self.hass, settings.channel_id, settings.base_url, subentry_id
+                )
+            )
         ):
             errors[CONF_CHANNEL_ID] = "channel_in_use"
             self._placeholders = {
-                "channel_id": str(channel_id),
+                "channel_id": str(settings.channel_id),
                 "other_channel": user.channel,
                 "other_hub": user.hub,
             }
-        if errors or channel_id is None:
+        if errors:
             return errors
         if user_input[CONF_SEND_TEST_ROW]:
             error = await async_send_test_row(
                 self.hass,
-                ChannelSettings.from_subentry_data(
-                    {
-                        CONF_CHANNEL_ID: channel_id,
-                        CONF_WRITE_KEY: write_key,
-                        CONF_PLAN: plan,
-                        CONF_ADVANCED: {CONF_BASE_URL: base_url},
-                    }
-                ).channel_config(),
+                settings.channel_config(),
                 subentry_id=subentry_id,
-                interval=interval,
+                interval=settings.upload_interval,
             )
             if error is not None:
                 return {TEST_ROW_ERROR_FIELDS.get(error, "base"): error}
         self._title = (
             user_input.get(CONF_NAME) or ""
-        ).strip() or f"ThingSpeak {channel_id}"
-        self._settings = {
-            CONF_CHANNEL_ID: channel_id,
-            CONF_WRITE_KEY: write_key,
-            CONF_PLAN: str(plan),
-            CONF_UPLOAD_INTERVAL: interval,
-            CONF_LATITUDE: user_input.get(CONF_LATITUDE),
-            CONF_LONGITUDE: user_input.get(CONF_LONGITUDE),
-            CONF_ADVANCED: {
-                CONF_BASE_URL: base_url,
-                CONF_MAX_ROWS: int(advanced[CONF_MAX_ROWS]),
-            },
-        }
+        ).strip() or f"ThingSpeak {settings.channel_id}"
+        self._settings = settings
         return {}
 
     async def async_step_fields(
@@ -1375,9 +1203,9 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             self._field_topics = {
-                f"field{number}": topics[choice]
+                number: topics[choice]
                 for number in FIELD_NUMBERS
-                if (choice := user_input.get(f"field{number}")) in topics
+                if (choice := user_input.get(field_key(number))) in topics
             }
             self._send_status = user_input[CONF_SEND_STATUS]
             if self._field_topics:
@@ -1403,28 +1231,28 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
         """Which statistic of which window each chosen field carries."""
         entry = self._get_entry()
         labels: dict[str, list[SelectOptionDict]] = {}
-        for field, (source_id, _) in self._field_topics.items():
+        for number, (source_id, _) in self._field_topics.items():
             config = SensorSourceConfig.from_subentry_data(
                 entry.subentries[source_id].data
             )
-            labels[field] = await async_statistic_options(
+            labels[field_key(number)] = await async_statistic_options(
                 self.hass,
                 config,
                 lambda window_statistic: window_statistic.channel_choice,
             )
         if user_input is not None:
+            assert self._settings is not None  # the settings step came first
             fields = {}
-            for field, (source_id, topic) in self._field_topics.items():
+            for number, (source_id, topic) in self._field_topics.items():
                 # The selector accepts only its options.
-                chosen = WindowStatistic.from_channel_choice(user_input[field])
-                source = FieldSource(source_id, topic, chosen.window, chosen.statistic)
-                fields[field.removeprefix("field")] = source.to_data()
-            data = {
-                **self._settings,
-                CONF_FIELDS: fields,
-                CONF_SEND_STATUS: self._send_status,
-            }
-            return self._save(self._title, data)
+                chosen = WindowStatistic.from_channel_choice(
+                    user_input[field_key(number)]
+                )
+                fields[number] = FieldSource(
+                    source_id, topic, chosen.window, chosen.statistic
+                )
+            settings = self._settings.with_fields(fields, send_status=self._send_status)
+            return self._save(self._title, settings.to_subentry_data())
         schema = vol.Schema(
             {
                 vol.Required(field): SelectSelector(
@@ -1448,8 +1276,8 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             description_placeholders={
                 "fields": "\n".join(
-                    f"- {field.removeprefix('field')}: {topic}"
-                    for field, (_, topic) in self._field_topics.items()
+                    f"- {number}: {topic}"
+                    for number, (_, topic) in self._field_topics.items()
                 )
             },
         )

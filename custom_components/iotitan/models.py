@@ -1,30 +1,53 @@
-"""Typed views of what the config flows store, parsed once at setup."""
+"""Typed views of what the config flows store, parsed once at setup.
+
+One frozen model per subentry kind (`SensorSourceConfig`,
+`AlertSubentryConfig`, `ChannelSubentryConfig`), each the one place its stored
+shape is written down: the defaults a new subentry's form shows
+(`form_defaults`), reading stored data (`from_subentry_data`, with the default
+that data without a key means), writing it (`to_subentry_data`, the inverse),
+the values the form shows for an existing subentry (`form_values`) and reading
+the form back with the checks that need no Home Assistant instance
+(`from_form`, which returns the error keys the flows show). The flows keep
+their schemas and the checks that need Home Assistant.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+import re
 from typing import Any, Final
 
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.components.sensor.const import DEVICE_CLASS_UNITS
+from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE, CONF_NAME
+from yarl import URL
 
 from .const import (
     CONF_ADVANCED,
     CONF_AREA_LEVEL,
+    CONF_BASE_URL,
+    CONF_CHANNEL_ID,
+    CONF_DEADBAND,
     CONF_DEVICE,
     CONF_DEVICE_CLASS,
+    CONF_FIELDS,
+    CONF_HIGH,
     CONF_JOURNAL,
     CONF_JOURNAL_FILE_MB,
     CONF_JOURNAL_FLUSH_INTERVAL,
     CONF_JOURNAL_RETENTION,
     CONF_LOG_TOPICS,
     CONF_LOGGING,
+    CONF_LOW,
     CONF_MAX_PAYLOAD_BYTES,
     CONF_MAX_RECORD_BYTES,
+    CONF_MAX_ROWS,
     CONF_MAX_SAMPLES,
     CONF_MAX_TOPICS,
     CONF_NAME_TEMPLATE,
+    CONF_OFF_DELAY,
+    CONF_ON_DELAY,
     CONF_OUTPUT,
     CONF_OUTPUT_ENABLED,
     CONF_OUTPUT_INTERVAL,
@@ -33,8 +56,15 @@ from .const import (
     CONF_OUTPUT_QOS,
     CONF_OUTPUT_RETAIN,
     CONF_PERCENTILE,
+    CONF_PLAN,
     CONF_PRECISION,
+    CONF_RATE_LIMIT,
+    CONF_RULE,
+    CONF_SEND_STATUS,
+    CONF_SEVERITY,
+    CONF_SOURCE,
     CONF_SPOOL_SIZE,
+    CONF_STALE_AFTER,
     CONF_STATISTICS,
     CONF_SYSLOG_APP_NAME,
     CONF_SYSLOG_CA_FILE,
@@ -48,9 +78,12 @@ from .const import (
     CONF_TOPIC,
     CONF_UNIT,
     CONF_UPDATE_INTERVAL,
+    CONF_UPLOAD_INTERVAL,
     CONF_VALUE_PATH,
+    CONF_WATCH,
     CONF_WINDOWS,
     CONF_WORDS_AS_NUMBERS,
+    CONF_WRITE_KEY,
     DEFAULT_JOURNAL_FILE_MB,
     DEFAULT_JOURNAL_FLUSH_INTERVAL,
     DEFAULT_JOURNAL_RETENTION,
@@ -63,20 +96,27 @@ from .const import (
     DEFAULT_PERCENTILE,
     DEFAULT_PRECISION,
     DEFAULT_SPOOL_SIZE,
+    DEFAULT_STATISTICS,
     DEFAULT_SYSLOG_APP_NAME,
     DEFAULT_SYSLOG_FACILITY,
     DEFAULT_SYSLOG_HOST,
     DEFAULT_SYSLOG_PATH,
     DEFAULT_SYSLOG_TRANSPORT,
     DEFAULT_UPDATE_INTERVAL,
+    DEFAULT_UPLOAD_INTERVAL,
+    DEFAULT_WINDOWS,
     MAX_WINDOW_SECONDS,
     STATISTICS_ORDER,
     SYSLOG_FORMAT_RFC3164,
+    WATCH_VALUE,
 )
+from .engine.alerts import AlertConfig, AlertRule, Severity, validate_alert_config
 from .engine.output import DurationError, format_duration, parse_duration
 from .engine.payload import parse_value_path
+from .engine.thingspeak import DEFAULT_BASE_URL, DEFAULT_MAX_ROWS, ChannelConfig, Plan
 from .engine.topic_names import NameTemplateError, check_area_level, check_name_template
 from .engine.window import Statistic
+from .engine.window_statistic import WindowStatistic
 
 # The sensor form's device-name template errors, by NameTemplateError reason.
 NAME_TEMPLATE_ERRORS: Final = {
@@ -116,6 +156,24 @@ class SensorSourceConfig:
     """Names each topic's device (see engine.topic_names); empty: the default."""
     area_level: int | None
     """The topic level that suggests a new device's area (stored since 1.5)."""
+
+    @staticmethod
+    def form_defaults() -> dict[str, Any]:
+        """What the form of a new source shows.
+
+        On/off words are left unset: `from_form` then follows the unit and
+        device class (see `default_words_as_numbers`).
+        """
+        return {
+            CONF_DEVICE: {},
+            CONF_WINDOWS: [format_duration(seconds) for seconds in DEFAULT_WINDOWS],
+            CONF_STATISTICS: [str(statistic) for statistic in DEFAULT_STATISTICS],
+            CONF_ADVANCED: {
+                CONF_PERCENTILE: DEFAULT_PERCENTILE,
+                CONF_PRECISION: DEFAULT_PRECISION,
+                CONF_MAX_TOPICS: DEFAULT_MAX_TOPICS,
+            },
+        }
 
     @classmethod
     def from_subentry_data(cls, data: Mapping[str, Any]) -> SensorSourceConfig:
@@ -281,6 +339,482 @@ class SensorSourceConfig:
             area_level=int(area_level) if area_level else None,
         )
         return config, errors
+
+
+# -- alert subentries ----------------------------------------------------------------
+
+
+def parse_watch(text: str) -> WindowStatistic | None:
+    """What an alert subentry's `watch` names: None for the raw value (`value`).
+
+    Otherwise `<window seconds>/<statistic>` (`WindowStatistic.watch_value`);
+    ValueError if neither.
+    """
+    if text == WATCH_VALUE:
+        return None
+    return WindowStatistic.from_watch_value(text)
+
+
+def watch_text(watch: WindowStatistic | None) -> str:
+    """The stored form of what an alert watches (see `parse_watch`)."""
+    return WATCH_VALUE if watch is None else watch.watch_value
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _delay(text: str | None) -> float:
+    """An on/off delay: empty or zero for none, else a duration.
+
+    Raises DurationError: `not_positive` only for a negative delay.
+    """
+    text = (text or "").strip()
+    if not text:
+        return 0.0
+    try:
+        return parse_duration(text)
+    except DurationError as err:
+        if err.reason == DurationError.NOT_POSITIVE and not text.startswith("-"):
+            return 0.0  # "0", "0s", "00:00:00": no delay
+        raise
+
+
+def _limit(user_input: Mapping[str, Any], key: str, needed: bool) -> float | None:
+    """A limit the rule uses (None when missing); the others are not stored."""
+    value = user_input.get(key)
+    return float(value) if needed and value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSubentryConfig:
+    """An alert subentry's settings: the source it watches, what of it, its rule."""
+
+    source_id: str
+    """The sensor subentry whose topics the alert watches."""
+    name: str
+    """The user's name for the alert; empty: the flow titles it after its rule."""
+    watch: WindowStatistic | None
+    """The watched statistic; None for the raw value. Its percentile is the source's."""
+    config: AlertConfig
+    """The rule and its settings; a flow sets only the limits the rule uses."""
+
+    @staticmethod
+    def form_defaults() -> dict[str, Any]:
+        """What the forms of a new alert show: the rule step its rule, the
+        settings step the rest (the form values of the engine's default rule).
+        """
+        return AlertSubentryConfig(
+            source_id="", name="", watch=None, config=AlertConfig(AlertRule.HIGH)
+        ).form_values()
+
+    @classmethod
+    def from_subentry_data(cls, data: Mapping[str, Any]) -> AlertSubentryConfig:
+        """Build from subentry data as the alert flow stores it.
+
+        Unchecked: `validate_alert_config` tells whether the rule can run.
+        KeyError, TypeError or ValueError for data that is no alert.
+        """
+        return cls(
+            source_id=str(data[CONF_SOURCE]),
+            name=(data.get(CONF_NAME) or "").strip(),
+            watch=parse_watch(data.get(CONF_WATCH, WATCH_VALUE)),
+            config=AlertConfig(
+                rule=AlertRule(data[CONF_RULE]),
+                high=_optional_float(data.get(CONF_HIGH)),
+                low=_optional_float(data.get(CONF_LOW)),
+                deadband=float(data.get(CONF_DEADBAND) or 0.0),
+                stale_after=_optional_float(data.get(CONF_STALE_AFTER)),
+                rate_limit=_optional_float(data.get(CONF_RATE_LIMIT)),
+                on_delay=float(data.get(CONF_ON_DELAY) or 0.0),
+                off_delay=float(data.get(CONF_OFF_DELAY) or 0.0),
+                severity=Severity(data.get(CONF_SEVERITY, Severity.WARNING)),
+            ),
+        )
+
+    def to_subentry_data(self) -> dict[str, Any]:
+        """The subentry data the flow stores: plain JSON, durations in seconds,
+        limits the rule does not use None (the inverse of `from_subentry_data`).
+        """
+        config = self.config
+        return {
+            CONF_NAME: self.name,
+            CONF_SOURCE: self.source_id,
+            CONF_WATCH: watch_text(self.watch),
+            CONF_RULE: str(config.rule),
+            CONF_HIGH: config.high,
+            CONF_LOW: config.low,
+            CONF_DEADBAND: config.deadband,
+            CONF_STALE_AFTER: config.stale_after,
+            CONF_RATE_LIMIT: config.rate_limit,
+            CONF_ON_DELAY: config.on_delay,
+            CONF_OFF_DELAY: config.off_delay,
+            CONF_SEVERITY: str(config.severity),
+        }
+
+    def form_values(self) -> dict[str, Any]:
+        """The settings as the rule and settings steps show them (reconfiguring).
+
+        Limits that are not set and delays of zero are left out, so that the
+        form shows those fields empty. The source is chosen in a step of its own.
+        """
+        config = self.config
+        values: dict[str, Any] = {
+            CONF_WATCH: watch_text(self.watch),
+            CONF_RULE: str(config.rule),
+            CONF_DEADBAND: config.deadband,
+            CONF_SEVERITY: str(config.severity),
+        }
+        if self.name:
+            values[CONF_NAME] = self.name
+        for key, limit in (
+            (CONF_HIGH, config.high),
+            (CONF_LOW, config.low),
+            (CONF_RATE_LIMIT, config.rate_limit),
+        ):
+            if limit is not None:
+                values[key] = limit
+        for key, seconds in (
+            (CONF_STALE_AFTER, config.stale_after),
+            (CONF_ON_DELAY, config.on_delay),
+            (CONF_OFF_DELAY, config.off_delay),
+        ):
+            if seconds:
+                values[key] = format_duration(seconds)
+        return values
+
+    @classmethod
+    def from_form(
+        cls, user_input: Mapping[str, Any], *, source_id: str
+    ) -> tuple[AlertSubentryConfig, dict[str, str]]:
+        """Settings from the alert forms, and the errors of their checks (field ->
+        error key; none of them needs a Home Assistant instance).
+
+        `user_input` holds the rule step's rule, what is watched (`value` if
+        missing) and the settings step's fields. Only the limits the rule uses
+        are kept. The settings are only meant to be stored when there is no error.
+        """
+        errors: dict[str, str] = {}
+        rule = AlertRule(user_input[CONF_RULE])
+        stale_after: float | None = None
+        if rule is AlertRule.STALE and (
+            text := (user_input.get(CONF_STALE_AFTER) or "").strip()
+        ):
+            try:
+                stale_after = parse_duration(text)
+            except DurationError as err:
+                errors[CONF_STALE_AFTER] = (
+                    "must_be_positive"
+                    if err.reason == DurationError.NOT_POSITIVE
+                    else "invalid_duration"
+                )
+        delays: dict[str, float] = {}
+        for key in (CONF_ON_DELAY, CONF_OFF_DELAY):
+            try:
+                delays[key] = _delay(user_input.get(key))
+            except DurationError as err:
+                errors[key] = (
+                    "negative_delay"
+                    if err.reason == DurationError.NOT_POSITIVE
+                    else "invalid_duration"
+                )
+                delays[key] = 0.0
+        config = AlertConfig(
+            rule=rule,
+            high=_limit(
+                user_input, CONF_HIGH, rule in (AlertRule.HIGH, AlertRule.RANGE)
+            ),
+            low=_limit(user_input, CONF_LOW, rule in (AlertRule.LOW, AlertRule.RANGE)),
+            deadband=0.0
+            if rule is AlertRule.STALE
+            else float(user_input.get(CONF_DEADBAND) or 0.0),
+            stale_after=stale_after,
+            rate_limit=_limit(user_input, CONF_RATE_LIMIT, rule is AlertRule.RATE),
+            on_delay=delays[CONF_ON_DELAY],
+            off_delay=delays[CONF_OFF_DELAY],
+            severity=Severity(user_input[CONF_SEVERITY]),
+        )
+        for key, error in validate_alert_config(config).items():
+            errors.setdefault(key, error)
+        alert = cls(
+            source_id=source_id,
+            name=(user_input.get(CONF_NAME) or "").strip(),
+            watch=parse_watch(str(user_input.get(CONF_WATCH, WATCH_VALUE))),
+            config=config,
+        )
+        return alert, errors
+
+
+# -- ThingSpeak channel subentries ---------------------------------------------------
+
+FIELD_NUMBERS: Final = tuple(range(1, 9))
+"""ThingSpeak's field1 to field8."""
+WRITE_KEY_PATTERN: Final = re.compile(r"[A-Z0-9]{16}")
+CHANNEL_ID_PATTERN: Final = re.compile(r"[0-9]{1,12}")
+
+
+def field_key(number: int) -> str:
+    """A field's name in ThingSpeak and in the channel forms: `field3`."""
+    return f"field{number}"
+
+
+def valid_write_key(key: str) -> bool:
+    """ThingSpeak write keys are 16 upper-case letters and digits."""
+    return WRITE_KEY_PATTERN.fullmatch(key) is not None
+
+
+def valid_base_url(url: str) -> bool:
+    """An http(s) URL with a host and no query: where the API lives."""
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return False
+    return (
+        parsed.scheme in ("http", "https")
+        and bool(parsed.host)
+        and not parsed.query_string
+        and not parsed.fragment
+    )
+
+
+def parse_channel_id(text: str) -> int | None:
+    """A positive channel id, or None."""
+    text = text.strip()
+    if CHANNEL_ID_PATTERN.fullmatch(text) is None or int(text) <= 0:
+        return None
+    return int(text)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSource:
+    """Where one ThingSpeak field's value comes from: a statistic of a topic."""
+
+    source_id: str
+    """The sensor subentry."""
+    topic: str
+    """A concrete topic of that source."""
+    window: float
+    statistic: Statistic
+
+    @property
+    def topic_choice(self) -> str:
+        """The value of this field's topic in the flow's topic selector."""
+        return f"{self.source_id}|{self.topic}"
+
+    @property
+    def window_statistic(self) -> WindowStatistic:
+        """The statistic this field carries; its percentile is the source's."""
+        return WindowStatistic(self.window, self.statistic)
+
+    @property
+    def statistic_choice(self) -> str:
+        """The value of this field's statistic in the flow's statistic selector."""
+        return self.window_statistic.channel_choice
+
+    def to_data(self) -> dict[str, Any]:
+        """Subentry data form."""
+        return {
+            "source": self.source_id,
+            "topic": self.topic,
+            "window": self.window,
+            "statistic": str(self.statistic),
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> FieldSource:
+        """Rebuild from `to_data`'s form."""
+        return cls(
+            str(data["source"]),
+            str(data["topic"]),
+            float(data["window"]),
+            Statistic(data["statistic"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSubentryConfig:
+    """A ThingSpeak channel subentry's settings.
+
+    The settings step of the flow gives everything but the fields and the
+    status (`from_form`); its fields and statistics steps add those
+    (`with_fields`). The write key never shows in repr.
+    """
+
+    channel_id: int
+    write_key: str = field(repr=False)
+    plan: Plan
+    upload_interval: float
+    """Seconds between rows; whole seconds in the stored data."""
+    fields: Mapping[int, FieldSource]
+    """By field number (1 to 8), in the order stored."""
+    send_status: bool
+    latitude: float | None
+    longitude: float | None
+    base_url: str
+    max_rows: int
+
+    @staticmethod
+    def form_defaults() -> dict[str, Any]:
+        """What the settings form of a new channel shows."""
+        return {
+            CONF_PLAN: str(Plan.FREE),
+            CONF_UPLOAD_INTERVAL: DEFAULT_UPLOAD_INTERVAL,
+            CONF_ADVANCED: {
+                CONF_BASE_URL: DEFAULT_BASE_URL,
+                CONF_MAX_ROWS: DEFAULT_MAX_ROWS,
+            },
+        }
+
+    @classmethod
+    def from_subentry_data(cls, data: Mapping[str, Any]) -> ChannelSubentryConfig:
+        """Build from subentry data as the channel flow stores it."""
+        advanced: Mapping[str, Any] = data.get(CONF_ADVANCED) or {}
+        latitude = data.get(CONF_LATITUDE)
+        longitude = data.get(CONF_LONGITUDE)
+        return cls(
+            channel_id=int(data[CONF_CHANNEL_ID]),
+            write_key=str(data[CONF_WRITE_KEY]),
+            plan=Plan(data.get(CONF_PLAN, Plan.FREE)),
+            upload_interval=float(
+                data.get(CONF_UPLOAD_INTERVAL, DEFAULT_UPLOAD_INTERVAL)
+            ),
+            fields={
+                int(number): FieldSource.from_data(source)
+                for number, source in (data.get(CONF_FIELDS) or {}).items()
+            },
+            send_status=bool(data.get(CONF_SEND_STATUS, False)),
+            latitude=None if latitude is None else float(latitude),
+            longitude=None if longitude is None else float(longitude),
+            base_url=str(advanced.get(CONF_BASE_URL) or DEFAULT_BASE_URL),
+            max_rows=int(advanced.get(CONF_MAX_ROWS, DEFAULT_MAX_ROWS)),
+        )
+
+    def to_subentry_data(self) -> dict[str, Any]:
+        """The subentry data the flow stores (the inverse of `from_subentry_data`)."""
+        return {
+            CONF_CHANNEL_ID: self.channel_id,
+            CONF_WRITE_KEY: self.write_key,
+            CONF_PLAN: str(self.plan),
+            CONF_UPLOAD_INTERVAL: int(self.upload_interval),
+            CONF_LATITUDE: self.latitude,
+            CONF_LONGITUDE: self.longitude,
+            CONF_ADVANCED: {
+                CONF_BASE_URL: self.base_url,
+                CONF_MAX_ROWS: self.max_rows,
+            },
+            CONF_FIELDS: {
+                str(number): source.to_data() for number, source in self.fields.items()
+            },
+            CONF_SEND_STATUS: self.send_status,
+        }
+
+    def form_values(self) -> dict[str, Any]:
+        """The settings as the settings form shows them (reconfiguring).
+
+        The title and whether to send a test row are the flow's.
+        """
+        values: dict[str, Any] = {
+            CONF_CHANNEL_ID: str(self.channel_id),
+            CONF_WRITE_KEY: self.write_key,
+            CONF_PLAN: str(self.plan),
+            CONF_UPLOAD_INTERVAL: int(self.upload_interval),
+            CONF_ADVANCED: {
+                CONF_BASE_URL: self.base_url,
+                CONF_MAX_ROWS: self.max_rows,
+            },
+        }
+        for key, value in (
+            (CONF_LATITUDE, self.latitude),
+            (CONF_LONGITUDE, self.longitude),
+        ):
+            if value is not None:
+                values[key] = value
+        return values
+
+    def fields_form_values(self) -> dict[str, Any]:
+        """The topic of each field and the status, as the fields form shows them."""
+        values: dict[str, Any] = {
+            field_key(number): source.topic_choice
+            for number, source in self.fields.items()
+        }
+        values[CONF_SEND_STATUS] = self.send_status
+        return values
+
+    def statistics_form_values(self) -> dict[str, str]:
+        """The statistic of each field, as the statistics form shows it."""
+        return {
+            field_key(number): source.statistic_choice
+            for number, source in self.fields.items()
+        }
+
+    @classmethod
+    def from_form(
+        cls, user_input: Mapping[str, Any]
+    ) -> tuple[ChannelSubentryConfig, dict[str, str]]:
+        """Settings from the settings form, without fields yet (`with_fields`), and
+        the errors of the checks that need no Home Assistant instance (field ->
+        error key).
+
+        The flow checks the number ranges, whether another channel subentry
+        writes to the channel, and the test row. An invalid channel id reads
+        as 0; the settings are only meant to be used when there is no error.
+        """
+        errors: dict[str, str] = {}
+        channel_id = parse_channel_id(str(user_input[CONF_CHANNEL_ID]))
+        if channel_id is None:
+            errors[CONF_CHANNEL_ID] = "invalid_channel_id"
+        write_key = str(user_input[CONF_WRITE_KEY]).strip()
+        if not valid_write_key(write_key):
+            errors[CONF_WRITE_KEY] = "invalid_write_key"
+        plan = Plan(user_input[CONF_PLAN])
+        interval = int(user_input[CONF_UPLOAD_INTERVAL])
+        if interval < plan.min_interval:
+            errors[CONF_UPLOAD_INTERVAL] = "interval_too_short"
+        advanced = user_input[CONF_ADVANCED]
+        base_url = str(advanced[CONF_BASE_URL]).strip().rstrip("/")
+        if not valid_base_url(base_url):
+            errors[CONF_BASE_URL] = "invalid_url"
+        latitude = user_input.get(CONF_LATITUDE)
+        longitude = user_input.get(CONF_LONGITUDE)
+        config = cls(
+            channel_id=channel_id or 0,
+            write_key=write_key,
+            plan=plan,
+            upload_interval=float(interval),
+            fields={},
+            send_status=False,
+            latitude=None if latitude is None else float(latitude),
+            longitude=None if longitude is None else float(longitude),
+            base_url=base_url,
+            max_rows=int(advanced[CONF_MAX_ROWS]),
+        )
+        return config, errors
+
+    def with_fields(
+        self, fields: Mapping[int, FieldSource], *, send_status: bool
+    ) -> ChannelSubentryConfig:
+        """These settings with the fields and status the later steps chose."""
+        return replace(self, fields=dict(fields), send_status=send_status)
+
+    def channel_config(self) -> ChannelConfig:
+        """The engine's view of the channel."""
+        return ChannelConfig(self.channel_id, self.write_key, self.plan, self.base_url)
+
+    def as_diagnostics(self) -> dict[str, Any]:
+        """Settings without the key (and without the location)."""
+        return {
+            "channel_id": self.channel_id,
+            "plan": str(self.plan),
+            "upload_interval": self.upload_interval,
+            "fields": {
+                field_key(number): source.to_data()
+                for number, source in sorted(self.fields.items())
+            },
+            "send_status": self.send_status,
+            "location_set": self.latitude is not None or self.longitude is not None,
+            "base_url": self.base_url,
+            "max_rows": self.max_rows,
+        }
 
 
 @dataclass(frozen=True, slots=True)

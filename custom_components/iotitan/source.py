@@ -10,12 +10,11 @@ happened, which the hub fans out. Nothing here holds the hub.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from hashlib import blake2b
 import time
-from typing import Any, Protocol
+from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, callback
@@ -41,12 +40,6 @@ REPEAT_PAYLOAD_KEPT = 64
 # A sample stamped later than now (plus the journal's resolution, 1 ms) never
 # enters a window: it would stay there until the clock caught up with it.
 FUTURE_SLACK = 0.001
-
-
-class SourcesHolder(Protocol):
-    """What reads a hub's sources without importing the hub (no circle)."""
-
-    sources: Mapping[str, SensorSource]
 
 
 class Outcome(StrEnum):
