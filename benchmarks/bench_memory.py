@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m benchmarks.bench_memory           # about 3 minutes
+    .venv/bin/python -m benchmarks.bench_memory           # about 4 minutes
     .venv/bin/python -m benchmarks.bench_memory --quick   # about 30 s
     .venv/bin/python -m benchmarks.bench_memory --topics 500   # every topic, ~10 min
 
