@@ -10,7 +10,7 @@ Everything is measured with tracemalloc: what is still allocated, of what was
 allocated since tracing started, once the windows are fed. Windows are fed past
 their length, so that every sample has been replaced once and the arrays'
 growth margins are those of a window that has been running, not of one just
-filled. Under tracemalloc a sample costs about ten times its usual CPU time,
+filled. Under tracemalloc a sample costs about seven times its usual CPU time,
 hence the run time.
 
 1. One window of 1,000,000 samples (1 Hz, ``max_age`` 999,999 s), fed
