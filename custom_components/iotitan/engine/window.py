@@ -6,10 +6,21 @@ statistics of Home Assistant core's ``statistics`` sensor without rescanning the
 window: adding or expiring a sample costs O(log n), and every query is O(log n)
 or better.
 
+How the samples are stored (about 28 bytes a sample in a window that has run
+for a while, against about 120 for tuples of float objects):
+
+- timestamps and values, in time order, in two :class:`array.array` of C
+  doubles; the oldest sample is at index ``_head``, and the expired ones before
+  it are cut off with one ``memmove`` once they are a sixteenth of the window;
+- the values again in a :class:`~.sorted_floats.SortedFloats` (sorted arrays of
+  doubles): median, percentile, min and max are index look-ups;
+- nothing else per sample: the exact form of a sample (below) is recomputed
+  from its floats when it becomes the oldest (``float.as_integer_ratio`` is
+  exact), so only the oldest and the newest are kept in that form.
+
 How each statistic is kept:
 
-- values in a :class:`sortedcontainers.SortedList`: median, percentile, min and
-  max are index look-ups;
+- median, percentile, min and max: index look-ups in the sorted values;
 - sum, mean, variance and standard deviation from exact running sums. Every
   finite float is ``num / 2**k`` (``0 <= k <= 1074``), so ``S1 = sum(v)`` and
   ``S2 = sum(v*v)`` are kept as Python ints, scaled by ``2**kv`` and
@@ -63,12 +74,13 @@ Where we deliberately differ from core, and why:
 
 from __future__ import annotations
 
-from collections import deque
+from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 import math
 
-from sortedcontainers import SortedList
+from .sorted_floats import SortedFloats
 
 __all__ = ["SlidingWindow", "Statistic"]
 
@@ -77,6 +89,10 @@ _SQRT_BITS = 2 * 53 + 3  # as statistics._float_sqrt_of_frac
 # A sample in exact form: (tn, tk, vn, vk) with t == tn / 2**tk and v == vn / 2**vk.
 type _Exact = tuple[int, int, int, int]
 _NO_SAMPLE: _Exact = (0, 0, 0, 0)
+
+# The time-ordered arrays drop their expired prefix (one memmove) once it is a
+# sixteenth of the samples kept, and at least this long.
+_MIN_COMPACT = 16
 
 
 class Statistic(StrEnum):
@@ -136,24 +152,28 @@ class SlidingWindow:
     ``max_age`` is in seconds (``math.inf`` for no age limit); ``max_samples``
     caps the number of samples kept (the oldest go first), ``None`` for no cap.
 
-    Memory: the samples as ``(timestamp, value)`` pairs plus one reference each in
-    the sorted list; the running sums are a handful of ints, a few hundred bits
-    for everyday readings, whatever the number of samples.
+    Memory: three C doubles a sample (its timestamp and value in two
+    time-ordered arrays, its value again in the sorted arrays of a
+    :class:`SortedFloats`), about 28 bytes with the arrays' margins; the running
+    sums are a handful of ints, a few hundred bits for everyday readings,
+    whatever the number of samples.
     """
 
     __slots__ = (
         "_area_next",
         "_area_prev",
+        "_head",
         "_kt",
         "_kv",
         "_max_age",
         "_max_samples",
         "_newest_exact",
         "_oldest_exact",
-        "_samples",
         "_sorted",
         "_sum",
         "_sum_sq",
+        "_times",
+        "_values",
     )
 
     def __init__(self, max_age: float, max_samples: int | None = None) -> None:
@@ -172,8 +192,13 @@ class SlidingWindow:
             )
         self._max_age = float(max_age)
         self._max_samples = max_samples
-        self._samples: deque[tuple[float, float]] = deque()
-        self._sorted: SortedList[float] = SortedList()
+        # The samples in time order: _times[i], _values[i] for _head <= i. The
+        # expired ones before _head are cut off in batches (see _pop_oldest);
+        # an empty window has empty arrays and _head == 0.
+        self._times = array("d")
+        self._values = array("d")
+        self._head = 0
+        self._sorted = SortedFloats()
         # Exact forms of the oldest and newest samples, so that each float is
         # converted once on the way in and once on the way out.
         self._oldest_exact = self._newest_exact = _NO_SAMPLE
@@ -215,26 +240,31 @@ class SlidingWindow:
     @property
     def first_timestamp(self) -> float | None:
         """Timestamp of the oldest sample, ``None`` if empty. O(1)."""
-        return self._samples[0][0] if self._samples else None
+        return self._times[self._head] if self._times else None
 
     @property
     def last_timestamp(self) -> float | None:
         """Timestamp of the newest sample, ``None`` if empty. O(1)."""
-        return self._samples[-1][0] if self._samples else None
+        return self._times[-1] if self._times else None
 
     def __len__(self) -> int:
         """Return the number of samples in the window. O(1)."""
-        return len(self._samples)
+        return len(self._times) - self._head
 
     def __iter__(self) -> Iterator[tuple[float, float]]:
-        """Iterate over ``(timestamp, value)`` pairs, oldest first."""
-        return iter(self._samples)
+        """Iterate over ``(timestamp, value)`` pairs, oldest first.
+
+        The iterator works on a copy of the samples (16 bytes each), so the
+        window may change meanwhile.
+        """
+        head = self._head
+        return zip(self._times[head:], self._values[head:], strict=True)
 
     def __repr__(self) -> str:
         """Return a short description (not the samples)."""
         return (
             f"{type(self).__name__}(max_age={self._max_age!r}, "
-            f"max_samples={self._max_samples!r}, len={len(self._samples)})"
+            f"max_samples={self._max_samples!r}, len={len(self)})"
         )
 
     def add(self, timestamp: float, value: float) -> None:
@@ -250,16 +280,16 @@ class SlidingWindow:
         value = float(value) + 0.0  # -0.0 -> 0.0: the sorted list can't tell them apart
         if not (math.isfinite(timestamp) and math.isfinite(value)):
             raise ValueError(f"sample must be finite, got ({timestamp!r}, {value!r})")
-        samples = self._samples
-        if samples and timestamp < samples[-1][0]:
-            timestamp = samples[-1][0]
+        times = self._times
+        if times and timestamp < times[-1]:
+            timestamp = times[-1]
         new = _exact(timestamp, value)
         tn, tk, vn, vk = new
         if tk > self._kt or vk > self._kv:
             self._rescale(tk, vk)
         kt, kv = self._kt, self._kv
         v_scaled = vn << (kv - vk)
-        if samples:
+        if times:
             last_tn, last_tk, last_vn, last_vk = self._newest_exact
             dt = (tn << (kt - tk)) - (last_tn << (kt - last_tk))
             if dt:  # equal timestamps add no area
@@ -270,13 +300,17 @@ class SlidingWindow:
         self._newest_exact = new
         self._sum += v_scaled
         self._sum_sq += v_scaled * v_scaled
-        samples.append((timestamp, value))
+        times.append(timestamp)
+        self._values.append(value)
         self._sorted.add(value)
 
         max_age = self._max_age
-        while timestamp - samples[0][0] > max_age:
+        while timestamp - times[self._head] > max_age:  # the new sample stays
             self._pop_oldest()
-        if self._max_samples is not None and len(samples) > self._max_samples:
+        if (
+            self._max_samples is not None
+            and len(times) - self._head > self._max_samples
+        ):
             self._pop_oldest()
 
     def expire(self, now: float) -> int:
@@ -289,10 +323,10 @@ class SlidingWindow:
         """
         if not math.isfinite(now):
             raise ValueError(f"now must be finite, got {now!r}")
-        samples = self._samples
+        times = self._times
         max_age = self._max_age
         dropped = 0
-        while samples and now - samples[0][0] > max_age:
+        while times and now - times[self._head] > max_age:
             self._pop_oldest()
             dropped += 1
         return dropped
@@ -308,38 +342,61 @@ class SlidingWindow:
         Runtime complexity: O(1) if none is later (the usual case), else
         O(n log n).
         """
-        samples = self._samples
-        if not samples or samples[-1][0] <= now:
+        times = self._times
+        if not times or times[-1] <= now:
             return 0
-        kept = [sample for sample in samples if sample[0] <= now]
-        dropped = len(samples) - len(kept)
-        samples.clear()
-        self._sorted.clear()
-        self._oldest_exact = self._newest_exact = _NO_SAMPLE
-        self._reset_sums()
+        head = self._head
+        cut = bisect_right(times, now, head)  # the timestamps never decrease
+        kept = list(zip(times[head:cut], self._values[head:cut], strict=True))
+        dropped = len(times) - cut
+        self._clear()
         for timestamp, value in kept:
             self.add(timestamp, value)
         return dropped
 
+    def _clear(self) -> None:
+        """Empty the window, giving the arrays' memory back."""
+        # In place: add() and expire() hold on to the arrays.
+        del self._times[:]
+        del self._values[:]
+        self._head = 0
+        self._sorted.clear()
+        self._oldest_exact = self._newest_exact = _NO_SAMPLE
+        self._reset_sums()
+
     def _pop_oldest(self) -> None:
         """Remove the oldest sample and its share of the running sums. O(log n)."""
-        samples = self._samples
-        _, v0 = samples.popleft()
-        self._sorted.remove(v0)
-        if not samples:
+        times, values = self._times, self._values
+        head = self._head
+        self._sorted.remove(values[head])
+        head += 1
+        kept = len(times) - head
+        if not kept:
             # The sums are exactly zero now; this also brings the scales back down.
-            self._reset_sums()
+            self._clear()
             return
         kt, kv = self._kt, self._kv
         tn0, tk0, vn0, vk0 = self._oldest_exact
         v_scaled = vn0 << (kv - vk0)
         self._sum -= v_scaled
         self._sum_sq -= v_scaled * v_scaled
-        self._oldest_exact = tn1, tk1, vn1, vk1 = _exact(*samples[0])
+        # The new oldest sample's exact form, from its floats (exactly).
+        tn1, td1 = times[head].as_integer_ratio()  # _exact, inlined for speed
+        vn1, vd1 = values[head].as_integer_ratio()
+        tk1 = td1.bit_length() - 1
+        vk1 = vd1.bit_length() - 1
+        self._oldest_exact = tn1, tk1, vn1, vk1
         dt = (tn1 << (kt - tk1)) - (tn0 << (kt - tk0))
         if dt:
             self._area_prev -= v_scaled * dt
             self._area_next -= (vn1 << (kv - vk1)) * dt
+        if head >= _MIN_COMPACT and head << 4 >= kept:
+            # Cut the expired prefix off: a memmove of the kept samples once per
+            # kept / 16 samples expired, so the arrays hold at most 1/16 more.
+            del times[:head]
+            del values[:head]
+            head = 0
+        self._head = head
 
     def value(self, statistic: Statistic, percentile: int = 50) -> float | None:
         """Return ``statistic`` of the samples in the window, as core computes it.
@@ -367,10 +424,10 @@ class SlidingWindow:
     # One method per statistic; each assumes nothing about the others.
 
     def _count(self) -> float | None:
-        return len(self._samples)
+        return len(self._times) - self._head
 
     def _mean(self) -> float | None:
-        n = len(self._samples)
+        n = len(self._times) - self._head
         return _div(self._sum, n << self._kv) if n else None
 
     def _median(self) -> float | None:
@@ -393,24 +450,24 @@ class SlidingWindow:
 
     def _sum_squared_deviations(self) -> tuple[int, int]:
         """Return ``(N, D)``: the sample variance is ``N / D`` exactly; n >= 2."""
-        n = len(self._samples)
+        n = len(self._times) - self._head
         numerator = n * self._sum_sq - self._sum * self._sum
         return numerator, (n * (n - 1)) << (2 * self._kv)
 
     def _variance(self) -> float | None:
-        n = len(self._samples)
+        n = len(self._times) - self._head
         if n < 2:
             return 0.0 if n else None
         return _div(*self._sum_squared_deviations())
 
     def _standard_deviation(self) -> float | None:
-        n = len(self._samples)
+        n = len(self._times) - self._head
         if n < 2:
             return 0.0 if n else None
         return _sqrt_div(*self._sum_squared_deviations())
 
     def _sum_values(self) -> float | None:
-        return _div(self._sum, 1 << self._kv) if self._samples else None
+        return _div(self._sum, 1 << self._kv) if self._times else None
 
     def _percentile(self, percentile: int) -> float | None:
         # statistics.quantiles(data, n=100, method="exclusive")[percentile - 1],
@@ -433,37 +490,35 @@ class SlidingWindow:
         return (last_tn << (kt - last_tk)) - (first_tn << (kt - first_tk))
 
     def _average_step(self) -> float | None:
-        samples = self._samples
-        if not samples:
+        if not self._times:
             return None
         span = self._span()
         if not span:  # one sample, or all at one timestamp
-            return samples[-1][1]
+            return self._values[-1]
         return _div(self._area_prev, span << self._kv)
 
     def _average_linear(self) -> float | None:
-        samples = self._samples
-        if not samples:
+        if not self._times:
             return None
         span = self._span()
         if not span:
-            return samples[-1][1]
+            return self._values[-1]
         return _div(self._area_prev + self._area_next, span << (self._kv + 1))
 
     def _change(self) -> float | None:
-        samples = self._samples
-        return samples[-1][1] - samples[0][1] if samples else None
+        values = self._values
+        return values[-1] - values[self._head] if values else None
 
     def _change_second(self) -> float | None:
-        samples = self._samples
-        if len(samples) > 1:
-            age_range_seconds = samples[-1][0] - samples[0][0]
+        times, values, head = self._times, self._values, self._head
+        if len(times) - head > 1:
+            age_range_seconds = times[-1] - times[head]
             if age_range_seconds > 0:
-                return (samples[-1][1] - samples[0][1]) / age_range_seconds
+                return (values[-1] - values[head]) / age_range_seconds
         return None
 
     def _last(self) -> float | None:
-        return self._samples[-1][1] if self._samples else None
+        return self._values[-1] if self._values else None
 
 
 _STATISTICS: dict[str, Callable[[SlidingWindow], float | None]] = {
