@@ -161,6 +161,10 @@ _FIRST_STAMP_RE: Final = re.compile(
 _CHUNK_BYTES: Final = 256 * 1024
 _CACHE_SIZE: Final = 4096  # distinct SD parameter strings (topics) kept parsed
 
+# A byte is looked up in bytes as an int: ``b"\\" in data`` first tries to read
+# b"\\" as an integer and clears the TypeError, about ten times slower.
+_BACKSLASH: Final = 0x5C
+
 _new_record: Final = object.__new__
 _RECORD_SETTERS: Final = tuple(
     getattr(MqttRecord, name).__set__
@@ -297,7 +301,7 @@ class _Parser:
             )
             if when_us < since_us:
                 continue
-            if b"\\" in msg:
+            if _BACKSLASH in msg:
                 msg = _unescape_msg(msg)
             topic, qos, retain = params_of(raw_params) or self.params(raw_params)
             record = new(MqttRecord)
@@ -359,7 +363,7 @@ def _payload(msg: bytes) -> bytes:
     """MSG bytes (escaped, maybe with a BOM and a truncation marker) to payload."""
     if msg.startswith(_BOM):
         msg = msg[3:]
-    if b"\\" not in msg:
+    if _BACKSLASH not in msg:
         return msg
     return _unescape_msg(msg)
 
