@@ -156,8 +156,9 @@ _FIRST_STAMP_RE: Final = re.compile(
 )
 # Lines are parsed in chunks of about this many bytes: one regular expression
 # call returns every line of a chunk, and a chunk holding a line that is not
-# ours (garbage, a foreign line, a stamp the fast path declines) is parsed
-# again line by line; so one bad line costs one chunk's second pass.
+# ours (garbage, a foreign line, a stamp or SD parameters the fast path
+# declines) is parsed again line by line: one bad line costs its chunk a second
+# pass.
 _CHUNK_BYTES: Final = 256 * 1024
 _CACHE_SIZE: Final = 4096  # distinct SD parameter strings (topics) kept parsed
 
@@ -185,9 +186,9 @@ class _Parser:
     def second_us(self, second: bytes) -> int:
         """``2026-11-26T22:39:49`` (UTC) to POSIX microseconds; ValueError if bad.
 
-        Hour 24 is declined here (Python 3.14 reads ``24:00:00`` as the next
-        midnight, but not with a fraction): such a line goes to the generic
-        parser, which decides.
+        Hour 24 is declined here (whether ``datetime.fromisoformat`` takes it as
+        the next midnight depends on the Python version): the line goes to the
+        generic parser, which decides.
         """
         if second != self._second:
             if not (second.isascii() and len(second) == 19) or second[11:13] > b"23":
