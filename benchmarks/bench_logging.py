@@ -14,7 +14,12 @@ Run from the repository root::
    and how many datagrams the receiver got.
 2. Journal: a 1,000,000-record journal (written by ``JournalWriter`` into a temp
    directory, rotated at 16 MiB) is replayed with ``read_since`` against merely
-   reading the same files and splitting their lines.
+   reading the same files and splitting their lines. Also timed: building the
+   same number of ``MqttRecord`` objects from ready values (the least any replay
+   that hands out records pays, with no parsing at all), rebuilding 1-hour
+   windows from the replayed records with the engine alone (payload parser and
+   ``SlidingWindow``), and what the hub does at start: every record through
+   ``SensorSource.ingest`` (skipped if Home Assistant is not installed).
 
 Both are measured in one run; the whole run takes well under two minutes on a
 slow machine.
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+import math
 import os
 from pathlib import Path
 import socket
@@ -42,7 +48,7 @@ from custom_components.iotitan.engine.journal import (
     read_since,
 )
 from custom_components.iotitan.engine.payload import PayloadParser, Rejection
-from custom_components.iotitan.engine.record import MqttRecord
+from custom_components.iotitan.engine.record import MqttRecord, fast_record
 from custom_components.iotitan.engine.syslog import (
     SyslogFormatter,
     SyslogTarget,
@@ -192,7 +198,28 @@ def bare_read(directory: Path) -> int:
     return lines
 
 
+def hub_sources() -> Callable[[], Any] | None:
+    """A factory of the hub's source for the benchmark topics, if HA is installed."""
+    try:
+        from custom_components.iotitan.const import (
+            CONF_STATISTICS,
+            CONF_TOPIC,
+            CONF_WINDOWS,
+        )
+        from custom_components.iotitan.models import (
+            SensorSourceConfig,
+        )
+        from custom_components.iotitan.source import SensorSource
+    except ImportError:
+        return None
+    config = SensorSourceConfig.from_subentry_data(
+        {CONF_TOPIC: "weather/#", CONF_WINDOWS: [3600], CONF_STATISTICS: ["mean"]}
+    )
+    return lambda: SensorSource("bench", "bench", config)
+
+
 def bench_journal(directory: Path) -> dict[str, float]:
+    new_source = hub_sources()  # imports Home Assistant: before any timing
     records = make_records(JOURNAL_RECORDS)
     began = time.perf_counter()
     asyncio.run(write_journal(directory, records))
@@ -204,6 +231,14 @@ def bench_journal(directory: Path) -> dict[str, float]:
     lines = bare_read(directory)
     bare = time.perf_counter() - began
     bare_cpu = time.process_time() - began_cpu
+    # The floor of any replay that hands out records: building them, nothing else.
+    began, began_cpu = time.perf_counter(), time.process_time()
+    built = [
+        fast_record(r.timestamp, r.topic, r.payload, r.qos, r.retain) for r in records
+    ]
+    floor = time.perf_counter() - began
+    floor_cpu = time.process_time() - began_cpu
+    del built
     began, began_cpu = time.perf_counter(), time.process_time()
     result = read_since(directory, 0)
     replay = time.perf_counter() - began
@@ -223,6 +258,20 @@ def bench_journal(directory: Path) -> dict[str, float]:
     rebuild_cpu = time.process_time() - began_cpu
     # 100 records/s over the last hour, plus each topic's sample exactly 1 h old
     assert 360_000 <= sum(map(len, windows.values())) <= 360_000 + len(TOPICS)
+    del windows
+    # The hub's own replay loop: every record through SensorSource.ingest.
+    ingest = ingest_cpu = math.nan
+    if new_source is not None:
+        now = records[-1].timestamp + 1
+        source = new_source()
+        began, began_cpu = time.perf_counter(), time.process_time()
+        for record in result:
+            source.ingest(record, now)
+        ingest = time.perf_counter() - began
+        ingest_cpu = time.process_time() - began_cpu
+        samples = sum(len(state.windows[3600.0]) for state in source.topics.values())
+        assert 360_000 <= samples <= 360_000 + len(TOPICS), samples
+        del source
     # the last hour only: reads just the newest file(s)
     began = time.perf_counter()
     recent = read_since(directory, records[-1].timestamp - 3600)
@@ -233,6 +282,10 @@ def bench_journal(directory: Path) -> dict[str, float]:
         "mib": size / 2**20,
         "bare": bare,
         "bare_cpu": bare_cpu,
+        "floor": floor,
+        "floor_cpu": floor_cpu,
+        "ingest": ingest,
+        "ingest_cpu": ingest_cpu,
         "replay": replay,
         "replay_cpu": replay_cpu,
         "rebuild": rebuild,
@@ -282,6 +335,11 @@ def main() -> None:
         f" ({journal['bare_cpu']:.3f} s CPU)"
     )
     print(
+        f"  MqttRecord objects only : {journal['floor']:.3f} s"
+        f" ({journal['floor_cpu']:.3f} s CPU) to build {m:,} records from ready"
+        f" values, no parsing; x{journal['floor'] / journal['bare']:.1f} read + split"
+    )
+    print(
         f"  read_since (all)        : {journal['replay']:.3f} s"
         f" ({journal['replay_cpu']:.3f} s CPU), {m / journal['replay']:,.0f} records/s;"
         f" x{journal['replay'] / journal['bare']:.1f} read + split"
@@ -295,6 +353,15 @@ def main() -> None:
         f" x{total / journal['bare']:.1f} read + split"
         f" (x{total_cpu / journal['bare_cpu']:.1f} in CPU time)"
     )
+    if not math.isnan(journal["ingest"]):
+        total = journal["replay"] + journal["ingest"]
+        total_cpu = journal["replay_cpu"] + journal["ingest_cpu"]
+        print(
+            f"  + SensorSource.ingest   : {journal['ingest']:.3f} s"
+            f" ({journal['ingest_cpu']:.3f} s CPU), the hub's replay loop; replay and"
+            f" ingest together x{total / journal['bare']:.1f} read + split"
+            f" (x{total_cpu / journal['bare_cpu']:.1f} in CPU time)"
+        )
     print(
         f"  read_since (last hour)  : {journal['recent']:.3f} s for"
         f" {journal['recent_records']:,.0f} records from {journal['recent_files']:.0f} file(s)"

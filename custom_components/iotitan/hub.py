@@ -462,11 +462,17 @@ class IoTitanHub:
             return
         now = time.time()
         result = await self.message_log.async_replay(now - self.longest_window)
+        # One pass over up to millions of records: lookups bound once, the
+        # refused count added at the end (nothing reads it in between).
+        route = self._route
+        refused_outcome = Outcome.FUTURE
+        refused = 0
         for record in result:
-            route = self._route(record.topic)
-            for source in route.sources:
-                if source.ingest(record, now).outcome is Outcome.FUTURE:
-                    self.future_samples[FUTURE_REFUSED_REPLAY] += 1
+            for source in route(record.topic).sources:
+                if source.ingest(record, now).outcome is refused_outcome:
+                    refused += 1
+        if refused:
+            self.future_samples[FUTURE_REFUSED_REPLAY] += refused
         self.records_replayed = len(result)
         for source in self.sources.values():
             for state in source.topics.values():

@@ -80,6 +80,36 @@ class Ingested:
 _TOPIC_TOO_LONG = Ingested(Outcome.TOPIC_TOO_LONG)
 _OVER_LIMIT = Ingested(Outcome.OVER_LIMIT)
 
+_new_object = object.__new__
+_INGESTED_SETTERS = tuple(
+    getattr(Ingested, name).__set__
+    for name in ("outcome", "state", "new_topic", "reading", "rejection")
+)
+
+
+def _ingested(
+    outcome: Outcome,
+    state: TopicState,
+    new_topic: bool,
+    reading: float | None,
+    rejection: Rejection | None,
+) -> Ingested:
+    """An `Ingested`, built about four times as fast as by its frozen ``__init__``.
+
+    `ingest` makes one per message, live and for every journal record at start
+    (a frozen dataclass sets each field through ``object.__setattr__``).
+    """
+    result = _new_object(Ingested)
+    set_outcome, set_state, set_new_topic, set_reading, set_rejection = (
+        _INGESTED_SETTERS
+    )
+    set_outcome(result, outcome)
+    set_state(result, state)
+    set_new_topic(result, new_topic)
+    set_reading(result, reading)
+    set_rejection(result, rejection)
+    return result
+
 
 class TopicState:
     """Windows and counters of one concrete MQTT topic."""
@@ -150,7 +180,10 @@ class TopicState:
 
     def remember(self, payload: bytes | bytearray | str) -> None:
         """Keep what `is_repeat` compares the next retained message with."""
-        self.last_payload = payload_key(payload)
+        if type(payload) is bytes and len(payload) <= REPEAT_PAYLOAD_KEPT:
+            self.last_payload = payload  # its own key (`payload_key`), without a call
+        else:
+            self.last_payload = payload_key(payload)
 
     def expire(self, now: float) -> int:
         """Drop samples that left their windows; mark the topic dirty if any did.
@@ -280,21 +313,24 @@ class SensorSource:
         later than `now` (default: the clock now) is refused.
         """
         topic = record.topic
-        known = topic in self.topics
-        if not known and len(topic) > MAX_TOPIC_LENGTH:
-            return _TOPIC_TOO_LONG
-        state = self.topic_state(topic)
+        state = self.topics.get(topic)
+        new_topic = state is None
         if state is None:
-            return _OVER_LIMIT
-        if state.is_repeat(record.payload, record.retain):
-            return Ingested(Outcome.REPEAT, state)
-        state.remember(record.payload)
-        reading = self.parser.parse(record.payload)
+            if len(topic) > MAX_TOPIC_LENGTH:
+                return _TOPIC_TOO_LONG
+            state = self.topic_state(topic)
+            if state is None:
+                return _OVER_LIMIT
+        payload = record.payload
+        if state.is_repeat(payload, record.retain):
+            return _ingested(Outcome.REPEAT, state, False, None, None)
+        state.remember(payload)
+        reading = self.parser.parse(payload)
         if isinstance(reading, Rejection):
-            return Ingested(Outcome.REJECTED, state, not known, rejection=reading)
+            return _ingested(Outcome.REJECTED, state, new_topic, None, reading)
         if not state.add(record.timestamp, reading, now):
-            return Ingested(Outcome.FUTURE, state, not known)
-        return Ingested(Outcome.READING, state, not known, reading)
+            return _ingested(Outcome.FUTURE, state, new_topic, None, None)
+        return _ingested(Outcome.READING, state, new_topic, reading, None)
 
     def count_live(self, result: Ingested) -> None:
         """Count a live message's outcome (replayed ones were counted live)."""

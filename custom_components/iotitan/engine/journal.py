@@ -36,7 +36,6 @@ from typing import Final, Protocol
 
 from .record import (
     MqttRecord,
-    fast_record,
     split_truncation_marker,
     to_micros,
     unescape,
@@ -129,37 +128,70 @@ def _stamp_key(when: float) -> bytes:
     ).encode()
 
 
+# An SD-PARAM value as the generic parser below reads it: '"', '\\' and ']'
+# appear only escaped (written unrolled: sre runs through plain bytes in one loop).
+_SD_VALUE: Final = rb'[^"\\\]]*(?:\\.[^"\\\]]*)*'
 # One of our lines (the journal's own format), newline included. Header fields
-# are PRINTUSASCII; the topic value never holds '"' (the formatter escapes it).
+# are PRINTUSASCII; the topic value holds no '"' (the formatter escapes it).
+# Groups: the second, its fraction, the SD element's parameters (one dictionary
+# key for topic, qos and retain, checked against `_SD_VALUE` once per distinct
+# key), the MSG without its BOM if it has one. A line matched here whose
+# parameters pass that check gives what `_parse_generic_5424` gives (the tests
+# check that on generated and damaged lines); the rest go to that parser.
 _OURS_RE: Final = re.compile(
     rb"^<\d{1,3}>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6}|\d{3})Z"
     rb" [!-~]+ [!-~]+ [!-~]+ [!-~]+"
     rb" \["
     + re.escape(SD_ID.encode())
-    + rb' topic="([^"\n]*)" qos="(\d)" retain="([01])"\]'
-    rb"(?: (?:\xef\xbb\xbf)?([^\n]*))?\n",  # MSG, without its BOM if it has one
+    + rb' (topic="[^"\n]*" qos="\d" retain="[01]")\]'
+    rb"(?: (?:\xef\xbb\xbf)?([^\n]*))?\n",
     re.MULTILINE,
+)
+_PARAMS_RE: Final = re.compile(
+    rb'topic="(' + _SD_VALUE + rb')" qos="(\d)" retain="([01])"', re.DOTALL
 )
 _FIRST_STAMP_RE: Final = re.compile(
     rb"^<\d{1,3}>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})(?:\d{3})?Z ",
     re.MULTILINE,
+)
+# Lines are parsed in chunks of about this many bytes: one regular expression
+# call returns every line of a chunk, and a chunk holding a line that is not
+# ours (garbage, a foreign line, a stamp or SD parameters the fast path
+# declines) is parsed again line by line: one bad line costs its chunk a second
+# pass.
+_CHUNK_BYTES: Final = 256 * 1024
+_CACHE_SIZE: Final = 4096  # distinct SD parameter strings (topics) kept parsed
+
+# A byte is looked up in bytes as an int: ``b"\\" in data`` first tries to read
+# b"\\" as an integer and clears the TypeError, about ten times slower.
+_BACKSLASH: Final = 0x5C
+
+_new_record: Final = object.__new__
+_RECORD_SETTERS: Final = tuple(
+    getattr(MqttRecord, name).__set__
+    for name in ("timestamp", "topic", "payload", "qos", "retain")
 )
 
 
 class _Parser:
     """Parses our journal lines fast, with small caches (one per replay)."""
 
-    __slots__ = ("_second", "_second_us", "_topics")
+    __slots__ = ("_params", "_second", "_second_us")
 
     def __init__(self) -> None:
         self._second = b""
         self._second_us = 0
-        self._topics: dict[bytes, str] = {}
+        self._params: dict[bytes, tuple[str, int, bool]] = {}
 
     def second_us(self, second: bytes) -> int:
-        """``2026-11-26T22:39:49`` (UTC) to POSIX microseconds; ValueError if bad."""
+        """``2026-11-26T22:39:49`` (UTC) to POSIX microseconds; ValueError if bad.
+
+        Hour 24 is declined here (whether ``datetime.fromisoformat`` takes it as
+        the next midnight depends on the Python version): the line goes to the
+        generic parser, which decides.
+        """
         if second != self._second:
-            if not (second.isascii() and len(second) == 19):
+            if not (second.isascii() and len(second) == 19) or second[11:13] > b"23":
                 raise ValueError("not a timestamp")
             when = datetime.fromisoformat(second.decode()).replace(tzinfo=UTC)
             self._second_us = int(when.timestamp()) * 1_000_000
@@ -179,88 +211,162 @@ class _Parser:
         scale = 1000 if len(fraction) == 3 else 1
         return (self.second_us(stamp[:19]) + int(fraction) * scale) / 1_000_000
 
-    def topic(self, raw: bytes) -> str:
-        topic = self._topics.get(raw)
-        if topic is None:
-            if len(self._topics) >= 4096:
-                self._topics.clear()
-            topic = unescape(_SD_UNESCAPE_RE.sub(rb"\1", raw)).decode(
+    def params(self, raw: bytes) -> tuple[str, int, bool]:
+        """``topic="..." qos="1" retain="0"`` (as `_OURS_RE` matched it) to values.
+
+        ValueError if the topic is not an SD-PARAM value (a raw ']', a lone
+        backslash): the line is left to the generic parser.
+        """
+        params = self._params.get(raw)
+        if params is None:
+            match = _PARAMS_RE.fullmatch(raw)
+            if match is None:
+                raise ValueError("not our SD parameters")
+            raw_topic, qos, retain = match.groups()
+            topic = unescape(_SD_UNESCAPE_RE.sub(rb"\1", raw_topic)).decode(
                 "utf-8", "surrogateescape"
             )
-            self._topics[raw] = topic
-        return topic
+            params = (topic, qos[0] - 48, retain == b"1")
+            if len(self._params) >= _CACHE_SIZE:
+                self._params.clear()
+            self._params[raw] = params
+        return params
 
     def parse(
         self, data: bytes, start: int, since_us: int, out: list[MqttRecord]
     ) -> int:
         """Append the records in `data[start:]` at or after `since_us` to `out`.
 
-        The replay's hot path: the regular expression scans the buffer in C, and
-        Python only assembles each record (time from a one-entry cache of the
-        last second, topic from a dict). Lines that are not ours go through the
-        generic RFC 5424 parser; return how many lines could not be parsed.
+        `start` is where a line begins. Return how many lines could not be
+        parsed. Whole lines go chunk by chunk through `_parse_chunk`, else line
+        by line through `_parse_lines`; a last line without its newline (torn by
+        a crash) through the generic parser.
         """
         skipped = 0
+        lines_end = data.rfind(b"\n") + 1
         position = start
-        topics = self._topics
-        append = out.append
-        for match in _OURS_RE.finditer(data, start):
-            if match.start() != position:
-                skipped += self._foreign(data[position : match.start()], since_us, out)
-            position = match.end()
-            second, fraction, raw_topic, qos, retain, msg = match.groups()
-            try:
-                when_us = (
-                    self._second_us
-                    if second == self._second
-                    else self.second_us(second)
-                ) + (int(fraction) if len(fraction) == 6 else int(fraction) * 1000)
-            except ValueError:
-                skipped += 1
-                continue
-            if when_us < since_us:
-                continue
-            if msg is None:
-                msg = b""
-            elif b"\\" in msg:
-                msg = _payload(msg)
-            topic = topics.get(raw_topic)
-            if topic is None:
-                topic = self.topic(raw_topic)
-            append(
-                fast_record(
-                    when_us / 1_000_000, topic, msg, qos[0] - 48, retain == b"1"
-                )
-            )
+        while position < lines_end:
+            end = data.find(b"\n", position + _CHUNK_BYTES, lines_end)
+            end = lines_end if end < 0 else end + 1
+            if not self._parse_chunk(data, position, end, since_us, out):
+                skipped += self._parse_lines(data, position, end, since_us, out)
+            position = end
         if position < len(data):
-            skipped += self._foreign(data[position:], since_us, out)
+            skipped += _parse_foreign(data[position:], since_us, out)
         return skipped
 
-    @staticmethod
-    def _foreign(segment: bytes, since_us: int, out: list[MqttRecord]) -> int:
-        """Lines between ours: generic RFC 5424 with our SD element, or garbage."""
-        skipped = 0
-        for line in segment.split(b"\n"):
-            if not line.strip():
+    def _parse_chunk(
+        self, data: bytes, start: int, end: int, since_us: int, out: list[MqttRecord]
+    ) -> bool:
+        """Append the records of the whole lines `data[start:end]` if all are ours.
+
+        The replay's hot path: the regular expression finds every line in C,
+        and Python only assembles each record (the second from a one-entry
+        cache, topic, qos and retain from a dict, the slots set directly).
+        Return False, having appended nothing, if a line is not ours or has a
+        stamp or SD parameters the fast path declines.
+        """
+        rows = _OURS_RE.findall(data, start, end)
+        if len(rows) != data.count(b"\n", start, end):
+            return False
+        mark = len(out)
+        try:
+            self._append_rows(rows, since_us, out)
+        except ValueError:
+            del out[mark:]
+            return False
+        return True
+
+    def _append_rows(
+        self,
+        rows: list[tuple[bytes, ...]],
+        since_us: int,
+        out: list[MqttRecord],
+    ) -> None:
+        """Append a record for each row of `_OURS_RE` at or after `since_us`.
+
+        Raises ValueError for a stamp or SD parameters the fast path declines
+        (records of the rows before it are appended by then).
+        """
+        params_of = self._params.get
+        append = out.append
+        new = _new_record
+        set_timestamp, set_topic, set_payload, set_qos, set_retain = _RECORD_SETTERS
+        last_second, last_second_us = self._second, self._second_us
+        for second, fraction, raw_params, msg in rows:
+            if second != last_second:
+                last_second_us = self.second_us(second)
+                last_second = second
+            when_us = last_second_us + (
+                int(fraction) if len(fraction) == 6 else int(fraction) * 1000
+            )
+            if when_us < since_us:
                 continue
-            record = _parse_generic_5424(line)
-            if isinstance(record, str):
-                skipped += 1
-            elif to_micros(record.timestamp) >= since_us:
-                out.append(record)
+            if _BACKSLASH in msg:
+                msg = _unescape_msg(msg)
+            topic, qos, retain = params_of(raw_params) or self.params(raw_params)
+            record = new(MqttRecord)
+            set_timestamp(record, when_us / 1_000_000)
+            set_topic(record, topic)
+            set_payload(record, msg)
+            set_qos(record, qos)
+            set_retain(record, retain)
+            append(record)
+
+    def _parse_lines(
+        self, data: bytes, start: int, end: int, since_us: int, out: list[MqttRecord]
+    ) -> int:
+        """Line by line: ours through the fast path, the rest the generic way."""
+        skipped = 0
+        position = start
+        for match in _OURS_RE.finditer(data, start, end):
+            if match.start() != position:
+                skipped += _parse_foreign(data[position : match.start()], since_us, out)
+            position = match.end()
+            try:
+                self._append_rows([match.groups(b"")], since_us, out)
+            except ValueError:
+                skipped += _parse_foreign(match.group()[:-1], since_us, out)
+        if position < end:
+            skipped += _parse_foreign(data[position:end], since_us, out)
         return skipped
+
+
+def _parse_foreign(segment: bytes, since_us: int, out: list[MqttRecord]) -> int:
+    """Lines that are not ours: generic RFC 5424 with our SD element, or garbage.
+
+    Blank lines are passed over; return how many others could not be parsed.
+    """
+    skipped = 0
+    for line in segment.split(b"\n"):
+        if not line.strip():
+            continue
+        record = _parse_generic_5424(line)
+        if isinstance(record, str):
+            skipped += 1
+        elif to_micros(record.timestamp) >= since_us:
+            out.append(record)
+    return skipped
+
+
+def _unescape_msg(msg: bytes) -> bytes:
+    """Escaped MSG bytes (its BOM already gone) to the payload.
+
+    A marker ending the text says the payload was cut: it is dropped.
+    """
+    if msg.endswith(b" bytes]"):
+        text, _ = split_truncation_marker(msg.decode("utf-8", "surrogateescape"))
+        msg = text.encode("utf-8", "surrogateescape")
+    return unescape(msg)
 
 
 def _payload(msg: bytes) -> bytes:
     """MSG bytes (escaped, maybe with a BOM and a truncation marker) to payload."""
     if msg.startswith(_BOM):
         msg = msg[3:]
-    if b"\\" not in msg:
+    if _BACKSLASH not in msg:
         return msg
-    if msg.endswith(b" bytes]"):
-        text, _ = split_truncation_marker(msg.decode("utf-8", "surrogateescape"))
-        msg = text.encode("utf-8", "surrogateescape")
-    return unescape(msg)
+    return _unescape_msg(msg)
 
 
 # Generic RFC 5424: header, then SD elements (values escape '"', '\' and ']').

@@ -68,7 +68,7 @@ class PayloadParser:
             not self.value_path
             and type(payload) is bytes
             and len(payload) <= self.max_bytes
-            and b"_" not in payload
+            and 0x5F not in payload  # "_" (an int: a bytes needle costs 10x)
         ):
             # Fast path for the common plain number. float() on bytes takes
             # ASCII only and strips only whitespace the full path strips too;
