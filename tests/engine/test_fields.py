@@ -108,14 +108,14 @@ def test_zigbee2mqtt_air_quality_station() -> None:
     """EFEKTA air station: co2, PM and illuminance; settings without a guess."""
     summary = _summary(discover_fields([fixtures.Z2M_AIR]))
     assert summary["co2"][:2] == (CONCENTRATION_PARTS_PER_MILLION, "carbon_dioxide")
-    for pm, device_class in (("pm1", "pm1"), ("pm25", "pm25"), ("pm10", "pm10")):
+    for pm in ("pm1", "pm25", "pm4", "pm10"):
         assert summary[pm][:2] == (
             CONCENTRATION_MICROGRAMS_PER_CUBIC_METER,
-            device_class,
+            pm,
         )
     assert summary["illuminance"][:2] == (LIGHT_LUX, "illuminance")
-    # An offset in °C is a setting, not a temperature reading; pm4 has no class.
-    for unknown in ("temperature_offset", "report_delay", "pm4"):
+    # An offset in °C is a setting, not a temperature reading.
+    for unknown in ("temperature_offset", "report_delay"):
         assert summary[unknown][:2] == (None, None), unknown
     assert "auto_brightness" not in summary  # ON/OFF
 

@@ -38,7 +38,7 @@ last word of a compound name (`device_temperature`, `battery_voltage`;
 | current | A | current |
 | illuminance, lux | lx | illuminance |
 | co2, eco2, carbondioxide | ppm | carbon_dioxide |
-| pm25 / pm2_5, pm10, pm1 | μg/m³ | pm25, pm10, pm1 |
+| pm25 / pm2_5, pm10, pm4, pm1 | μg/m³ | pm25, pm10, pm4, pm1 |
 | linkquality, lqi | lqi (diagnostic) | none |
 | rssi, signal | dBm when every value is 0 or below, else unknown (diagnostic); Tasmota Wifi.RSSI is a percentage | signal_strength |
 
@@ -422,6 +422,7 @@ _LABELS = {
     "pm25": "PM2.5",
     "pm10": "PM10",
     "pm1": "PM1",
+    "pm4": "PM4",
     "linkquality": "Link quality",
     "lqi": "LQI",
     "rssi": "RSSI",
@@ -565,6 +566,7 @@ _RULES: dict[str, _Rule] = {
     "pm25": _fixed(MICROGRAMS_PER_CUBIC_METER, "pm25"),  # also pm2_5, PM2-5
     "pm10": _fixed(MICROGRAMS_PER_CUBIC_METER, "pm10"),
     "pm1": _fixed(MICROGRAMS_PER_CUBIC_METER, "pm1"),
+    "pm4": _fixed(MICROGRAMS_PER_CUBIC_METER, "pm4"),
     **dict.fromkeys(("linkquality", "lqi"), _fixed(LQI, None, diagnostic=True)),
     **dict.fromkeys(("rssi", "signal"), _signal),
 }
