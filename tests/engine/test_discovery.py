@@ -471,6 +471,18 @@ def test_fields_read_as_home_assistant_reads_them(
     assert getattr(_read(config), attribute) == expected
 
 
+def test_refusals_keep_labels_up_to_the_bound() -> None:
+    """A refused sensor still says its name and device, if they are not too long."""
+    for length, shown in ((MAX_TEXT_LENGTH, True), (MAX_TEXT_LENGTH + 1, False)):
+        label = "d" * length
+        payload = json.dumps({"stat_t": "a", "name": label, "dev": {"name": label}})
+        result = _one(("homeassistant/switch/x/config", payload.encode()))
+        assert isinstance(result, RefusedDiscovery)
+        assert (result.name, result.device_name) == (
+            (label, label) if shown else (None, None)
+        )
+
+
 def test_device_message_refusals() -> None:
     """A device message's own shape errors and its components' one by one."""
     topic = "homeassistant/device/dev1/config"
@@ -609,6 +621,7 @@ def test_accepted_templates(
         ("{{ value_json['a' }}", R.TEMPLATE_UNSUPPORTED),
         ("{{ value_json['a' | float }}", R.TEMPLATE_UNSUPPORTED),
         ("{{ value_json[1.5] }}", R.TEMPLATE_UNSUPPORTED),
+        ("{{ value_json.a.1.5 }}", R.TEMPLATE_UNSUPPORTED),
         ("{{ value_json[x] }}", R.TEMPLATE_UNSUPPORTED),
         ("{{ value_json. }}", R.TEMPLATE_UNSUPPORTED),
         ("{{ value_json.'a' }}", R.TEMPLATE_UNSUPPORTED),

@@ -301,6 +301,8 @@ def test_fields_merge_across_payloads() -> None:
         ([999.9], UnitOfElectricPotential.VOLT),
         ([230.0, 3000.0], None),  # mixed: no guess
         ([999.0, 1000.0], None),
+        ([9999.0], UnitOfElectricPotential.MILLIVOLT),
+        ([10000.0], None),
         ([12000.0], None),
         ([-5.0], None),
         ([], None),
@@ -324,6 +326,8 @@ def test_voltage_by_magnitude(values: list[float], unit: str | None) -> None:
         (["rssi"], [70.0], (None, None)),  # a quality figure, not dBm
         (["pressure"], [101325.0], (None, None)),  # pascals? not guessed
         (["pressure"], [1013.0, 299.0], (None, None)),
+        (["pressure"], [300.0, 1100.0], (UnitOfPressure.HPA, "atmospheric_pressure")),
+        (["pressure"], [1100.5], (None, None)),
         (["Pressure"], [1013.0], (UnitOfPressure.HPA, "atmospheric_pressure")),
         (["device_temperature"], [40.0], (C, "temperature")),
         (["battery_voltage"], [2900.0], (UnitOfElectricPotential.MILLIVOLT, "voltage")),
@@ -441,6 +445,17 @@ def test_size_bound() -> None:
     assert [f.path for f in discover_fields([b'{"a": 1}'], max_bytes=8).fields] == ["a"]
     refused = discover_fields([b'{"a": 1}', b"12345678"], max_bytes=7)
     assert refused.fields == () and refused.unreadable == 2
+
+
+def test_default_bounds() -> None:
+    """The defaults the documentation states: 64 fields, 16 unaddressable ones."""
+    wide = {f"k{index}": index for index in range(65)}
+    assert len(discover_fields([json.dumps(wide)]).fields) == 64
+    del wide["k64"]
+    assert not discover_fields([json.dumps(wide)]).truncated
+    dotted = {f"k.{index}": index for index in range(17)}
+    assert len(discover_fields([json.dumps(dotted)]).unaddressable) == 16
+    assert FieldDiscovery(()) == FieldDiscovery((), (), False, 0, 0)
 
 
 def test_visit_bound() -> None:

@@ -154,6 +154,16 @@ def test_mapping_document_and_order() -> None:
     assert plain.parse_with_document(b"7") == ((7.0,), 7)
 
 
+def test_paths_are_kept_as_tuples() -> None:
+    """Paths given as lists are stored as tuples, so they can key the mapping."""
+    parser = MultiPathParser([["a"], []])  # type: ignore[arg-type]
+    assert parser.paths == (("a",), ())
+    assert parser.parse_mapping(b'{"a": 2}') == {
+        ("a",): 2.0,
+        (): Rejection.NOT_A_NUMBER,
+    }
+
+
 def test_no_paths_and_invalid_paths() -> None:
     """No paths read nothing; an empty segment is refused when configured."""
     assert MultiPathParser(()).parse(b"1") == ()

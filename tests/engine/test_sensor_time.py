@@ -20,7 +20,6 @@ from custom_components.iotitan.engine.readings import MultiPathParser, value_pat
 from custom_components.iotitan.engine.sensor_time import (
     EPOCH_LIMIT,
     EPOCH_MILLISECONDS_FROM,
-    MAX_TIME_TEXT,
     SHELLY_NOTIFY_TS,
     TASMOTA_TIME,
     ZIGBEE2MQTT_LAST_SEEN,
@@ -112,6 +111,9 @@ def test_a_user_path_and_missing_fields() -> None:
         ("2024-05-01T10:34:56Z", UTC_10_34_56),
         ("2024-05-01T11:34:56+01:00", UTC_10_34_56),
         (" 2024-05-01T10:34:56+00:00 ", UTC_10_34_56),
+        ("2024-05-01T10:34:56Z".ljust(64), UTC_10_34_56),  # the longest read
+        ("1970-01-01T00:00:00Z", 0.0),  # the epoch itself is in range
+        ("1970-01-01T00:00:00.5Z", 0.5),
         ("1714559696", UTC_10_34_56),  # a number in a string
         ("1714559696789", UTC_10_34_56 + 0.789),
     ],
@@ -167,7 +169,7 @@ def test_epoch_numbers_by_magnitude(number: float, expected: float) -> None:
         ("2024-05-01T24:00:00", TimeRejection.UNPARSEABLE),
         ("2024-05-01T12:00:00+25:00", TimeRejection.UNPARSEABLE),
         ("0T00:00:13", TimeRejection.UNPARSEABLE),  # Tasmota's "Uptime"
-        ("2024-05-01T10:34:56Z" + " " * MAX_TIME_TEXT, TimeRejection.UNPARSEABLE),
+        ("2024-05-01T10:34:56Z".ljust(65), TimeRejection.UNPARSEABLE),
         ("9" * 100, TimeRejection.UNPARSEABLE),  # too long to be a time
         (math.nan, TimeRejection.NOT_FINITE),
         (math.inf, TimeRejection.NOT_FINITE),
