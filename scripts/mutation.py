@@ -91,6 +91,12 @@ TARGETS: dict[str, Target] = {
     ),
     "outbox": Target("engine/outbox.py", ("tests/engine/test_thingspeak.py",)),
     "thingspeak": Target("engine/thingspeak.py", ("tests/engine/test_thingspeak.py",)),
+    "readings": Target("engine/readings.py", ("tests/engine/test_readings.py",)),
+    "sensor_time": Target(
+        "engine/sensor_time.py", ("tests/engine/test_sensor_time.py",)
+    ),
+    "fields": Target("engine/fields.py", ("tests/engine/test_fields.py",)),
+    "discovery": Target("engine/discovery.py", ("tests/engine/test_discovery.py",)),
     # The hub's message path: from the MQTT callback to the windows, and the
     # journal replay that must rebuild the same windows.
     "source": Target(
