@@ -12,6 +12,7 @@ import socket
 
 import pytest
 
+from custom_components.iotitan.engine import syslog
 from custom_components.iotitan.engine.syslog import (
     ConnectionState,
     SyslogTarget,
@@ -30,6 +31,18 @@ from .test_syslog_rsyslog import (
     tcp_target,
     wait_until,
 )
+
+
+@pytest.fixture(autouse=True)
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of three records, so that records wait behind the failed batch.
+
+    With the usual 100 or 1,000 records a batch, the ten records of an outage
+    would all be in the one batch that fails, and a writer that put that batch
+    back *behind* the queue would still send them in order.
+    """
+    monkeypatch.setattr(syslog._StreamConnection, "batch_records", 3)
+    monkeypatch.setattr(syslog._DatagramConnection, "batch_records", 3)
 
 
 def unix_receiver(path: Path) -> socket.socket:
