@@ -41,9 +41,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CSV = (
-    REPO.parent / "shared" / "data" / "open-meteo-adelaide-2023-hourly-temperature.csv"
-)
+DEFAULT_CSV = REPO / "data" / "open-meteo-adelaide-2023-hourly-temperature.csv"
 PREFIX = "iotitan/home"
 LWT_TOPIC = f"{PREFIX}/status/LWT"
 ROOMS = ("kitchen", "bedroom", "office")
@@ -346,8 +344,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--csv",
         type=Path,
         default=None,
-        help="Open-Meteo hourly CSV to replay (default: the shared Adelaide 2023 "
-        "data next to the repository)",
+        help="Open-Meteo hourly CSV to replay (default: the Adelaide 2023 series "
+        "in the repository's data/)",
     )
     parser.add_argument("--seed", type=int, default=None, help="random seed")
     parser.add_argument(

@@ -51,16 +51,9 @@ SHARED = tuple(s for s in Statistic if str(s) in core_statistics.STATS_NUMERIC_S
 TIME_WEIGHTED = (Statistic.AVERAGE_STEP, Statistic.AVERAGE_LINEAR)
 
 
-def data_file() -> Path | None:
-    """The shared data set: `shared/data/` beside the project or an ancestor of it.
-
-    The main checkout has it at `../shared/data`; worktrees sit one level deeper.
-    """
-    for directory in REPO.parents:
-        candidate = directory / "shared" / "data" / DATA_FILE
-        if candidate.is_file():
-            return candidate
-    return None
+def data_file() -> Path:
+    """The Adelaide series, kept in the repository's `data/` (CC BY 4.0)."""
+    return REPO / "data" / DATA_FILE
 
 
 def load_series(path: Path) -> list[tuple[str, str]]:
@@ -226,8 +219,6 @@ def _say(text: str) -> None:
 def main() -> None:
     """Print the figures of both force_update settings."""
     path = data_file()
-    if path is None:
-        raise SystemExit(f"{DATA_FILE} not found under any shared/data/")
     rows = load_series(path)
     _say(f"{len(rows)} hourly readings from {path.name}; 24 h window")
     _say(f"readings equal to the previous one: {repeats(rows)}")

@@ -11,7 +11,12 @@ previous one, so its figures differ.
 
 from __future__ import annotations
 
+from pathlib import Path
+import re
+
 import pytest
+
+from custom_components.iotitan.engine.window import Statistic
 
 from .core_replay import (
     SHARED,
@@ -23,16 +28,11 @@ from .core_replay import (
     replay,
 )
 
-pytestmark = pytest.mark.skipif(
-    data_file() is None, reason="shared/data/ with the Adelaide series not found"
-)
-
 
 @pytest.fixture(scope="module")
 def rows() -> list[tuple[str, str]]:
     """The year of hourly readings."""
     path = data_file()
-    assert path is not None
     return load_series(path)
 
 
@@ -70,3 +70,56 @@ def test_without_force_update_core_never_sees_a_repeat(
         assert result.differing[name] > 0, name
     # Over reads where core's buffer holds the same values, the averages agree.
     assert result.time_weighted_farther_from_exact == 0
+
+
+def _readme_table_row(setting: str) -> str:
+    """The README's comparison row for `setting` (its first cell)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith(f"| `{setting}`")]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def _number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def test_the_readme_quotes_the_replay(
+    rows: list[tuple[str, str]], forced: Comparison
+) -> None:
+    """The README's comparison table is what this replay measures, not a memory of it."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    match = re.search(
+        r"Adelaide's 2023 hourly temperatures \(([\d,]+) readings, ([\d,]+)\s+equal",
+        readme,
+    )
+    assert match is not None
+    assert (_number(match[1]), _number(match[2])) == (len(rows), repeats(rows))
+
+    row = _readme_table_row("force_update: true")
+    seen = re.search(r"([\d,]+) of ([\d,]+)", row)
+    assert seen is not None
+    assert (_number(seen[1]), _number(seen[2])) == (forced.messages_to_core, len(rows))
+    averages = re.search(r"\(([\d,]+) and ([\d,]+) reads", row)
+    assert averages is not None
+    assert (_number(averages[1]), _number(averages[2])) == (
+        forced.differing[str(Statistic.AVERAGE_STEP)],
+        forced.differing[str(Statistic.AVERAGE_LINEAR)],
+    )
+
+    unforced = replay(rows, force_update=False)
+    row = _readme_table_row("force_update: false")
+    seen = re.search(r"([\d,]+) of ([\d,]+)", row)
+    assert seen is not None
+    assert (_number(seen[1]), _number(seen[2])) == (
+        unforced.messages_to_core,
+        len(rows),
+    )
+    differing_cell = row.split("|")[3]  # "Reads where a statistic differs"
+    quoted = {
+        name.replace(" ", "_"): _number(count)
+        for name, count in re.findall(r"([a-z][a-z ]*) ([\d,]+)", differing_cell)
+    }
+    assert quoted, row
+    for name, count in quoted.items():
+        assert unforced.differing[name] == count, name
