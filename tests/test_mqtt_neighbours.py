@@ -277,6 +277,7 @@ async def test_payloads_that_are_not_utf8(
     for IoTitan's.
     """
     caplog.set_level(logging.WARNING)
+    caplog.set_level(logging.DEBUG, logger="custom_components.iotitan")
     mqtt_entry = await _setup_mqtt(hass, broker.port)
     hubs = [
         await _add_hub(hass, "exact", [TOPIC]),
@@ -315,6 +316,12 @@ async def test_payloads_that_are_not_utf8(
     ]
     assert undecodable  # the core subscribers' own complaint
     assert not [line for line in undecodable if "IoTitanHub" in line]
+    # IoTitan's own word on them: one debug line per hub and topic, not one
+    # per message, and nothing at warning level.
+    ours = [r for r in caplog.records if r.name.startswith("custom_components.iotitan")]
+    assert not [r.getMessage() for r in ours if r.levelno >= logging.WARNING]
+    about_utf8 = [r.getMessage() for r in ours if "not_utf8" in r.getMessage()]
+    assert len(about_utf8) == len(hubs), about_utf8
     assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
     await hass.async_block_till_done()
 
