@@ -158,8 +158,9 @@ async def _setup_mqtt(hass: HomeAssistant, port: int) -> MockConfigEntry:
 # topic, so it subscribes to the very string of the core sensor; hub "all" has
 # the default `#` log filter, which covers its source: it subscribes to `#` only.
 ORDERS = [
-    ("core first", ["core", "iotitan"]),
-    ("iotitan first", ["iotitan", "core"]),
+    ("core first", ["core", "exact", "all"]),
+    ("iotitan first", ["exact", "all", "core"]),
+    ("core between the hubs", ["all", "core", "exact"]),
 ]
 
 
@@ -188,10 +189,9 @@ async def test_every_subscriber_gets_its_value(
             if hubs:  # IoTitan subscribed first: core's sensors subscribe again
                 await _reload_mqtt_yaml(hass)
         else:
-            hubs = [
-                await _add_hub(hass, "exact", [TOPIC]),
-                await _add_hub(hass, "all", ["#"]),
-            ]
+            hubs.append(
+                await _add_hub(hass, part, [TOPIC] if part == "exact" else ["#"])
+            )
 
     value = 20.0
     for round_ in range(6):
