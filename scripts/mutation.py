@@ -74,10 +74,17 @@ HUB_TESTS = (
     "tests/test_message_log.py",
     "tests/test_sensor.py",
     "tests/test_init.py",
+    "tests/test_journal_replay.py",
+    "tests/test_sources_in_place.py",
 )
 TARGETS: dict[str, Target] = {
     "payload": Target("engine/payload.py", ("tests/engine/test_payload.py",)),
     "window": Target("engine/window.py", ("tests/engine/test_window.py",)),
+    "sorted_floats": Target(
+        "engine/sorted_floats.py",
+        ("tests/engine/test_sorted_floats.py", "tests/engine/test_window.py"),
+    ),
+    "topic_names": Target("engine/topic_names.py", ("tests/test_topic_names.py",)),
     "journal": Target("engine/journal.py", ("tests/engine/test_journal.py",)),
     "record": Target(
         "engine/record.py",
