@@ -718,6 +718,11 @@ def remove_offline_useless(api: HomeAssistantApi) -> None:
             print(f"  removed {entry['title']!r} (needs the internet)")
 
 
+# MQTT 5: the MQTT integration's default from 2026.6 and its only protocol from
+# 2027.1; 2026.2 would otherwise pick 3.1.1.
+DEMO_MQTT_PROTOCOL = "5"
+
+
 def add_mqtt(api: HomeAssistantApi, port: int, protocol: str | None = None) -> str:
     """Add the MQTT integration for a broker on 127.0.0.1; its entry id.
 
@@ -1714,8 +1719,11 @@ class Runner:
     ) -> None:
         entries = api.entries("mqtt")
         if not entries:
-            add_mqtt(api, port)
-            print(f"  MQTT integration added (broker 127.0.0.1:{port})")
+            add_mqtt(api, port, DEMO_MQTT_PROTOCOL)
+            print(
+                f"  MQTT integration added (broker 127.0.0.1:{port}, "
+                f"MQTT {DEMO_MQTT_PROTOCOL})"
+            )
         elif state.get("mqtt_port") != port:
             # The broker moved (1883 was busy, or a new IOTITAN_MQTT_PORT).
             repoint_mqtt(api, entries[0]["entry_id"], port)

@@ -118,7 +118,7 @@ class RealStack:
         if self.hub_id is None:
             develop.onboard(self.api)
             develop.remove_offline_useless(self.api)
-            develop.add_mqtt(self.api, self.mqtt_port)
+            develop.add_mqtt(self.api, self.mqtt_port, develop.DEMO_MQTT_PROTOCOL)
             self.hub_id = str(develop.add_hub(self.api))
             # Home Assistant saves config entries and users a little later: a
             # clean restart makes sure they are on disk before any kill -9.

@@ -17,6 +17,7 @@ import json
 import math
 import os
 from pathlib import Path
+import re
 import shutil
 import signal
 import socket
@@ -290,6 +291,24 @@ def _check_demo(api: Api, demo: Demo) -> None:
     assert all(0 <= _numeric(state) <= 1 for state in motion), motion  # shares
 
 
+def _assert_home_assistant_speaks_mqtt5(develop_dir: Path) -> None:
+    """Mosquitto logged Home Assistant's client connecting with MQTT 5 (p5).
+
+    IoTitan's own clients (the simulator) are not Home Assistant's: Home
+    Assistant's client ids are random, the simulator's start with its name.
+    """
+    log = (develop_dir / "logs" / "mosquitto.log").read_text(errors="replace")
+    levels = {
+        client: level
+        for client, level in re.findall(
+            r"New client connected from \S+ as (\S+) \(p(\d+),", log
+        )
+        if not client.startswith("iotitan")
+    }
+    assert levels, log[-2000:]
+    assert set(levels.values()) == {"5"}, levels
+
+
 @pytest.mark.usefixtures("socket_enabled")  # loopback HTTP from the test itself
 def test_develop_runs_provisions_and_stops_cleanly(tmp_path: Path) -> None:
     """First run provisions, second run reuses; SIGINT leaves nothing behind."""
@@ -323,6 +342,8 @@ def test_develop_runs_provisions_and_stops_cleanly(tmp_path: Path) -> None:
             assert "hass" in commands
 
             _check_demo(Api(ha_port), demo)
+            if env["IOTITAN_MQTT_BROKER"] == "mosquitto":
+                _assert_home_assistant_speaks_mqtt5(tmp_path / "develop")
 
             assert demo.interrupt() == 0, demo.text()
             assert "Stopped." in demo.text()
