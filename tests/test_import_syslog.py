@@ -23,6 +23,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.iotitan import import_syslog
 from custom_components.iotitan.const import DOMAIN
+from custom_components.iotitan.diagnostics import async_get_config_entry_diagnostics
 from custom_components.iotitan.engine.journal import read_since
 from custom_components.iotitan.engine.record import MqttRecord
 from custom_components.iotitan.engine.syslog import SyslogFormatter
@@ -248,6 +249,10 @@ async def test_gzip_bomb_of_one_long_line_is_bounded(
     response, peak = await traced_import(hass, entry, bomb)
     assert peak < 32 * MiB, f"peak {peak / MiB:.1f} MiB"
     assert (response["lines"], response["imported"], response["too_long"]) == (3, 2, 1)
+    await hass.async_block_till_done()
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["last_import"]["too_long"] == 1
+    assert diagnostics["last_import"]["file"] == "bomb.log.gz"
 
 
 async def test_many_lines_stream_in_batches(
@@ -329,6 +334,8 @@ async def test_damaged_gzip_gives_the_clear_error(
     assert raised.value.translation_placeholders is not None
     imported = int(raised.value.translation_placeholders["imported"])
     await hass.async_block_till_done()
+    last_import = (await async_get_config_entry_diagnostics(hass, entry))["last_import"]
+    assert (last_import["outcome"], last_import["imported"]) == ("damaged", imported)
     await entry.runtime_data.message_log.journal.flush()
     # What was imported is exactly the file's first records, in order.
     directory = Path(hass.config.path("iotitan", entry.entry_id))
@@ -408,6 +415,20 @@ async def test_records_from_the_future_are_refused_and_counted(
     assert response["imported"] == 3
     assert response["in_future"] == 2
     await hass.async_block_till_done()  # the reload that rebuilds the windows
+    # Diagnostics keep the last import's counts (the reload does not lose them).
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["last_import"] == {
+        "finished": now.isoformat(),
+        "file": "mixed.log",
+        "outcome": "complete",
+        "lines": 5,
+        "imported": 3,
+        "too_old": 0,
+        "in_future": 2,
+        "too_long": 0,
+        "unparsed": 0,
+        "unparsed_by_reason": {},
+    }
     # An explicit year is taken at its word: this year's dates in the future
     # are refused too.
     path.write_text(legacy(now + timedelta(days=40), TOPIC, "6"))

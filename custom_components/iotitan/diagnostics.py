@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 
 from .channel import TO_REDACT
 from .hub import IoTitanConfigEntry
+from .services import DATA_LAST_IMPORT
 
 
 async def async_get_config_entry_diagnostics(
@@ -38,6 +39,12 @@ async def async_get_config_entry_diagnostics(
             },
         },
     }
+    # The last `iotitan.import_syslog` into this hub since Home Assistant
+    # started (the refused and cut lines are only in its response otherwise).
+    if (
+        last_import := hass.data.get(DATA_LAST_IMPORT, {}).get(entry.entry_id)
+    ) is not None:
+        diagnostics["last_import"] = last_import
     if entry.state is not ConfigEntryState.LOADED:
         return diagnostics
     return {

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+from pathlib import PurePath
 import time
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID
@@ -17,6 +19,7 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 import voluptuous as vol
 
 from .channel import async_get_channel
@@ -33,6 +36,10 @@ ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_PATH = "path"
 ATTR_YEAR = "year"
 SERVICE_IMPORT_SYSLOG = "import_syslog"
+
+# Each hub's last import, for diagnostics: kept here, not on the hub, because
+# an import reloads the hub to rebuild its windows.
+DATA_LAST_IMPORT: HassKey[dict[str, dict[str, Any]]] = HassKey(f"{DOMAIN}_last_import")
 
 IMPORT_SYSLOG_SCHEMA = vol.Schema(
     {
@@ -117,11 +124,13 @@ async def _async_import_syslog(call: ServiceCall) -> ServiceResponse:
             translation_key="import_failed",
             translation_placeholders={"path": path, "error": err.strerror or str(err)},
         ) from err
+    outcome = "damaged"
     try:
         while batch := await hass.async_add_executor_job(reader.read_batch):
             for record in batch:
                 journal.submit(record)
             await journal.flush()
+        outcome = "complete"
     except ImportReadError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
@@ -134,6 +143,12 @@ async def _async_import_syslog(call: ServiceCall) -> ServiceResponse:
         ) from err
     finally:
         await hass.async_add_executor_job(reader.close)
+        hass.data.setdefault(DATA_LAST_IMPORT, {})[entry.entry_id] = {
+            "finished": dt_util.utcnow().isoformat(),
+            "file": PurePath(path).name,
+            "outcome": outcome,
+            **reader.counts.as_response(),
+        }
         # The windows are rebuilt from the journal, now with the imported history.
         if reader.counts.imported:
             hass.config_entries.async_schedule_reload(entry.entry_id)
