@@ -10,6 +10,7 @@ import datetime
 import os
 import re
 import time
+import tracemalloc
 from typing import TypedDict
 from zoneinfo import ZoneInfo
 
@@ -570,6 +571,26 @@ def test_many_topics_and_repeated_records() -> None:
     first = fmt.format(record)
     assert fmt.format(record) is first  # shared by syslog and journal: once
     assert fmt.format(MqttRecord(2.0, "same", b"x", 0, False)) == first
+
+
+def test_long_distinct_topics_do_not_pin_memory() -> None:
+    """A hostile publisher's distinct long topics: each record is formatted, and
+    the formatter keeps almost nothing of them (before the bound it kept up to
+    4,096 escaped topics: about 80 MiB at this length)."""
+    fmt = formatter()
+    level = "é" * 20_000
+    tracemalloc.start()
+    try:
+        for index in range(50):
+            topic = f"{index}/{level}"
+            line, _ = fmt.format(MqttRecord(1.0, topic, b"1", 0, False))
+            assert decoded_record(line)[0] == topic
+            del line
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # 50 such topics kept would be 1 MB (20,000 one-byte characters each).
+    assert held < 500_000, held
 
 
 @settings(max_examples=300, deadline=None)

@@ -171,7 +171,13 @@ _MONTHS: Final = (
     "Nov",
     "Dec",
 )
+# The formatter remembers escaped topics, at most this many, and only topics of
+# at most this many characters: a hostile publisher's long distinct topics
+# (MQTT allows 65,535 bytes) would otherwise pin up to 4,096 of them, about a
+# quarter of a gigabyte; escaping a long topic again costs little next to its
+# record.
 _TOPIC_CACHE_SIZE: Final = 4096
+_TOPIC_CACHE_MAX_CHARS: Final = 256
 
 
 class Facility(enum.IntEnum):
@@ -432,10 +438,11 @@ class SyslogFormatter:
             self._last_second = second
         topic = self._topics.get(record.topic)
         if topic is None:
-            if len(self._topics) >= _TOPIC_CACHE_SIZE:
-                self._topics.clear()
             topic = _sd_topic(record.topic)
-            self._topics[record.topic] = topic
+            if len(record.topic) <= _TOPIC_CACHE_MAX_CHARS:
+                if len(self._topics) >= _TOPIC_CACHE_SIZE:
+                    self._topics.clear()
+                self._topics[record.topic] = topic
         head = f"{self._header}{self._last_stamp}.{micros:06d}Z{self._middle}"
         tail = f'" qos="{record.qos:d}" retain="{1 if record.retain else 0}"]'
         sep = " \ufeff" if self.bom else " "
