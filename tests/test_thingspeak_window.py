@@ -65,25 +65,32 @@ async def test_rows_leave_out_samples_that_left_the_window(
     sent: list[tuple[float, float]] = []
 
     def publish_on_schedule() -> None:
+        # Every half minute from 0:30 (start is 0:05): those on full minutes
+        # are exactly WINDOW old at a row, at the window's edge.
         elapsed = round(dt_util.utcnow().timestamp() - start.timestamp())
         index, rest = divmod(elapsed, READING_EVERY)
-        if rest == 0 and index < len(READINGS):
+        if rest == READING_EVERY - 5 and index < len(READINGS):
             async_fire_mqtt_message(hass, TOPIC, str(READINGS[index]))
             sent.append((dt_util.utcnow().timestamp(), READINGS[index]))
 
     # Steps of 5 s: rows are made on their boundary. 15 minutes: the last
-    # reading is at 4:35, its window ends at 9:35.
+    # reading is at 5:00, its window ends at 10:00.
     await run(hass, freezer, 15 * 60, [channel], step=5, each=publish_on_schedule)
     await run(hass, freezer, 60, [channel])  # the last rows go out
     assert len(sent) == len(READINGS)
 
     expected: list[tuple[datetime, dict[str, Any]]] = []
+    at_the_edge = 0
     boundary = start - timedelta(seconds=5)  # the full hour
     for minute in range(1, 17):  # 16 minutes have passed
         row_time = boundary + timedelta(minutes=minute)
         now = row_time.timestamp()
         # Independent of the window: the samples at most WINDOW seconds old.
-        values = [value for when, value in sent if now - WINDOW <= when <= now]
+        # A sample exactly WINDOW old is still in, as in core's statistics; a
+        # reading at the row's very time is published after the row is made
+        # (`run` fires the timers, then calls `each` at the next step).
+        values = [value for when, value in sent if now - WINDOW <= when < now]
+        at_the_edge += any(when == now - WINDOW for when, _ in sent)
         row: dict[str, Any] = {"field2": len(values)}  # a count of 0 is a value
         if values:
             row["field1"] = round(statistics.fmean(values), 2)
@@ -92,11 +99,14 @@ async def test_rows_leave_out_samples_that_left_the_window(
     stored = [
         (row.created_at, row.values) for row in fake_thingspeak.stored(CHANNEL_ID)
     ]
+    # The readings on full minutes (1:00 to 5:00) are each exactly WINDOW old
+    # at a row: the edge is tested five times.
+    assert at_the_edge == 5
     assert stored == expected
-    # The source went silent at 4:35: from 9:35 on its window is empty, and
+    # The source went silent at 5:00: after 10:00 its window is empty, and
     # the rows say so rather than repeat the last mean.
-    silent = [row for row_time, row in stored if row_time.minute >= 10]
-    assert silent == [{"field2": 0}] * 7
+    silent = [row for row_time, row in stored if row_time.minute >= 11]
+    assert silent == [{"field2": 0}] * 6
 
 
 async def test_building_a_row_reads_the_windows_without_changing_them(
