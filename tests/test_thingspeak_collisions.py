@@ -313,3 +313,57 @@ async def test_two_hubs_already_sharing_a_channel_raise_a_repair_issue(
         for issue in registry.issues.values()
         if issue.translation_key == "thingspeak_channel_shared"
     ]
+
+
+async def test_two_hubs_already_sharing_a_channel_lose_no_row(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    fake_thingspeak: FakeThingSpeak,
+    freezer: FrozenDateTimeFactory,
+    start: datetime,
+) -> None:
+    """Two hubs from before the refusal, one channel, rows on the same seconds.
+
+    Each hub sees the other as "another writer": ThingSpeak refuses a second
+    row at a created_at it holds, so one row of each pair is re-dated by the
+    smallest shift. Every row both hubs make is stored, each once.
+    """
+    minutes = 10
+    home = hub_entry(
+        source(),
+        mapped_channel(
+            title="Weather", base_url=fake_thingspeak.url, upload_interval=60
+        ),
+        name="Home",
+    )
+    shed = hub_entry(
+        source(),
+        mapped_channel(
+            title="Shed weather", base_url=fake_thingspeak.url, upload_interval=60
+        ),
+        name="Shed",
+    )
+    home.add_to_hass(hass)
+    await setup_hub(shed)
+    channels = [channel_of(home), channel_of(shed)]
+    publish(hass, 20)
+    await run(hass, freezer, minutes * 60, channels)
+    await run_until(
+        hass,
+        freezer,
+        lambda: all(channel.sender.rows_waiting == 0 for channel in channels),
+        channels,
+    )
+
+    stored = [row.created_at for row in fake_thingspeak.stored(CHANNEL_ID)]
+    produced = [channel.sender.outbox.counters.produced for channel in channels]
+    # A row a minute from each hub, on the same full minutes.
+    assert produced == [minutes, minutes]
+    assert len(stored) == len(set(stored)) == sum(produced)
+    assert all(channel.sender.outbox.dead_letters == () for channel in channels)
+    # Each pair collided once: one of its rows moved, by one second.
+    redated = sum(channel.sender.outbox.counters.redated for channel in channels)
+    assert redated == minutes
+    on_the_minute = [when for when in stored if when.second == start.second - 5]
+    assert len(on_the_minute) == minutes
+    assert {when.second for when in stored} <= {59, 0, 1}  # the smallest shift
