@@ -76,6 +76,7 @@ HUB_TESTS = (
     "tests/test_init.py",
     "tests/test_journal_replay.py",
     "tests/test_sources_in_place.py",
+    "tests/test_hub_bounds.py",
 )
 TARGETS: dict[str, Target] = {
     "payload": Target("engine/payload.py", ("tests/engine/test_payload.py",)),
