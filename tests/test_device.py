@@ -21,6 +21,7 @@ import zipfile
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from packaging.version import Version
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -232,7 +233,11 @@ def _newest_source(path: str) -> str:
 
     Read as text: the newest release's syntax (Python 3.14) does not parse here.
     """
-    wheels = sorted(CACHE.glob("homeassistant-*.whl"))
+    # By version, not by name: "2026.9.0" sorts after "2026.11.0" as text.
+    wheels = sorted(
+        CACHE.glob("homeassistant-*.whl"),
+        key=lambda wheel: Version(wheel.name.split("-")[1]),
+    )
     if not wheels:
         pytest.skip("no newest Home Assistant wheel cached (run check_forward_compat)")
     with zipfile.ZipFile(wheels[-1]) as wheel:
