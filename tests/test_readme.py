@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import copy
 from dataclasses import dataclass
 from datetime import timedelta
+import json
 import logging
 from pathlib import Path
 import re
@@ -23,6 +24,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.automation.config import async_validate_config_item
 from homeassistant.config_entries import ConfigSubentryDataWithId
+from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import (
     device_registry as dr,
@@ -30,6 +32,7 @@ from homeassistant.helpers import (
     script as script_helper,
 )
 from homeassistant.setup import async_setup_component
+from packaging.version import Version
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -553,3 +556,24 @@ async def test_automation_examples_run(
     ]
     assert events, "no alert event"
     assert set(example) == set(events[0].data)
+
+
+def test_the_supported_versions_are_those_tested_and_declared() -> None:
+    """The README's version statements match hacs.json, the harness and the check."""
+    text = README_TEXT
+    minimum = json.loads((README.parent / "hacs.json").read_text())["homeassistant"]
+    major_minor = ".".join(minimum.split(".")[:2])
+    assert f"IoTitan needs Home Assistant {major_minor} or later" in text
+    # The suite's Home Assistant, as the harness installed it.
+    assert f"The test suite runs on Home Assistant {HA_VERSION}" in " ".join(
+        text.split()
+    )
+    # The newest release the forward-compatibility check read, when cached.
+    cache = README.parent / ".cache" / "forward-compat"
+    wheels = sorted(
+        cache.glob("homeassistant-*.whl"),
+        key=lambda wheel: Version(wheel.name.split("-")[1]),
+    )
+    if wheels:
+        newest = wheels[-1].name.split("-")[1]
+        assert f"newest release on PyPI ({newest} at the" in " ".join(text.split())
