@@ -182,6 +182,9 @@ class TcpReceiver:
 class Runner:
     """Runs scenarios in child processes and collects their figures."""
 
+    scenarios = SCENARIOS
+    """The module whose test functions the scenarios are."""
+
     def __init__(
         self,
         workdir: Path,
@@ -224,7 +227,7 @@ class Runner:
                 sys.executable,
                 "-m",
                 "pytest",
-                f"{SCENARIOS}::{test}",
+                f"{self.scenarios}::{test}",
                 "-q",
                 "-p",
                 "no:cacheprovider",
