@@ -276,6 +276,15 @@ def figures(results: dict[str, Any]) -> dict[str, Any]:
         chain_restart["setup_seconds"] * c_scale if chain_restart else None,
         c_how,
     )
+    row(
+        "restart_without_cpu_s",
+        "  CPU of it (every thread)",
+        "s",
+        without["setup_cpu"],
+        how if scale == 1 else f"measured, {iot['topics']} topics",
+        chain_restart["setup_cpu"] * c_scale if chain_restart else None,
+        c_how,
+    )
     if with_ is not None:
         row(
             "restart_with_s",
