@@ -271,8 +271,8 @@ def figures(results: dict[str, Any]) -> dict[str, Any]:
         "restart_without_s",
         "restart, full journal replay / recorder restore",
         "s",
-        without["setup_seconds"],
-        how if scale == 1 else f"measured, {iot['topics']} topics",
+        without["setup_seconds"] * scale,
+        how,
         chain_restart["setup_seconds"] * c_scale if chain_restart else None,
         c_how,
     )
@@ -280,8 +280,8 @@ def figures(results: dict[str, Any]) -> dict[str, Any]:
         "restart_without_cpu_s",
         "  CPU of it (every thread)",
         "s",
-        without["setup_cpu"],
-        how if scale == 1 else f"measured, {iot['topics']} topics",
+        without["setup_cpu"] * scale,
+        how,
         chain_restart["setup_cpu"] * c_scale if chain_restart else None,
         c_how,
     )
@@ -290,8 +290,8 @@ def figures(results: dict[str, Any]) -> dict[str, Any]:
             "restart_with_s",
             "restart with the hub's snapshot",
             "s",
-            with_["setup_seconds"],
-            how if scale == 1 else f"measured, {iot['topics']} topics",
+            with_["setup_seconds"] * scale,
+            how,
         )
     mine = iot["per_message"]
     theirs = chain["per_message"] if chain else None
