@@ -503,7 +503,9 @@ async def restart(
     result: dict[str, Any] = {"unload_seconds": await timed_unload(hass, entry)}
     found = snapshot_files(journal)
     result["snapshot_files"] = [path.name for path in found]
-    journal_files = [path for path in journal.iterdir() if not is_snapshot(path)]
+    journal_files = [
+        path for path in journal.iterdir() if _JOURNAL_FILE_RE.fullmatch(path.name)
+    ]
     result["journal_read_seconds"], result["journal_bytes"] = read_files(journal_files)
     if found:
         seconds, size = read_files(found)
