@@ -6,6 +6,7 @@ Run from the repository root::
     .venv/bin/python -m benchmarks.bench_ha --quick      # T = 10 only, ~1 min
     .venv/bin/python -m benchmarks.bench_ha --ablation   # + what each part costs
     .venv/bin/python -m benchmarks.bench_ha --json out.json   # + every figure
+    .venv/bin/python -m benchmarks.bench_ha --large-home      # bench_large_home
 
 Every contender runs inside Home Assistant's test harness
 (pytest-homeassistant-custom-component: a real event loop, state machine,
@@ -182,6 +183,9 @@ class TcpReceiver:
 class Runner:
     """Runs scenarios in child processes and collects their figures."""
 
+    scenarios = SCENARIOS
+    """The module whose test functions the scenarios are."""
+
     def __init__(
         self,
         workdir: Path,
@@ -224,7 +228,7 @@ class Runner:
                 sys.executable,
                 "-m",
                 "pytest",
-                f"{SCENARIOS}::{test}",
+                f"{self.scenarios}::{test}",
                 "-q",
                 "-p",
                 "no:cacheprovider",
@@ -560,7 +564,19 @@ def verdict(ok: bool) -> str:
 
 def main() -> None:
     """Parse options, run every scenario, print the tables."""
+    if "--large-home" in sys.argv[1:]:
+        # The large home has its own driver; the other options are its own.
+        from benchmarks.bench_large_home import main as large_home
+
+        large_home([arg for arg in sys.argv[1:] if arg != "--large-home"])
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--large-home",
+        action="store_true",
+        help="run benchmarks/bench_large_home.py instead (500 topics, 1 h and 24 h"
+        " windows; with its own options, e.g. --quick, --json)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="T = 10 only, no restart (< 2 minutes)"
     )

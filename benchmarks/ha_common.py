@@ -83,23 +83,48 @@ def timestamp(second: int) -> float:
     return SIM_START + second
 
 
+def due(topics: int, second: int, period: int = 1) -> range:
+    """The sensors that read at simulated second `second`, one reading per `period`.
+
+    Sensor `index` reads at the seconds congruent to `index` modulo `period`,
+    so the topics are not in step: each second ``topics / period`` of them
+    read. With a period of 1 every sensor reads every second.
+    """
+    return range(second % period, topics, period)
+
+
 def stream(
-    topics: int, first: int, seconds: int, prefix: str = "bench"
+    topics: int, first: int, seconds: int, prefix: str = "bench", period: int = 1
 ) -> list[list[tuple[str, bytes]]]:
-    """Messages of seconds first..first+seconds-1: one per topic and second."""
+    """Messages of seconds first..first+seconds-1: those of the sensors `due` then.
+
+    With the default period of 1: one message per topic and second.
+    """
     names = [topic(index, prefix) for index in range(topics)]
     return [
-        [(names[index], payload(index, second)) for index in range(topics)]
+        [
+            (names[index], payload(index, second))
+            for index in due(topics, second, period)
+        ]
         for second in range(first, first + seconds)
     ]
 
 
-def write_journal(directory: Path, topics: int, window: int) -> int:
-    """Write the journal a hub would have written over `window` seconds at 1 Hz.
+def write_journal(
+    directory: Path, topics: int, window: int, period: int = 1, margin: int = 0
+) -> int:
+    """Write the journal a hub would have written over `window` + `margin` seconds.
 
-    Records of seconds -window+1..0 (0 = SIM_START, the moment the scenario's
-    hub starts), every topic once a second, with the header the hub uses. Run
-    in the driver process, so the scenario's memory figures do not include it.
+    Records of seconds -window-margin+1..0 (0 = SIM_START, the moment the
+    scenario's hub starts), each topic once every `period` seconds (the
+    sensors `due` at each second: with the default period of 1, every topic
+    once a second), with the header the hub uses. A `margin` of at least
+    `period` fills every window to its steady state (a window of `window`
+    seconds then holds ``window / period + 1`` samples of the sensors that
+    read at second 0, one fewer of the others); older records are there as
+    in a journal that has been running, and the replay skips them. Run in the
+    driver process, so the scenario's memory figures do not include it.
+    Returns how many records it wrote.
     """
     # Imported here: only the driver writes journals.
     from custom_components.iotitan.engine.journal import (
@@ -114,9 +139,9 @@ def write_journal(directory: Path, topics: int, window: int) -> int:
     names = [topic(index) for index in range(topics)]
 
     def records() -> Iterator[MqttRecord]:
-        for second in range(-window + 1, 1):
+        for second in range(-window - margin + 1, 1):
             stamp = timestamp(second)
-            for index in range(topics):
+            for index in due(topics, second, period):
                 yield MqttRecord(stamp, names[index], payload(index, second), 0, False)
 
     async def write() -> int:

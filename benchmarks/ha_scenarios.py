@@ -132,6 +132,7 @@ from .ha_common import (
     THRESHOLD_HYSTERESIS,
     THRESHOLD_UPPER,
     SimClock,
+    due,
     object_id,
     payload,
     read_rss_kib,
@@ -230,9 +231,12 @@ def threshold_configs(topics: int) -> list[dict[str, Any]]:
 
 
 def hub_entry(
-    topics: int, window: int, syslog_port: int, variant: dict[str, Any]
+    topics: int, window: int | list[float], syslog_port: int, variant: dict[str, Any]
 ) -> MockConfigEntry:
     """The hub: one wildcard source, six statistics, one high alert, UDP syslog.
+
+    `window`: the source's window in seconds, or a list of them (one window
+    each, all with the six statistics).
 
     `variant` switches parts off for the ablation runs (--ablation): "syslog",
     "alert", "output" (False: off), "update_interval" (seconds),
@@ -267,7 +271,9 @@ def hub_entry(
             CONF_VALUE_PATH: "",
             CONF_UNIT: "°C",
             CONF_DEVICE_CLASS: "temperature",
-            CONF_WINDOWS: [float(window)],
+            CONF_WINDOWS: [float(w) for w in window]
+            if isinstance(window, list)
+            else [float(window)],
             CONF_STATISTICS: list(STATISTICS),
             CONF_ADVANCED: {
                 CONF_PERCENTILE: PERCENTILE,
@@ -1245,9 +1251,12 @@ async def _test_chain_restart(
 
 
 def bulk_fill_states(
-    recorder: Any, entity_ids: list[str], first: int, last: int
+    recorder: Any, entity_ids: list[str], first: int, last: int, period: int = 1
 ) -> int:
     """Insert the states of seconds first..last as the recorder writes them.
+
+    Each second, the states of the sensors `due` then (with a `period` of 1,
+    every sensor's).
 
     Learns from the rows the recorder wrote for the first seconds (metadata,
     attributes and origin ids, the old_state_id chain) and goes on in the same
@@ -1293,8 +1302,8 @@ def bulk_fill_states(
         for second in range(first, last + 1):
             stamp = timestamp(second)
             context = ulid_to_bytes(ulid_at_time(stamp))
-            for index, entity_id in enumerate(entity_ids):
-                metadata_id = meta[entity_id]
+            for index in due(len(entity_ids), second, period):
+                metadata_id = meta[entity_ids[index]]
                 before = previous[metadata_id]
                 value = payload(index, second).decode()
                 changed = stamp if value != before[1] else before[4]
