@@ -235,6 +235,27 @@ def test_same_second_and_topic_reuse_caches_correctly() -> None:
     assert [decoded_record(line)[3] for line in lines] == ["0", "1"] * 4
 
 
+def test_topic_cache_keeps_no_long_topics() -> None:
+    """The escaped-topic cache is bounded in bytes, not only in topics.
+
+    The soak of broker junk sent 20,000 topics of 1-4 KiB: the cache pinned
+    4,096 of them (about 10 MiB per formatter); with MQTT's 65,535-byte topics
+    it could pin hundreds of MiB.
+    """
+    fmt = formatter()
+    long_topics = [f"junk/{i}/" + "x]" * 2048 for i in range(50)]
+    for i, topic in enumerate(long_topics):
+        line, _ = fmt.format(MqttRecord(100.0 + i, topic, b"1", 0, False))
+        assert decoded_record(line)[0] == topic
+    assert not fmt._topics  # none of them kept
+    for i in range(5000):
+        fmt.format(MqttRecord(200.0 + i, f"t/{i}", b"1", 0, False))
+    assert 0 < len(fmt._topics) <= 4096  # short topics are cached, 4,096 at most
+    # a cached topic is still written right
+    line, _ = fmt.format(MqttRecord(9000.0, "t/4999", b"1", 0, False))
+    assert decoded_record(line)[0] == "t/4999"
+
+
 @pytest.mark.parametrize("payload", HOSTILE_PAYLOADS)
 def test_hostile_payload_stays_one_valid_line(payload: bytes) -> None:
     line, truncated = formatter().format(

@@ -172,6 +172,10 @@ _MONTHS: Final = (
     "Dec",
 )
 _TOPIC_CACHE_SIZE: Final = 4096
+_TOPIC_CACHE_MAX_LEN: Final = 256
+"""Longer topics are escaped each time, not cached: the cache keeps at most
+4,096 topics of at most 256 characters (MQTT allows 65,535 bytes: 4,096 long
+topics from a hostile publisher would pin hundreds of MiB)."""
 
 
 class Facility(enum.IntEnum):
@@ -432,10 +436,11 @@ class SyslogFormatter:
             self._last_second = second
         topic = self._topics.get(record.topic)
         if topic is None:
-            if len(self._topics) >= _TOPIC_CACHE_SIZE:
-                self._topics.clear()
             topic = _sd_topic(record.topic)
-            self._topics[record.topic] = topic
+            if len(record.topic) <= _TOPIC_CACHE_MAX_LEN:
+                if len(self._topics) >= _TOPIC_CACHE_SIZE:
+                    self._topics.clear()
+                self._topics[record.topic] = topic
         head = f"{self._header}{self._last_stamp}.{micros:06d}Z{self._middle}"
         tail = f'" qos="{record.qos:d}" retain="{1 if record.retain else 0}"]'
         sep = " \ufeff" if self.bom else " "
