@@ -40,11 +40,13 @@ recorder for the topics' entities, caches) and free memory that malloc_trim
 cannot give back (partly used pages, Python's own arenas). Run it with allocator settings in
 the environment (`MALLOC_MMAP_THRESHOLD_=131072`, or jemalloc through
 `LD_PRELOAD`) to compare: the script prints which ones Home Assistant got.
+jemalloc has no malloc_trim; it gives freed memory back after its decay time,
+so with it each step waits `--settle` seconds (45 by default) instead.
 `--trim-between` (debugging) also trims after the fuzzed messages, to see the
 first phase's fragmentation on its own (it changes the second phase's start).
 
 Usage: .venv/bin/python scripts/soak_broker_junk.py [--messages N] [--topics N]
-       [--no-split] [--trim-between]
+       [--no-split] [--trim-between] [--settle SECONDS]
 """
 
 from __future__ import annotations
@@ -341,26 +343,39 @@ def phase_report(
     print_hub(hub)
 
 
-def split(stack: RealStack, before: int, after: int) -> None:
-    """Measure what of the growth is whose (see the module doc)."""
-    trimmed = probe(stack, trim=True)
-    cleared = probe(stack, clear_match_cache=True, trim=True)
-    unloaded = probe(stack, unload=True, trim=True)
+def split(stack: RealStack, before: int, after: int, settle: float) -> None:
+    """Measure what of the growth is whose (see the module doc).
+
+    `settle`: seconds to wait after each step before reading RSS (jemalloc
+    gives freed memory back only after its decay time; glibc at once).
+    """
+
+    def step(**steps: bool) -> int:
+        probe(stack, **steps)
+        time.sleep(settle)
+        return rss(stack.hass_pid)
+
+    start = rss(stack.hass_pid)
+    trimmed = step(trim=True)
+    entries = probe(stack)["match_cache_entries"]
+    cleared = step(clear_match_cache=True, trim=True)
+    unloaded = step(unload=True, trim=True)
     growth = after - before
-    allocator = trimmed["rss"] - trimmed["rss_after"]
-    cache = cleared["rss"] - cleared["rss_after"]
-    iotitan = unloaded["rss"] - unloaded["rss_after"]
+    allocator = start - trimmed
+    cache = trimmed - cleared
+    iotitan = cleared - unloaded
     rest = growth - allocator - cache - iotitan
     print(
         f"Split of the {growth / MIB:.1f} MiB growth (measured inside Home Assistant):"
     )
     print(
         f"  allocator: {allocator / MIB:.1f} MiB held free by malloc and given "
-        f"back by malloc_trim(0) (fragmentation, not memory anyone keeps)"
+        f"back by malloc_trim(0){f' and {settle:g} s' if settle else ''} "
+        f"(fragmentation, not memory anyone keeps)"
     )
     print(
         f"  Home Assistant's MQTT match cache: {cache / MIB:.1f} MiB "
-        f"({cleared['match_cache_entries']} topics, freed by clearing it; "
+        f"({entries} topics before it was cleared; freed by clearing it; "
         f"estimated from the topics sent: "
         f"{core_cache_estimate(TOPICS_SENT) / MIB:.1f} MiB)"
     )
@@ -394,6 +409,12 @@ def main() -> int:
         "--trim-between",
         action="store_true",
         help="debugging: malloc_trim after the fuzzed messages too",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=None,
+        help="seconds to wait after each split step (default 0; 45 with jemalloc)",
     )
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -479,7 +500,12 @@ def main() -> int:
                 flush=True,
             )
             if not args.no_split:
-                split(stack, before, after)
+                settle = args.settle
+                if settle is None:
+                    settle = (
+                        45.0 if "jemalloc" in os.environ.get("LD_PRELOAD", "") else 0
+                    )
+                split(stack, before, after, settle)
         finally:
             stack.stop()
     return 0 if hub["messages_received"] >= sent else 1
