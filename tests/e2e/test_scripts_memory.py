@@ -41,6 +41,9 @@ def test_soak_script_tiny(socket_enabled: None) -> None:
     )
     assert "NUL in a topic refused by the broker: True" in output
     assert re.search(r"RSS growth: -?[\d.]+ MiB", output), output
+    assert re.search(r"after 200 fuzzed messages: RSS [\d.]+ MiB, growth", output)
+    # The split measured inside Home Assistant ran to the end.
+    assert re.search(r"IoTitan's part at most -?[\d.]+ MiB", output), output
     # Every message sent reached the hub (the script's own exit code says so
     # too); the hub also counts Home Assistant's birth message.
     received = re.search(r"messages received by the hub: (\d+) of (\d+) sent", output)
@@ -51,4 +54,11 @@ def test_crash_loss_script_tiny(socket_enabled: None) -> None:
     if develop.find_mosquitto() is None:
         pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
     output = run_script("scripts/crash_loss.py", "--reps", "1", "--sizes", "300")
-    assert re.search(r"worst loss window, bursts of 300: [\d.]+ s", output), output
+    # One in-burst kill: "bursts of 300: K kills during the burst (...), M after
+    # it (...); worst loss window X s" (or "nothing lost").
+    summary = re.search(
+        r"bursts of 300: (\d) kills during the burst \((.*?)\), (\d) after it "
+        r"\((.*?)\); worst loss window ([\d.]+ s|nothing lost)",
+        output,
+    )
+    assert summary and int(summary[1]) + int(summary[3]) == 1, output

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 import random
 import time
+import tracemalloc
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -355,13 +356,14 @@ async def test_partial_write_is_cut_back(
     real_write_all = journal_module._write_all
     failures = 1
 
-    def half_then_enospc(fd: int, data: bytes) -> None:
+    def half_then_enospc(fd: int, chunks: list[bytes]) -> None:
         nonlocal failures
         if failures:
             failures -= 1
+            data = b"".join(chunks)
             os.write(fd, data[: len(data) // 2])
             raise OSError(28, "No space left on device")
-        real_write_all(fd, data)
+        real_write_all(fd, chunks)
 
     monkeypatch.setattr(journal_module, "_write_all", half_then_enospc)
     for index in range(1, 6):
@@ -372,6 +374,49 @@ async def test_partial_write_is_cut_back(
     await writer.stop()
     msgs = [parse_rfc5424(x)["msg"] for x in lines_of(tmp_path / ACTIVE_FILE)]
     assert msgs == [b"%d" % i for i in range(6)]  # no duplicate, no torn line
+
+
+def test_short_writes_continue_where_they_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More lines than one writev takes, each call writing only a few bytes."""
+    real_writev = os.writev
+    calls = 0
+
+    def short_writev(fd: int, buffers: list[memoryview]) -> int:
+        nonlocal calls
+        calls += 1
+        assert len(buffers) <= journal_module._IOV_MAX
+        return real_writev(fd, [bytes(b"".join(buffers)[: 1 + calls % 97])])
+
+    monkeypatch.setattr(os, "writev", short_writev)
+    lines = [b"line %d\n" % index for index in range(3000)] + [b"", b"x" * 5000]
+    path = tmp_path / "out"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        journal_module._write_all(fd, lines)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"".join(lines)
+
+
+def test_a_batch_of_large_lines_is_not_copied_to_be_written(tmp_path: Path) -> None:
+    """Writing a batch allocates next to nothing: the lines are not joined.
+
+    A batch of payloads up to 1 MiB each was joined into one more copy of the
+    whole batch in the worker thread (the soak of broker junk: 1-2 MiB random
+    payloads grew Home Assistant's memory by tens of MiB of freed copies).
+    """
+    files = journal_module._JournalFiles(tmp_path, 64 * 1024 * 1024, fsync=False)
+    lines = [bytes([65 + index]) * (1024 * 1024) + b"\n" for index in range(8)]
+    tracemalloc.start()
+    try:
+        files.flush(lines, horizon=0.0, prune=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 256 * 1024, peak  # a join would be 8 MiB
+    assert (tmp_path / ACTIVE_FILE).read_bytes() == b"".join(lines)
 
 
 async def test_failure_during_rotation_writes_the_rest_later(

@@ -18,7 +18,7 @@ file formats), for importing old syslog files.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 import contextlib
 from dataclasses import dataclass
@@ -678,10 +678,32 @@ class _FlushResult:
     """Retention or counting failed (the lines themselves were written)."""
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+_IOV_MAX: Final = 1024  # the smallest IOV_MAX of the systems Home Assistant runs on
+
+
+def _write_all(fd: int, chunks: Sequence[bytes]) -> None:
+    """Write `chunks` in order, whole, without joining them first.
+
+    A batch can hold megabytes (payloads up to 1 MiB each, escaped): joining
+    it would copy all of it once more, in a worker thread, whose allocator
+    arena then keeps the freed copy's pages (glibc). `os.writev` writes the
+    lines where they are; a short write continues where it stopped.
+    """
+    writev = getattr(os, "writev", None)
+    if writev is None:  # not POSIX
+        view = memoryview(b"".join(chunks))
+        while view:
+            view = view[os.write(fd, view) :]
+        return
+    pending = [memoryview(chunk) for chunk in chunks if chunk]
+    done = 0  # chunks of `pending` written whole
+    while done < len(pending):
+        written = writev(fd, pending[done : done + _IOV_MAX])
+        while written and written >= len(pending[done]):
+            written -= len(pending[done])
+            done += 1
+        if written:
+            pending[done] = pending[done][written:]
 
 
 class _JournalFiles:
@@ -721,9 +743,9 @@ class _JournalFiles:
             while end < len(lines) and (length < room or end == start):
                 length += len(lines[end])
                 end += 1
-            data = prefix + b"".join(lines[start:end])
+            chunks = [prefix, *lines[start:end]] if prefix else lines[start:end]
             try:
-                _write_all(fd, data)
+                _write_all(fd, chunks)
                 if self.fsync:
                     os.fsync(fd)
             except OSError:
@@ -732,7 +754,7 @@ class _JournalFiles:
                 raise
         finally:
             os.close(fd)
-        return end, size + len(data) >= self.max_file_bytes, size == 0
+        return end, size + length >= self.max_file_bytes, size == 0
 
     def rotate(self) -> None:
         rotated = _rotated(self.directory)
