@@ -268,3 +268,23 @@ def test_fingerprint_changes_with_every_setting_that_decides_the_samples() -> No
         seen.add(other)
     # Whole seconds as ints or floats are the same windows.
     assert source_fingerprint(**{**base, "windows": (3600, 86400)}) == fingerprint  # type: ignore[arg-type]
+
+
+def test_damaged_files_on_disk(tmp_path: Path) -> None:
+    """The same checks through the mapped file (the checksum in a thread)."""
+    path = tmp_path / "snapshot.bin"
+    assert isinstance(write_snapshot(path, sample_snapshot(50)), int)
+    data = path.read_bytes()
+    for cut in (0, 5, HEADER_BYTES - 1, HEADER_BYTES, len(data) // 2, len(data) - 1):
+        path.write_bytes(data[:cut])
+        result = read_snapshot(path)
+        assert isinstance(result, SnapshotProblem), cut
+        assert result.kind is ProblemKind.TRUNCATED, (cut, result)
+    for at in (HEADER_BYTES + 3, len(data) // 2, len(data) - 1):
+        damaged = bytearray(data)
+        damaged[at] ^= 0x10
+        path.write_bytes(bytes(damaged))
+        result = read_snapshot(path)
+        assert result == SnapshotProblem(ProblemKind.DAMAGED, "checksum mismatch")
+    path.write_bytes(data)
+    assert isinstance(read_snapshot(path), HubSnapshot)
