@@ -26,7 +26,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -34,6 +34,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.iotitan.device import topics_of_device
 from custom_components.iotitan.diagnostics import async_get_config_entry_diagnostics
 from custom_components.iotitan.engine.journal import ACTIVE_FILE, journal_files
 from custom_components.iotitan.engine.window import Statistic
@@ -403,3 +404,33 @@ async def test_write_failure_is_counted_and_logged_once(
     await hub.async_write_snapshot()
     assert hub.snapshot_writes["written"] == 1
     assert hub.snapshot_writes["last_error"] is None
+
+
+async def test_topics_without_a_device_come_back_as_after_a_full_replay(
+    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+) -> None:
+    """Devices removed while stopped: a topic comes back only if a replay from
+    the longest window would bring it back (it had a message since)."""
+    entry = await new_hub(setup_hub, windows=[60.0], statistics=["count"])
+    async_fire_mqtt_message(hass, "plant/old/value", "1")
+    await hass.async_block_till_done()
+    await tick(hass, freezer, 600)  # older than the window
+    async_fire_mqtt_message(hass, "plant/new/value", "2")
+    await hass.async_block_till_done()
+    await tick(hass, freezer, 2)
+    topics_after: dict[bool, list[str]] = {}
+    for from_snapshot in (True, False):
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+        registry = dr.async_get(hass)
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if topics_of_device(device):
+                registry.async_remove_device(device.id)
+        if not from_snapshot:
+            (journal_directory(hass, entry.entry_id) / "snapshot.bin").unlink()
+        await start(hass, entry)
+        assert entry.runtime_data.snapshot_report["restored"] is from_snapshot
+        topics = entry.runtime_data.sources[subentry_id(entry)].topics
+        topics_after[from_snapshot] = sorted(topics)
+        assert len(topics["plant/new/value"].windows[60.0]) == 1
+    assert topics_after[True] == topics_after[False] == ["plant/new/value"]
