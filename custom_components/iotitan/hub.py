@@ -510,8 +510,6 @@ class IoTitanHub:
         for source in self.sources.values():
             for state in source.topics.values():
                 state.expire(now)
-        if restored is not None:
-            self.snapshot_report["records_replayed_after"] = len(result)
         future = self.future_samples[FUTURE_REFUSED_REPLAY]
         self.replay_report = {
             "files_read": result.files_read,
