@@ -11,6 +11,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iotitan.const import (
@@ -189,3 +190,31 @@ async def submit_channel_fields(
             if isinstance(value, FieldSource)
         },
     )
+
+
+FROM_SNAPSHOT_OR_JOURNAL = pytest.mark.parametrize(
+    "from_snapshot", [True, False], ids=["snapshot", "full_replay"]
+)
+"""Run a restart test both ways: windows restored from the hub's snapshot, and
+rebuilt by replaying the whole journal (the snapshot deleted first)."""
+
+
+async def restart_hub(
+    hass: HomeAssistant, entry: MockConfigEntry, *, from_snapshot: bool
+) -> None:
+    """Reload a hub: from the snapshot its stop wrote, or (deleted) from the journal.
+
+    Asserts that the way asked for is the way taken.
+    """
+    from custom_components.iotitan.hub_snapshot import SNAPSHOT_FILE
+    from custom_components.iotitan.message_log import journal_directory
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    if not from_snapshot:
+        path = journal_directory(hass, entry.entry_id) / SNAPSHOT_FILE
+        await hass.async_add_executor_job(path.unlink)  # the stop wrote it
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    report = entry.runtime_data.snapshot_report
+    assert report["restored"] is from_snapshot, report

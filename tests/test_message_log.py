@@ -33,7 +33,13 @@ from custom_components.iotitan.engine.syslog import SyslogFormatter
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.message_log import record_now
 
-from .common import hub_entry, sensor_subentry, subentry_id
+from .common import (
+    FROM_SNAPSHOT_OR_JOURNAL,
+    hub_entry,
+    restart_hub,
+    sensor_subentry,
+    subentry_id,
+)
 from .rsyslog import Rsyslog, rsyslogd_path
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
@@ -63,8 +69,12 @@ async def tick(
     await hass.async_block_till_done()
 
 
+@FROM_SNAPSHOT_OR_JOURNAL
 async def test_restart_equivalence_for_every_statistic(
-    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    freezer: FrozenDateTimeFactory,
+    from_snapshot: bool,
 ) -> None:
     """A hub restarted mid-stream shows what an uninterrupted one shows.
 
@@ -81,9 +91,9 @@ async def test_restart_equivalence_for_every_statistic(
     )
     feed = Feeder(hass, freezer)
     await feed(150)
-    assert await hass.config_entries.async_reload(restarted.entry_id)
-    await hass.async_block_till_done()
-    assert restarted.runtime_data.records_replayed > 0
+    await restart_hub(hass, restarted, from_snapshot=from_snapshot)
+    replayed = restarted.runtime_data.records_replayed
+    assert replayed == 0 if from_snapshot else replayed > 0
     await feed(60)
     await tick(hass, freezer, 10)
 
@@ -94,10 +104,15 @@ async def test_restart_equivalence_for_every_statistic(
     assert statistic_states(hass, restarted) == expected
 
 
+@FROM_SNAPSHOT_OR_JOURNAL
 async def test_home_assistant_stop_flushes_the_journal(
-    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    freezer: FrozenDateTimeFactory,
+    from_snapshot: bool,
 ) -> None:
-    """On Home Assistant's stop event the journal is flushed; a start restores all."""
+    """On Home Assistant's stop event the journal is flushed and a snapshot
+    written; a start restores all, from either."""
     entry = await setup_hub(
         hub_entry(sensor_subentry("plant/+/value", statistics=ALL_STATISTICS))
     )
@@ -110,10 +125,16 @@ async def test_home_assistant_stop_flushes_the_journal(
     journal = entry.runtime_data.message_log.journal
     assert journal.stats.records_written == 80
     assert journal.stats.buffered == 0
+    snapshot = entry.runtime_data.snapshot_path
+    assert entry.runtime_data.snapshot_writes["written"] == 1
+    assert snapshot.exists()
+    if not from_snapshot:
+        snapshot.unlink()
 
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert entry.runtime_data.records_replayed == 80
+    assert entry.runtime_data.snapshot_report["restored"] is from_snapshot
+    assert entry.runtime_data.records_replayed == (0 if from_snapshot else 80)
     assert statistic_states(hass, entry) == before
 
 

@@ -24,7 +24,13 @@ from custom_components.iotitan.diagnostics import (
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.source import TopicState
 
-from .common import hub_entry, sensor_subentry, subentry_id
+from .common import (
+    FROM_SNAPSHOT_OR_JOURNAL,
+    hub_entry,
+    restart_hub,
+    sensor_subentry,
+    subentry_id,
+)
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 TOPIC = "room/t"
@@ -51,8 +57,12 @@ async def send(
     await hass.async_block_till_done()
 
 
+@FROM_SNAPSHOT_OR_JOURNAL
 async def test_restart_does_not_repeat_the_retained_reading(
-    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    freezer: FrozenDateTimeFactory,
+    from_snapshot: bool,
 ) -> None:
     """After a reload the windows come from the journal; the repeat adds nothing.
 
@@ -70,9 +80,8 @@ async def test_restart_does_not_repeat_the_retained_reading(
     freezer.tick(timedelta(seconds=2))  # past the journal's flush interval
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.runtime_data.records_replayed == 2
+    await restart_hub(hass, entry, from_snapshot=from_snapshot)
+    assert entry.runtime_data.records_replayed == (0 if from_snapshot else 2)
     assert window_values(entry) == live
 
     await send(hass, freezer, "20", retain=True)  # the new subscription's copy
@@ -89,8 +98,12 @@ async def test_restart_does_not_repeat_the_retained_reading(
     assert topic["retained_repeats_ignored"] == 1
 
 
+@FROM_SNAPSHOT_OR_JOURNAL
 async def test_replay_applies_the_same_rule(
-    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    freezer: FrozenDateTimeFactory,
+    from_snapshot: bool,
 ) -> None:
     """A repeat the live hub skipped is in the journal; the replay skips it too.
 
@@ -103,11 +116,11 @@ async def test_replay_applies_the_same_rule(
         freezer.tick(timedelta(seconds=2))
         async_fire_time_changed(hass)
         await hass.async_block_till_done()
-        assert await hass.config_entries.async_reload(entry.entry_id)
-        await hass.async_block_till_done()
+        await restart_hub(hass, entry, from_snapshot=from_snapshot)
         await send(hass, freezer, "10", retain=True)
         assert window_values(entry) == [10.0]
-    assert entry.runtime_data.records_replayed == 2  # the reading and one repeat
+    # The reading and one repeat; from the snapshot of the stop, none.
+    assert entry.runtime_data.records_replayed == (0 if from_snapshot else 2)
 
 
 async def test_a_retained_reading_published_meanwhile_is_new(

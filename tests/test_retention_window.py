@@ -26,8 +26,10 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.iotitan.diagnostics import (
     async_get_config_entry_diagnostics,
 )
+from custom_components.iotitan.hub_snapshot import SNAPSHOT_FILE
+from custom_components.iotitan.message_log import journal_directory
 
-from .common import hub_entry, sensor_subentry
+from .common import FROM_SNAPSHOT_OR_JOURNAL, hub_entry, restart_hub, sensor_subentry
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 DAY = 86400
@@ -56,8 +58,12 @@ async def journal_diagnostics(
     return journal
 
 
+@FROM_SNAPSHOT_OR_JOURNAL
 async def test_restart_rebuilds_a_window_longer_than_the_retention(
-    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    freezer: FrozenDateTimeFactory,
+    from_snapshot: bool,
 ) -> None:
     """30-day window, 7-day retention: 40 days, rotations, prunes, a restart."""
     entry = hub_entry(
@@ -111,9 +117,10 @@ async def test_restart_rebuilds_a_window_longer_than_the_retention(
     # the window (the first one ends on day 2).
     assert journal["files_deleted"] >= 1, journal
 
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.runtime_data.records_replayed >= len(in_window)
+    await restart_hub(hass, entry, from_snapshot=from_snapshot)
+    # From the snapshot the stop wrote, nothing is left to replay.
+    replayed = entry.runtime_data.records_replayed
+    assert replayed == 0 if from_snapshot else replayed >= len(in_window)
     freezer.tick(timedelta(seconds=10))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
@@ -122,8 +129,12 @@ async def test_restart_rebuilds_a_window_longer_than_the_retention(
     assert (await journal_diagnostics(hass, entry))["keep_seconds"] == WINDOW
 
 
+@FROM_SNAPSHOT_OR_JOURNAL
 async def test_restart_after_silence_shows_only_what_is_in_each_window(
-    hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    freezer: FrozenDateTimeFactory,
+    from_snapshot: bool,
 ) -> None:
     """Rebuilt windows are as of the restart, not as of their last sample.
 
@@ -140,11 +151,19 @@ async def test_restart_after_silence_shows_only_what_is_in_each_window(
         async_fire_mqtt_message(hass, TOPIC, str(value))
         await hass.async_block_till_done()
         freezer.tick(timedelta(seconds=5))
-    freezer.tick(timedelta(minutes=10))
     async_fire_time_changed(hass)  # the journal flushes
     await hass.async_block_till_done()
-    assert await hass.config_entries.async_reload(entry.entry_id)
+    # Stopped with both windows full (the snapshot of the stop holds them),
+    # started ten minutes later.
+    assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+    snapshot = journal_directory(hass, entry.entry_id) / SNAPSHOT_FILE
+    if not from_snapshot:
+        snapshot.unlink()
+    freezer.tick(timedelta(minutes=10))
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.runtime_data.snapshot_report["restored"] is from_snapshot
 
     def state(name: str) -> str:
         found = hass.states.get(f"sensor.room_t_{name}")

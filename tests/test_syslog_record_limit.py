@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.iotitan.const import DEFAULT_MAX_RECORD_BYTES
 from custom_components.iotitan.engine.journal import read_since
 
-from .common import hub_entry, sensor_subentry
+from .common import hub_entry, restart_hub, sensor_subentry
 from .rsyslog import Rsyslog, rsyslogd_path
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
@@ -120,8 +120,7 @@ async def test_journal_keeps_payloads_whole_and_replays_them(
     await message_log.journal.flush()
     assert message_log.journal.stats.truncated == 0
 
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
+    await restart_hub(hass, entry, from_snapshot=False)  # the journal is read
     records = await hass.async_add_executor_job(
         read_since, entry.runtime_data.message_log.directory, 0.0
     )

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +43,18 @@ from .device import topics_of_device
 from .engine.journal import UnreadableFile
 from .engine.output import OutputGuard, topic_matches, uncovered_filters
 from .engine.payload import Rejection
-from .engine.record import MqttRecord
+from .engine.record import MqttRecord, to_micros
+from .engine.snapshot import SnapshotProblem, write_snapshot
+from .hub_snapshot import (
+    SNAPSHOT_FILE,
+    SNAPSHOT_INTERVAL,
+    Restored,
+    capture,
+    ignored_topics,
+    load_snapshot,
+    remove_snapshot,
+    source_settings,
+)
 from .listeners import Listeners
 from .message_log import MessageLog, record_now
 from .models import HubOptions
@@ -221,6 +233,21 @@ class IoTitanHub:
         self.records_replayed = 0
         self.future_samples: Counter[str] = Counter()
         self.replay_report: dict[str, Any] = {}
+        self.snapshot_report: dict[str, Any] = {}
+        """How the windows were rebuilt at start: from the snapshot or not, why."""
+        self.snapshot_writes: dict[str, Any] = {
+            "written": 0,
+            "skipped": 0,
+            "failures": 0,
+            "last_error": None,
+            "last_taken_at": None,
+            "last_size_bytes": None,
+            "last_topics": None,
+            "last_samples": None,
+            "last_write_seconds": None,
+            "disabled": None,
+        }
+        self._snapshot_lock = asyncio.Lock()
         self.mqtt_connected = True
         self.sample_listeners: list[SampleListener] = []
         # ThingSpeak channel subentries, set by async_setup_entry.
@@ -461,7 +488,13 @@ class IoTitanHub:
             async_delete_journal_issue(self.hass, self.entry.entry_id)
             return
         now = time.time()
-        result = await self.message_log.async_replay(now - self.longest_window)
+        since = now - self.longest_window
+        restored = await self._async_restore_snapshot(now, since)
+        result = (
+            restored.records
+            if restored is not None
+            else await self.message_log.async_replay(since)
+        )
         # One pass over up to millions of records: lookups bound once, the
         # refused count added at the end (nothing reads it in between).
         route = self._route
@@ -489,6 +522,9 @@ class IoTitanHub:
         }
         if result.unreadable:
             self._async_raise_journal_issue(result.unreadable)
+            # A snapshot of windows missing those files' records would keep
+            # them missing once the files are readable again: none this run.
+            await self.async_drop_snapshot("journal files could not be read")
         else:
             async_delete_journal_issue(self.hass, self.entry.entry_id)
         log = (
@@ -509,6 +545,153 @@ class IoTitanHub:
             ),
             result.skipped,
             future,
+        )
+
+    @property
+    def snapshot_path(self) -> Path:
+        """The hub's snapshot file, in its journal folder."""
+        return self.message_log.directory / SNAPSHOT_FILE
+
+    async def _async_restore_snapshot(
+        self, now: float, since: float
+    ) -> Restored | None:
+        """Restore the windows from the snapshot; None (and why, logged once) if not.
+
+        The snapshot, the windows and the journal after it are read and built
+        in the executor; here the windows are handed to their topics (topics
+        known from the device registry first, then the snapshot's in its
+        order, as the live hub had them), keeping only what a replay from
+        `since` would rebuild.
+        """
+        ignored = ignored_topics(
+            self.options.output.prefix, self.options.output.legacy_topics
+        )
+        loaded = await self.hass.async_add_executor_job(
+            load_snapshot,
+            self.snapshot_path,
+            self.message_log.directory,
+            source_settings(self.sources, ignored),
+            now,
+            since,
+        )
+        if isinstance(loaded, str):
+            self.snapshot_report = {"restored": False, "reason": loaded}
+            LOGGER.info(
+                "Hub %s replays its whole journal: %s", self.entry.title, loaded
+            )
+            return None
+        since_us = to_micros(since)
+        topics = 0
+        for source_snapshot in loaded.snapshot.sources:
+            source = self.sources.get(source_snapshot.source_id)
+            if source is None:
+                continue  # deleted since: its windows are not needed
+            windows = loaded.windows[source.subentry_id]
+            for topic in source_snapshot.topics:
+                state = source.topics.get(topic.topic)
+                if state is None:
+                    # A replay from `since` creates the topic only if a
+                    # message on it came since.
+                    if topic.last_record_at is None or (
+                        to_micros(topic.last_record_at) < since_us
+                    ):
+                        continue
+                    state = source.topic_state(topic.topic)
+                    if state is None:
+                        continue
+                state.restore_snapshot(topic, windows[topic.topic], since_us)
+                topics += 1
+        snapshot = loaded.snapshot
+        self.snapshot_report = {
+            "restored": True,
+            "reason": None,
+            "age_seconds": round(now - snapshot.taken_at, 3),
+            "size_bytes": loaded.size,
+            "topics_restored": topics,
+            "samples_restored": loaded.samples,
+            "records_replayed_after": len(loaded.records),
+            "load_seconds": round(loaded.seconds, 3),
+        }
+        LOGGER.debug(
+            "Hub %s restored %d topics (%d samples) from its snapshot of %.0f s "
+            "ago (%d bytes, %.3f s) and replays %d journal records after it",
+            self.entry.title,
+            topics,
+            loaded.samples,
+            now - snapshot.taken_at,
+            loaded.size,
+            loaded.seconds,
+            len(loaded.records),
+        )
+        return loaded
+
+    async def async_drop_snapshot(self, reason: str) -> None:
+        """Delete the snapshot and write none until the next start.
+
+        For a journal that no longer matches the windows: records written
+        into it that the windows never saw (an import), or files that could
+        not be read at start. The next start replays the whole journal.
+        """
+        async with self._snapshot_lock:
+            self.snapshot_writes["disabled"] = reason
+            await self.hass.async_add_executor_job(remove_snapshot, self.snapshot_path)
+
+    async def async_write_snapshot(self) -> None:
+        """Save the windows: at a clean journal moment, written in the executor.
+
+        Skipped (and counted) while a source added meanwhile is catching up,
+        or if the journal could not reach a moment with nothing waiting
+        (writes failing, or a steady stream of records during every flush).
+        """
+        async with self._snapshot_lock:
+            stats = self.snapshot_writes
+            if not self.sources or stats["disabled"]:
+                return
+            journal = self.message_log.journal
+            position = await journal.clean_position()
+            # No await between the position and the copy: the journal up to
+            # the position holds exactly the records in the windows.
+            if position is None or self._catching_up:
+                stats["skipped"] += 1
+                return
+            taken_at = time.time()
+            snapshot = capture(
+                self.sources,
+                ignored_topics(
+                    self.options.output.prefix, self.options.output.legacy_topics
+                ),
+                position,
+                taken_at,
+            )
+            began = time.monotonic()
+            result = await self.hass.async_add_executor_job(
+                write_snapshot, self.snapshot_path, snapshot
+            )
+            if isinstance(result, SnapshotProblem):
+                stats["failures"] += 1
+                if stats["last_error"] != result.detail:
+                    LOGGER.warning(
+                        "Hub %s could not write its snapshot %s: %s",
+                        self.entry.title,
+                        self.snapshot_path,
+                        result.detail,
+                    )
+                stats["last_error"] = result.detail
+                return
+            stats["written"] += 1
+            stats["last_error"] = None
+            stats["last_taken_at"] = taken_at
+            stats["last_size_bytes"] = result
+            stats["last_topics"] = snapshot.topics
+            stats["last_samples"] = snapshot.samples
+            stats["last_write_seconds"] = round(time.monotonic() - began, 3)
+
+    @callback
+    def _async_snapshot_tick(self, now: datetime) -> None:
+        self.entry.async_create_background_task(
+            self.hass,
+            self.async_write_snapshot(),
+            f"{DOMAIN} snapshot {self.entry.title}",
         )
 
     @callback
@@ -547,6 +730,15 @@ class IoTitanHub:
         self._stop_listener = self.hass.bus.async_listen_once(
             EVENT_HOMEASSISTANT_STOP, self._async_home_assistant_stop
         )
+        self._unsubscribers.append(
+            async_track_time_interval(
+                self.hass,
+                self._async_snapshot_tick,
+                timedelta(seconds=SNAPSHOT_INTERVAL),
+                name=f"{DOMAIN} snapshot {self.entry.title}",
+                cancel_on_shutdown=True,
+            )
+        )
         self.output.async_start()
 
     async def async_stop(self) -> None:
@@ -571,6 +763,8 @@ class IoTitanHub:
         self.alerts.async_stop()
         self.output.async_stop()
         await self.message_log.async_stop()
+        # After the journal's last flush: the next start replays nothing.
+        await self.async_write_snapshot()
 
     @callback
     def _start_tick(self) -> None:
@@ -782,6 +976,12 @@ class IoTitanHub:
             "payloads_not_utf8": self.payloads_not_utf8,
             "records_replayed": self.records_replayed,
             "journal_replay": self.replay_report,
+            "snapshot": {
+                "file": str(self.snapshot_path),
+                "interval_seconds": SNAPSHOT_INTERVAL,
+                "at_start": self.snapshot_report,
+                "writes": dict(self.snapshot_writes),
+            },
             "future_samples": {
                 FUTURE_REFUSED_LIVE: self.future_samples[FUTURE_REFUSED_LIVE],
                 FUTURE_REFUSED_REPLAY: self.future_samples[FUTURE_REFUSED_REPLAY],

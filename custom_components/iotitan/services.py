@@ -151,6 +151,8 @@ async def _async_import_syslog(call: ServiceCall) -> ServiceResponse:
         }
         # The windows are rebuilt from the journal, now with the imported history.
         if reader.counts.imported:
+            # The journal now holds records the windows never saw.
+            await hub.async_drop_snapshot("records were imported into the journal")
             hass.config_entries.async_schedule_reload(entry.entry_id)
     return reader.counts.as_response()
 

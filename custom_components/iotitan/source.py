@@ -21,7 +21,8 @@ from homeassistant.core import CALLBACK_TYPE, callback
 
 from .const import LOGGER
 from .engine.payload import PayloadParser, Rejection, parse_value_path
-from .engine.record import MqttRecord
+from .engine.record import MqttRecord, to_micros
+from .engine.snapshot import TopicSnapshot, source_fingerprint
 from .engine.window import SlidingWindow
 from .engine.window_statistic import window_diagnostics_key
 from .listeners import Listeners
@@ -126,6 +127,10 @@ class TopicState:
         self.rejected: Counter[Rejection] = Counter()
         self.last_payload: bytes | None = None
         """The last payload if short, else its length and digest (`payload_key`)."""
+        self.last_payload_at: float | None = None
+        """When `last_payload` came (a snapshot keeps it only if a replay would)."""
+        self.last_record_at: float | None = None
+        """When the last message on the topic came, a retained repeat too."""
         self.last_value: float | None = None
         self.last_received: float | None = None
         self.future_samples_refused = 0
@@ -203,6 +208,51 @@ class TopicState:
         for window in self.windows.values():
             if window.expire(now):
                 self.dirty = True
+
+    def export_snapshot(self) -> TopicSnapshot:
+        """Copy the windows and what a replay rebuilds (cheap: array copies)."""
+        return TopicSnapshot(
+            topic=self.topic,
+            windows=tuple(
+                (seconds, window.export_state())
+                for seconds, window in self.windows.items()
+            ),
+            last_payload=self.last_payload,
+            last_payload_at=self.last_payload_at,
+            last_record_at=self.last_record_at,
+            last_value=self.last_value,
+            last_received=self.last_received,
+        )
+
+    def restore_snapshot(
+        self,
+        snapshot: TopicSnapshot,
+        windows: dict[float, SlidingWindow],
+        since_us: int,
+    ) -> None:
+        """Take a snapshot's windows and what a replay from `since_us` would rebuild.
+
+        The last payload, reading and times are kept only if they came at or
+        after `since_us` (microseconds: the journal's resolution), as a replay
+        of the journal from there would have them; older ones would not be
+        replayed (a retained message seen before is then a reading again, as
+        after a full replay). Run before entities and alerts look at the
+        windows: the window objects are replaced.
+        """
+
+        def kept(when: float | None) -> bool:
+            return when is not None and to_micros(when) >= since_us
+
+        self.windows = windows
+        if kept(snapshot.last_payload_at):
+            self.last_payload = snapshot.last_payload
+            self.last_payload_at = snapshot.last_payload_at
+        if kept(snapshot.last_record_at):
+            self.last_record_at = snapshot.last_record_at
+        if kept(snapshot.last_received):
+            self.last_value = snapshot.last_value
+            self.last_received = snapshot.last_received
+        self.dirty = True
 
     @callback
     def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -283,6 +333,22 @@ class SensorSource:
             SensorSourceConfig.from_subentry_data(subentry.data),
         )
 
+    def fingerprint(self, ignored: str) -> bytes:
+        """The settings that decide what the windows hold (see `source_fingerprint`).
+
+        `ignored` describes the topics the hub never feeds to sources.
+        """
+        config = self.config
+        return source_fingerprint(
+            topic_filter=config.topic,
+            value_path=config.value_path,
+            words_as_numbers=config.words_as_numbers,
+            windows=config.windows,
+            max_samples=config.max_samples,
+            max_topics=config.max_topics,
+            ignored=ignored,
+        )
+
     def topic_state(self, topic: str) -> TopicState | None:
         """Return the topic's state, creating it unless the topic cap is reached."""
         if (state := self.topics.get(topic)) is not None:
@@ -322,9 +388,11 @@ class SensorSource:
             if state is None:
                 return _OVER_LIMIT
         payload = record.payload
+        state.last_record_at = record.timestamp
         if state.is_repeat(payload, record.retain):
             return _ingested(Outcome.REPEAT, state, False, None, None)
         state.remember(payload)
+        state.last_payload_at = record.timestamp
         reading = self.parser.parse(payload)
         if isinstance(reading, Rejection):
             return _ingested(Outcome.REJECTED, state, new_topic, None, reading)

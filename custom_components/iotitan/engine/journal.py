@@ -46,6 +46,7 @@ __all__ = [
     "ACTIVE_FILE",
     "JOURNAL_MAX_PAYLOAD",
     "BlockingRunner",
+    "JournalPosition",
     "JournalStats",
     "JournalWriter",
     "ReplayResult",
@@ -53,6 +54,7 @@ __all__ = [
     "describe_os_error",
     "journal_files",
     "parse_line",
+    "read_after",
     "read_since",
 ]
 
@@ -67,6 +69,9 @@ JOURNAL_MAX_PAYLOAD: Final = 1024 * 1024
 logged in full* allows); a longer one is cut with the marker and counted. The
 bound is for memory: a journal line is buffered until the next flush and read
 back whole at replay, and escaping can make it four times the payload."""
+
+POSITION_TAIL_BYTES: Final = 64
+"""How many bytes before a `JournalPosition` it keeps, to recognise its file."""
 
 DROP_BUFFER_OVERFLOW: Final = "buffer_overflow"
 DROP_FORMAT_ERROR: Final = "format_error"
@@ -99,6 +104,41 @@ def journal_files(directory: str | os.PathLike[str]) -> list[Path]:
     if active.exists():
         files.insert(0, active)
     return files
+
+
+@dataclass(frozen=True, slots=True)
+class JournalPosition:
+    """A place in the journal that survives rotation: a file and an offset in it.
+
+    The file is known by its inode (rotation renames the active file, keeping
+    its inode) and recognised by the bytes just before the offset (an inode can
+    be reused once a pruned file is gone). ``inode == 0`` and ``offset == 0``:
+    before every file (the journal was empty).
+    """
+
+    inode: int
+    offset: int
+    tail: bytes
+    """The last `POSITION_TAIL_BYTES` bytes (or fewer) before `offset`."""
+
+
+JOURNAL_START: Final = JournalPosition(0, 0, b"")
+
+
+def _end_of(path: Path) -> JournalPosition:
+    """Where the file `path` ends now (blocking)."""
+    with path.open("rb") as file:
+        stat = os.fstat(file.fileno())
+        size = stat.st_size
+        file.seek(max(0, size - POSITION_TAIL_BYTES))
+        tail = file.read(POSITION_TAIL_BYTES)
+    return JournalPosition(stat.st_ino, size, tail)
+
+
+def journal_end(directory: str | os.PathLike[str]) -> JournalPosition:
+    """Where the journal ends now: the end of its newest file (blocking)."""
+    files = journal_files(directory)
+    return _end_of(files[0]) if files else JOURNAL_START
 
 
 # -- parsing -------------------------------------------------------------------
@@ -576,12 +616,7 @@ def read_since(directory: str | os.PathLike[str], since: float) -> ReplayResult:
     between listing and reading (retention) is skipped silently.
     """
     since_key = _stamp_key(since)
-    if math.isnan(since) or since < 0:
-        since_us = -(2**63)
-    elif since >= _YEAR_10000:
-        since_us = 2**63
-    else:
-        since_us = to_micros(since)
+    since_us = _since_us(since)
     parser = _Parser()
     chunks: list[list[MqttRecord]] = []
     skipped = 0
@@ -614,6 +649,77 @@ def read_since(directory: str | os.PathLike[str], since: float) -> ReplayResult:
     result = list(itertools.chain.from_iterable(reversed(chunks)))
     result.sort(key=_TIMESTAMP)  # in order already, but for clock steps: linear
     return ReplayResult(result, skipped, files_read, tuple(unreadable))
+
+
+def _since_us(since: float) -> int:
+    """`since` as the microseconds records are compared with."""
+    if math.isnan(since) or since < 0:
+        return -(2**63)
+    if since >= _YEAR_10000:
+        return 2**63
+    return to_micros(since)
+
+
+@dataclass(frozen=True, slots=True)
+class PositionNotFound:
+    """`read_after` could not resume at the position: replay the whole journal."""
+
+    reason: str
+
+
+def read_after(
+    directory: str | os.PathLike[str], position: JournalPosition, since: float
+) -> ReplayResult | PositionNotFound:
+    """Records written after `position` with a timestamp >= `since`, in time order.
+
+    Blocking: for an executor. The file holding the position is found by its
+    inode among the journal's files (active or rotated) and recognised by the
+    bytes before the offset; its records after the offset and every newer
+    file's are read. `PositionNotFound` if that file is gone (pruned), shorter
+    than the offset or different (an inode reused), or if a file cannot be
+    read: the caller replays the whole journal instead (`read_since`), which
+    reports unreadable files.
+    """
+    try:
+        paths = journal_files(directory)
+    except OSError as err:
+        return PositionNotFound(f"journal folder: {describe_os_error(err)}")
+    found = len(paths)  # JOURNAL_START: every file is after it
+    if position != JOURNAL_START:
+        found = -1
+        for index, path in enumerate(paths):
+            try:
+                inode = path.stat().st_ino
+            except OSError:
+                continue
+            if inode == position.inode:
+                found = index
+                break
+        if found < 0:
+            return PositionNotFound("its journal file is gone")
+    since_us = _since_us(since)
+    parser = _Parser()
+    records: list[MqttRecord] = []
+    skipped = 0
+    # Oldest first: the rest of the position's file, then each newer file.
+    for index in range(found, -1, -1):
+        if index == len(paths):
+            continue
+        path = paths[index]
+        try:
+            data = _read_whole(path)
+        except OSError as err:
+            return PositionNotFound(f"{path.name}: {describe_os_error(err)}")
+        start = 0
+        if index == found:
+            start = position.offset
+            tail = position.tail
+            if len(data) < start or data[start - len(tail) : start] != tail:
+                return PositionNotFound(f"{path.name} no longer holds it")
+        skipped += parser.parse(data, start, since_us, records)
+    records.sort(key=_TIMESTAMP)  # in order already, but for clock steps: linear
+    files_read = min(found + 1, len(paths))
+    return ReplayResult(records, skipped, files_read)
 
 
 def _read_whole(path: Path) -> bytes:
@@ -714,6 +820,8 @@ class _JournalFiles:
         self.active = directory / ACTIVE_FILE
         self.max_file_bytes = max_file_bytes
         self.fsync = fsync
+        self.end: JournalPosition | None = None
+        """Where the journal ends after the last write (None: not known yet)."""
 
     def _open(self) -> int:
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC  # read: tail check
@@ -749,9 +857,17 @@ class _JournalFiles:
                 if self.fsync:
                     os.fsync(fd)
             except OSError:
+                self.end = None
                 with contextlib.suppress(OSError):
                     os.ftruncate(fd, size)
                 raise
+            new_size = size + len(data)
+            tail = data[-POSITION_TAIL_BYTES:]
+            if len(tail) < POSITION_TAIL_BYTES and len(tail) < new_size:
+                tail = os.pread(
+                    fd, POSITION_TAIL_BYTES, max(0, new_size - POSITION_TAIL_BYTES)
+                )
+            self.end = JournalPosition(os.fstat(fd).st_ino, new_size, tail)
         finally:
             os.close(fd)
         return end, size + length >= self.max_file_bytes, size == 0
@@ -812,6 +928,9 @@ class _JournalFiles:
                 result.files = self.count()
         except OSError as err:
             result.error = f"retention: {type(err).__name__}: {err}"
+        if self.end is None:  # nothing written yet by this writer
+            with contextlib.suppress(OSError):  # else known after the next write
+                self.end = journal_end(self.directory)
         return result
 
 
@@ -1167,6 +1286,24 @@ class JournalWriter:
                 self._job = None
             with contextlib.suppress(Exception):
                 job.result()  # _drain never raises; a runner might
+
+    async def clean_position(self, attempts: int = 5) -> JournalPosition | None:
+        """Where the journal ends once every record submitted so far is on disk.
+
+        Flushes, and returns the position if, when the flush ended, nothing
+        was waiting or being written and the last write did not fail; else
+        flushes again (records that came during the flush), at most `attempts`
+        times, then gives up with None. The caller reads what the records did
+        (the windows) before its next ``await``: then the journal up to the
+        position holds exactly the records that made them.
+        """
+        for _ in range(attempts):
+            await self.flush()
+            with self._mutex:
+                clean = not (self._handoff or self._writing or self._buffer)
+            if clean and not self._failing and self._files.end is not None:
+                return self._files.end
+        return None
 
     def set_keep_seconds(self, keep_seconds: float) -> None:
         """Change the keep-horizon (options changed); applied at the next flush."""

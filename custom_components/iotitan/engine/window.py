@@ -77,12 +77,16 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 import math
 
 from .sorted_floats import SortedFloats
 
-__all__ = ["SlidingWindow", "Statistic"]
+__all__ = ["SlidingWindow", "Statistic", "WindowState"]
+
+# The finest power-of-two denominator of a finite double is 2**1074.
+MAX_SCALE = 1074
 
 _SQRT_BITS = 2 * 53 + 3  # as statistics._float_sqrt_of_frac
 
@@ -144,6 +148,34 @@ def _sqrt_div(num: int, den: int) -> float:
     root = math.isqrt((num << -2 * q) // den)
     odd = root * root * den != num << -2 * q
     return _div(root | odd, 1 << -q)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowState:
+    """Everything a window holds, as plain values (`SlidingWindow.export_state`).
+
+    A window rebuilt from it (`SlidingWindow.from_state`) gives the same
+    statistics, bit for bit, and goes on adding and expiring exactly as the
+    original would: the samples, their values in order (so that restoring
+    sorts nothing), the scales of the exact sums (the finest denominators seen
+    since the window was last empty, which may be finer than any sample left
+    in it) and the sums themselves at those scales (a handful of ints, so that
+    restoring does not walk the samples in Python).
+    """
+
+    times: array[float]
+    """Timestamps, oldest first."""
+    values: array[float]
+    """Values, in the order of `times`."""
+    sorted_values: array[float]
+    """The same values in ascending order."""
+    time_scale: int
+    """``kt``: timestamps are scaled by ``2**kt`` in the areas."""
+    value_scale: int
+    """``kv``: values are scaled by ``2**kv`` in the sums."""
+    sums: tuple[int, int, int, int]
+    """``sum(v)``, ``sum(v*v)``, the step area and the next-value area, as ints
+    at those scales (see the module)."""
 
 
 class SlidingWindow:
@@ -266,6 +298,76 @@ class SlidingWindow:
             f"{type(self).__name__}(max_age={self._max_age!r}, "
             f"max_samples={self._max_samples!r}, len={len(self)})"
         )
+
+    def export_state(self) -> WindowState:
+        """Copy what the window holds (`from_state` rebuilds it). O(n) memory copies.
+
+        The arrays are copies (C-speed slices): the window may go on changing.
+        """
+        head = self._head
+        return WindowState(
+            times=self._times[head:],
+            values=self._values[head:],
+            sorted_values=self._sorted.to_array(),
+            time_scale=self._kt,
+            value_scale=self._kv,
+            sums=(self._sum, self._sum_sq, self._area_prev, self._area_next),
+        )
+
+    @classmethod
+    def from_state(
+        cls, max_age: float, max_samples: int | None, state: WindowState
+    ) -> SlidingWindow:
+        """Rebuild a window from `export_state`'s copy (the arrays are taken over).
+
+        O(n) memory copies at C speed and O(1) Python work per window: the
+        samples are not walked, so the state must be one `export_state` gave
+        (a snapshot whose checksum matched). What can be checked in O(1) is,
+        with ``ValueError`` (as for bad settings): the arrays' lengths and
+        type, the scales' range and that they cover the oldest and newest
+        samples, the cap and the time span, and zero sums for no samples.
+        """
+        window = cls(max_age, max_samples)
+        times, values, ordered = state.times, state.values, state.sorted_values
+        n = len(times)
+        kt, kv = state.time_scale, state.value_scale
+        if not (
+            times.typecode == values.typecode == ordered.typecode == "d"
+            and len(values) == len(ordered) == n
+        ):
+            raise ValueError("a window state needs three arrays of doubles, one length")
+        if not (0 <= kt <= MAX_SCALE and 0 <= kv <= MAX_SCALE):
+            raise ValueError(f"scales out of range: {kt}, {kv}")
+        if len(state.sums) != 4:
+            raise ValueError("a window state has four sums")
+        if not n:
+            if kt or kv or any(state.sums):
+                raise ValueError("an empty window has no sums")
+            return window
+        if max_samples is not None and n > max_samples:
+            raise ValueError(f"{n} samples in a window of at most {max_samples}")
+        first, last = times[0], times[-1]
+        if not (math.isfinite(first) and math.isfinite(last) and first <= last):
+            raise ValueError("the samples are not in time order")
+        if last - first > window._max_age:
+            raise ValueError("the samples span more than the window")
+        oldest = _exact(first, values[0])
+        newest = _exact(last, values[-1])
+        if max(oldest[1], newest[1]) > kt or max(oldest[3], newest[3]) > kv:
+            raise ValueError("the scales are coarser than the samples")
+        window._times = times
+        window._values = values
+        window._sorted = SortedFloats.from_sorted(ordered)
+        window._oldest_exact = oldest
+        window._newest_exact = newest
+        window._kt, window._kv = kt, kv
+        (
+            window._sum,
+            window._sum_sq,
+            window._area_prev,
+            window._area_next,
+        ) = state.sums
+        return window
 
     def add(self, timestamp: float, value: float) -> None:
         """Add a sample, then drop the samples that fell out of the window.
