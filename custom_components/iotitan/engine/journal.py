@@ -812,6 +812,18 @@ def _write_all(fd: int, chunks: Sequence[bytes]) -> None:
             pending[done] = pending[done][written:]
 
 
+def _last_bytes(chunks: list[bytes], count: int) -> bytes:
+    """The last `count` bytes of the chunks joined (fewer if they hold fewer)."""
+    tail: list[bytes] = []
+    held = 0
+    for chunk in reversed(chunks):
+        tail.append(chunk)
+        held += len(chunk)
+        if held >= count:
+            break
+    return b"".join(reversed(tail))[-count:]
+
+
 class _JournalFiles:
     """The blocking side: append, rotate, prune. Used from one executor job at a time."""
 
@@ -861,8 +873,8 @@ class _JournalFiles:
                 with contextlib.suppress(OSError):
                     os.ftruncate(fd, size)
                 raise
-            new_size = size + len(data)
-            tail = data[-POSITION_TAIL_BYTES:]
+            new_size = size + length
+            tail = _last_bytes(chunks, POSITION_TAIL_BYTES)
             if len(tail) < POSITION_TAIL_BYTES and len(tail) < new_size:
                 tail = os.pread(
                     fd, POSITION_TAIL_BYTES, max(0, new_size - POSITION_TAIL_BYTES)
