@@ -48,6 +48,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iotitan.engine.window import SlidingWindow, Statistic
 from custom_components.iotitan.hub import IoTitanHub
+from custom_components.iotitan.hub_snapshot import SNAPSHOT_FILE
 from custom_components.iotitan.source import TopicState
 
 from .ha_common import (
@@ -90,12 +91,8 @@ from .ha_scenarios import (  # noqa: F401  (fixtures, used by name)
 WINDOWS = (3600, 86400)
 """The windows of every topic, seconds: 1 h and 24 h."""
 WARMUP_SECONDS = 20
-SNAPSHOT_NAME: str | None = None
-"""The hub's snapshot file in its journal folder, once its name is settled.
-
-None: any file there that is not a journal file (``journal.log``,
-``journal.NNNNNN.log``) nor a temporary one (``*.tmp``) is taken for a
-snapshot."""
+SNAPSHOT_NAME = SNAPSHOT_FILE
+"""The hub's snapshot file in its journal folder."""
 _JOURNAL_FILE_RE = re.compile(r"journal(\.\d+)?\.log")
 NOTIFY = TopicState.async_notify
 
@@ -162,13 +159,7 @@ def chain_threshold_configs(topics: int) -> list[dict[str, Any]]:
 
 def is_snapshot(path: Path) -> bool:
     """Whether a file of the hub's journal folder is its snapshot."""
-    if SNAPSHOT_NAME is not None:
-        return path.name == SNAPSHOT_NAME
-    return (
-        path.is_file()
-        and not _JOURNAL_FILE_RE.fullmatch(path.name)
-        and not path.name.endswith(".tmp")
-    )
+    return path.name == SNAPSHOT_NAME
 
 
 def snapshot_files(directory: Path) -> list[Path]:
