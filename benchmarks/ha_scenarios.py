@@ -271,9 +271,13 @@ def hub_entry(
             CONF_VALUE_PATH: "",
             CONF_UNIT: "°C",
             CONF_DEVICE_CLASS: "temperature",
+            # A list: exactly these windows (the large home). A number: the
+            # main window, then any further ones (shorter: the journal that
+            # pre-fills the main one fills them too).
             CONF_WINDOWS: [float(w) for w in window]
             if isinstance(window, list)
-            else [float(window)],
+            else [float(window)]
+            + [float(extra) for extra in SPEC.get("extra_windows", ())],
             CONF_STATISTICS: list(STATISTICS),
             CONF_ADVANCED: {
                 CONF_PERCENTILE: PERCENTILE,
@@ -651,13 +655,14 @@ async def _test_stream(
             result["replay_seconds"] = timings[-1]
             hub: IoTitanHub = entry.runtime_data
             result["records_replayed"] = hub.records_replayed
-            sizes = window_sizes(hub)
+            result["windows"] = list(hub.sources[SENSOR_SUBENTRY_ID].config.windows)
+            sizes = window_sizes(hub, float(window))
             assert len(sizes) == topics and min(sizes) >= window, (len(sizes), sizes)
             finish = drain_writers(hub)
 
             def snapshot() -> dict[str, Any]:
                 windows = hub.sources[SENSOR_SUBENTRY_ID].topics[topic(0)].windows
-                sizes = window_sizes(hub)
+                sizes = window_sizes(hub, float(window))
                 return {
                     "topic0_statistics": {
                         name: round(
@@ -820,13 +825,14 @@ def chain_buffer_bytes(sensors: list[Any]) -> int:
     return size
 
 
-def window_sizes(hub: IoTitanHub) -> list[int]:
-    """Samples in every topic's window."""
+def window_sizes(hub: IoTitanHub, seconds: float | None = None) -> list[int]:
+    """Samples in every topic's window (of `seconds` only, if given)."""
     return [
         len(window)
         for source in hub.sources.values()
         for state in source.topics.values()
-        for window in state.windows.values()
+        for length, window in state.windows.items()
+        if seconds is None or length == seconds
     ]
 
 
@@ -1148,7 +1154,7 @@ async def restart_hub(
     await hass.async_block_till_done()
     cpu, wall = time.process_time() - began_cpu, time.perf_counter() - began
     hub: IoTitanHub = entry.runtime_data
-    sizes = window_sizes(hub)
+    sizes = window_sizes(hub, max(hub.sources[SENSOR_SUBENTRY_ID].config.windows))
     return {
         "replay_seconds": timings[-1],
         "setup_seconds": wall,

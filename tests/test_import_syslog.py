@@ -119,6 +119,7 @@ async def test_link_swapped_after_the_check_imports_nothing_outside(
     monkeypatch.setattr(hass.config, "is_allowed_path", check_then_swap)
     response = await import_file(hass, entry, target)
     assert swapped
+    await hass.async_block_till_done()  # the reload the import schedules
     await entry.runtime_data.message_log.journal.flush()
     # What was checked is what was read: the plain file, opened before the swap.
     assert journal_topics(hass, entry) == [TOPIC]

@@ -31,6 +31,10 @@ from .engine.alerts import AlertRule, Transition
 from .engine.output import OutputTopics
 from .engine.window_statistic import WindowStatistic
 
+# Statistic topic names are built once per topic, statistic and window and
+# kept (about 200 bytes each); the cache starts over when it holds this many.
+MAX_TOPIC_NAMES = 100_000
+
 if TYPE_CHECKING:
     from .alert_runtime import AlertTracker
     from .models import OutputOptions
@@ -74,6 +78,9 @@ class MqttOutput:
         # must end with the latest state.
         self._queue: deque[tuple[str, str, bool]] = deque()
         self._worker: asyncio.Task[None] | None = None
+        # (source topic, label, window, first window) -> topic name, or None
+        # for a name longer than MQTT allows.
+        self._topic_names: dict[tuple[str, str, float, bool], str | None] = {}
 
     @callback
     def async_start(self) -> None:
@@ -117,16 +124,31 @@ class MqttOutput:
                         value = published.value_in(window)
                         if value is None or not math.isfinite(value):
                             continue
-                        try:
-                            name = self.topics.stats_topic(
-                                topic.topic,
-                                published.label,
-                                seconds,
-                                first_window=seconds == first_window,
-                            )
-                        except ValueError:
+                        name = self._stats_topic(
+                            topic.topic, published.label, seconds, first_window
+                        )
+                        if name is None:
                             continue  # longer than MQTT allows
                         yield name, self.topics.stats_payload(value)
+
+    def _stats_topic(
+        self, topic: str, label: str, seconds: float, first_window: float | None
+    ) -> str | None:
+        """`OutputTopics.stats_topic`, built once (None: too long for MQTT)."""
+        key = (topic, label, seconds, seconds == first_window)
+        names = self._topic_names
+        if key in names:
+            return names[key]
+        assert self.topics is not None
+        name: str | None
+        try:
+            name = self.topics.stats_topic(topic, label, seconds, first_window=key[3])
+        except ValueError:
+            name = None
+        if len(names) >= MAX_TOPIC_NAMES:
+            names.clear()
+        names[key] = name
+        return name
 
     @callback
     def _async_publish_statistics(self, now: datetime) -> None:

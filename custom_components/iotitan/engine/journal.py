@@ -974,6 +974,11 @@ class JournalStats:
     """Batches handed to the writer by size or age from `submit` (not the timer)."""
 
 
+def _retrieve(job: asyncio.Future[None]) -> None:
+    if not job.cancelled():
+        job.exception()
+
+
 class JournalWriter:
     """Append records to the journal in batches, off the event loop.
 
@@ -1057,8 +1062,9 @@ class JournalWriter:
         self._failing = False  # the last write failed: only timed flushes retry
         self._job: asyncio.Future[None] | None = None
 
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        # The timed flush: a loop timer that hands the batch over and re-arms
+        # itself (no task to wake, nothing awaited: `flush` awaits the writing).
+        self._timer: asyncio.TimerHandle | None = None
         self._closing = False
         self._next_prune = 0.0  # monotonic; 0 = at the first flush
         self._horizon = 0.0  # the keep-horizon of the last hand-off (wall clock)
@@ -1098,7 +1104,7 @@ class JournalWriter:
         buffer.append(line)
         self._buffer_bytes += len(line)
         if (
-            self._task is not None
+            self._timer is not None
             and not self._failing
             and (
                 len(buffer) >= self.flush_records
@@ -1163,9 +1169,15 @@ class JournalWriter:
         )
 
     def _start_job(self, func: Callable[[], None]) -> asyncio.Future[None]:
+        job: asyncio.Future[None]
         if self._run_blocking is not None:
-            return asyncio.ensure_future(self._run_blocking(func))
-        return asyncio.get_running_loop().run_in_executor(self._executor, func)
+            job = asyncio.ensure_future(self._run_blocking(func))
+        else:
+            job = asyncio.get_running_loop().run_in_executor(self._executor, func)
+        # A timed flush does not wait for its job: a runner's error (`_drain`
+        # itself never raises) is retrieved here, not logged as unretrieved.
+        job.add_done_callback(_retrieve)
+        return job
 
     def _hand_off(self, *, prune: bool) -> None:
         """Move the batch to the writer; start a worker unless one is writing."""
@@ -1246,23 +1258,20 @@ class JournalWriter:
 
     async def start(self) -> None:
         """Prune old files and start flushing every `flush_interval` seconds."""
-        if self._task is not None:
+        if self._timer is not None:
             return
         self._closing = False
         self._next_prune = 0.0
         await self.flush()
-        self._task = asyncio.create_task(
-            self._run(), name=f"iotitan journal {self.directory}"
+        self._timer = asyncio.get_running_loop().call_later(
+            self.flush_interval, self._timed_flush
         )
 
     async def stop(self) -> None:
         """Flush what is buffered and stop; records that cannot be written are counted."""
-        task = self._task
-        if task is not None:
-            self._closing = True
-            self._wakeup.set()
-            await asyncio.wait({task})  # it ends after its current flush
-            self._task = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._closing = True
         await self.flush()
         with self._mutex:
@@ -1274,12 +1283,17 @@ class JournalWriter:
         if lost:
             self._drop(DROP_SHUTDOWN, lost)
 
-    async def _run(self) -> None:
-        while not self._closing:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.flush_interval):
-                    await self._wakeup.wait()
-            await self.flush()
+    def _timed_flush(self) -> None:
+        """Every `flush_interval`: hand what is buffered to the writer (and prune
+        if due), without waiting for it to be written."""
+        self._timer = asyncio.get_running_loop().call_later(
+            self.flush_interval, self._timed_flush
+        )
+        now = time.monotonic()
+        prune = now >= self._next_prune
+        if prune:
+            self._next_prune = now + self.retention_interval
+        self._hand_off(prune=prune)
 
     async def flush(self) -> None:
         """Write what is buffered now (and prune if due); never raises.
