@@ -206,104 +206,6 @@ def _timestamp(kind: str, param: float, model: InOrderModel, start: float) -> fl
     return oldest - param
 
 
-# --- property tests ------------------------------------------------------------------
-
-
-@SETTINGS
-@given(late_streams())
-def test_late_samples_give_the_in_order_window(stream: dict[str, Any]) -> None:
-    """After each operation: the in-order window's samples and statistics, bit for
-    bit; refused exactly when the in-order window would not hold the sample."""
-    max_age, max_samples = stream["max_age"], stream["max_samples"]
-    window = SlidingWindow(max_age, max_samples)
-    model = InOrderModel(max_age, max_samples)
-    accepted: list[tuple[float, float]] = []
-    expired_to = -math.inf
-    refused = 0
-    for kind, param, value in stream["ops"]:
-        if kind == "expire":
-            now = (model.now if model.offered else stream["start"]) + param
-            expired_to = max(expired_to, now)
-            assert window.expire(now) == model.expire(now)
-        else:
-            timestamp = _timestamp(kind, param, model, stream["start"])
-            held = model.offer(timestamp, value)
-            assert window.insert(timestamp, value) is held, (kind, timestamp)
-            if held:
-                accepted.append((timestamp, value))
-            else:
-                refused += 1
-        assert_in_order(window, model, accepted, expired_to)
-    assert refused + len(accepted) == len(model.offered)
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    delays=st.lists(
-        st.one_of(st.floats(0.0, 5.0), st.floats(0.0, 90.0)), min_size=50, max_size=400
-    ),
-    regime=st.sampled_from(sorted(VALUE_REGIMES)),
-    max_samples=st.sampled_from([None, 5, 20, 45]),
-    data=st.data(),
-)
-def test_long_streams_arriving_late(
-    delays: list[float],
-    regime: str,
-    max_samples: int | None,
-    data: st.DataObject,
-) -> None:
-    """Hundreds of samples measured at 1 Hz arriving up to 90 s late, the clock
-    expiring the 60 s window as they arrive: samples move, expire and compact
-    (the expired prefix is cut off) around late insertions."""
-    values = data.draw(
-        st.lists(VALUE_REGIMES[regime], min_size=len(delays), max_size=len(delays))
-    )
-    start = 1_700_000_000.0
-    arrivals = sorted(
-        (
-            (start + i + delay, start + i, value)
-            for i, (delay, value) in enumerate(zip(delays, values, strict=True))
-        ),
-        key=lambda arrival: arrival[0],
-    )
-    window = SlidingWindow(60.0, max_samples)
-    model = InOrderModel(60.0, max_samples)
-    accepted: list[tuple[float, float]] = []
-    expired_to = -math.inf
-    for n, (arrived, measured, value) in enumerate(arrivals):
-        if n % 7 == 0:
-            expired_to = max(expired_to, arrived)
-            assert window.expire(arrived) == model.expire(arrived)
-        held = model.offer(measured, value)
-        assert window.insert(measured, value) is held
-        if held:
-            accepted.append((measured, value))
-        if n % 50 == 0:
-            assert_in_order(window, model, accepted, expired_to)
-    assert_in_order(window, model, accepted, expired_to)
-
-
-@SETTINGS
-@given(
-    steps=st.lists(FORWARD_STEPS, min_size=1, max_size=40),
-    values=st.lists(st.floats(-1e6, 1e6), min_size=40, max_size=40),
-    max_samples=st.one_of(st.none(), st.integers(1, 10)),
-)
-def test_insert_in_time_order_is_add(
-    steps: list[float], values: list[float], max_samples: int | None
-) -> None:
-    """Samples in time order: insert adds them as add does, all kept."""
-    window = SlidingWindow(30.0, max_samples)
-    added = SlidingWindow(30.0, max_samples)
-    t = 0.0
-    for step, value in zip(steps, values, strict=False):
-        t += step
-        assert window.insert(t, value) is True
-        added.add(t, value)
-        assert list(window) == list(added)
-        assert bits(window) == bits(added)
-
-
 # --- exact edges, by hand ---------------------------------------------------------------
 
 
@@ -533,3 +435,101 @@ def test_integer_inputs_are_floats() -> None:
     assert window.insert(5, 2) is True
     assert list(window) == [(5.0, 2.0), (10.0, 1.0)]
     assert all(isinstance(x, float) for sample in window for x in sample)
+
+
+# --- property tests ------------------------------------------------------------------
+
+
+@SETTINGS
+@given(late_streams())
+def test_late_samples_give_the_in_order_window(stream: dict[str, Any]) -> None:
+    """After each operation: the in-order window's samples and statistics, bit for
+    bit; refused exactly when the in-order window would not hold the sample."""
+    max_age, max_samples = stream["max_age"], stream["max_samples"]
+    window = SlidingWindow(max_age, max_samples)
+    model = InOrderModel(max_age, max_samples)
+    accepted: list[tuple[float, float]] = []
+    expired_to = -math.inf
+    refused = 0
+    for kind, param, value in stream["ops"]:
+        if kind == "expire":
+            now = (model.now if model.offered else stream["start"]) + param
+            expired_to = max(expired_to, now)
+            assert window.expire(now) == model.expire(now)
+        else:
+            timestamp = _timestamp(kind, param, model, stream["start"])
+            held = model.offer(timestamp, value)
+            assert window.insert(timestamp, value) is held, (kind, timestamp)
+            if held:
+                accepted.append((timestamp, value))
+            else:
+                refused += 1
+        assert_in_order(window, model, accepted, expired_to)
+    assert refused + len(accepted) == len(model.offered)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    delays=st.lists(
+        st.one_of(st.floats(0.0, 5.0), st.floats(0.0, 90.0)), min_size=50, max_size=400
+    ),
+    regime=st.sampled_from(sorted(VALUE_REGIMES)),
+    max_samples=st.sampled_from([None, 5, 20, 45]),
+    data=st.data(),
+)
+def test_long_streams_arriving_late(
+    delays: list[float],
+    regime: str,
+    max_samples: int | None,
+    data: st.DataObject,
+) -> None:
+    """Hundreds of samples measured at 1 Hz arriving up to 90 s late, the clock
+    expiring the 60 s window as they arrive: samples move, expire and compact
+    (the expired prefix is cut off) around late insertions."""
+    values = data.draw(
+        st.lists(VALUE_REGIMES[regime], min_size=len(delays), max_size=len(delays))
+    )
+    start = 1_700_000_000.0
+    arrivals = sorted(
+        (
+            (start + i + delay, start + i, value)
+            for i, (delay, value) in enumerate(zip(delays, values, strict=True))
+        ),
+        key=lambda arrival: arrival[0],
+    )
+    window = SlidingWindow(60.0, max_samples)
+    model = InOrderModel(60.0, max_samples)
+    accepted: list[tuple[float, float]] = []
+    expired_to = -math.inf
+    for n, (arrived, measured, value) in enumerate(arrivals):
+        if n % 7 == 0:
+            expired_to = max(expired_to, arrived)
+            assert window.expire(arrived) == model.expire(arrived)
+        held = model.offer(measured, value)
+        assert window.insert(measured, value) is held
+        if held:
+            accepted.append((measured, value))
+        if n % 50 == 0:
+            assert_in_order(window, model, accepted, expired_to)
+    assert_in_order(window, model, accepted, expired_to)
+
+
+@SETTINGS
+@given(
+    steps=st.lists(FORWARD_STEPS, min_size=1, max_size=40),
+    values=st.lists(st.floats(-1e6, 1e6), min_size=40, max_size=40),
+    max_samples=st.one_of(st.none(), st.integers(1, 10)),
+)
+def test_insert_in_time_order_is_add(
+    steps: list[float], values: list[float], max_samples: int | None
+) -> None:
+    """Samples in time order: insert adds them as add does, all kept."""
+    window = SlidingWindow(30.0, max_samples)
+    added = SlidingWindow(30.0, max_samples)
+    t = 0.0
+    for step, value in zip(steps, values, strict=False):
+        t += step
+        assert window.insert(t, value) is True
+        added.add(t, value)
+        assert list(window) == list(added)
+        assert bits(window) == bits(added)
