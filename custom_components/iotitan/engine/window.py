@@ -4,7 +4,8 @@ A :class:`SlidingWindow` holds the samples ``(timestamp, value)`` of the last
 ``max_age`` seconds (optionally at most ``max_samples`` of them) and answers the
 statistics of Home Assistant core's ``statistics`` sensor without rescanning the
 window: adding or expiring a sample costs O(log n), and every query is O(log n)
-or better.
+or better. A late sample (dated by the sensor) is inserted at its place in time
+for O(log n) plus one ``memmove`` of the newer samples.
 
 How the samples are stored (about 28 bytes a sample in a window that has run
 for a while, against about 120 for tuples of float objects):
@@ -42,6 +43,10 @@ Semantics (the same as core's ``statistics`` sensor unless listed below):
   the timer path calls :meth:`SlidingWindow.expire` with the wall clock (core
   purges against the wall clock on both paths; the two agree when the
   timestamp is the receive time).
+- Ties: samples with equal timestamps stay in the order they were added (an
+  inserted late sample goes after those of its timestamp, as if it had
+  arrived last among them); ``last`` and ``change`` read the newest in that
+  order.
 - ``count`` is ``0`` for an empty window; every other statistic is ``None``
   there. With one sample, ``standard_deviation`` and ``variance`` are ``0.0``,
   ``percentile``, ``average_step`` and ``average_linear`` are the value,
@@ -52,9 +57,22 @@ Semantics (the same as core's ``statistics`` sensor unless listed below):
 
 Where we deliberately differ from core, and why:
 
-- Earlier timestamps: a sample older than the newest one in the window is
-  clamped to the newest timestamp, so the window stays in time order and the
-  areas stay consistent (core would integrate a negative time span).
+- Earlier timestamps, two ways (core appends as they come and would
+  integrate a negative time span):
+
+  - :meth:`SlidingWindow.add` clamps a sample older than the newest one to the
+    newest timestamp. It is for samples dated on arrival (the default for a
+    source), where an earlier timestamp can only be the clock stepping back;
+    the sample counts as the newest reading, as it is.
+  - :meth:`SlidingWindow.insert` is for samples dated by the sensor, which may
+    arrive late: it puts the sample at its place in time, and every statistic
+    is then exactly (bit for bit) what it would be had the samples arrived in
+    time order. A sample the in-order window would not hold is refused
+    (``False``), not clamped: one older than ``max_age`` at the window's
+    "now" (its newest timestamp, or the latest :meth:`SlidingWindow.expire`
+    time if that is later), and, in a window full at ``max_samples``, one
+    older than every sample (in time order it would be evicted at once).
+
   Duplicate timestamps are fine: a zero-length span adds no area.
 - ``average_step``/``average_linear`` with two or more samples that all share
   one timestamp (zero time span) return the newest value, as a single sample
@@ -194,6 +212,7 @@ class SlidingWindow:
     __slots__ = (
         "_area_next",
         "_area_prev",
+        "_expired_to",
         "_head",
         "_kt",
         "_kv",
@@ -234,6 +253,10 @@ class SlidingWindow:
         # Exact forms of the oldest and newest samples, so that each float is
         # converted once on the way in and once on the way out.
         self._oldest_exact = self._newest_exact = _NO_SAMPLE
+        # The latest time expire() was given: with the newest timestamp, the
+        # window's "now" for refusing late samples (insert). Kept when the
+        # window empties; only discard_after (the clock stepped back) lowers it.
+        self._expired_to = -math.inf
         self._reset_sums()
 
     def _reset_sums(self) -> None:
@@ -373,7 +396,8 @@ class SlidingWindow:
         """Add a sample, then drop the samples that fell out of the window.
 
         ``timestamp`` (POSIX seconds) also serves as "now" for expiry. A timestamp
-        earlier than the newest one in the window is clamped to it; equal
+        earlier than the newest one in the window is clamped to it (for arrival
+        times; :meth:`insert` places a late sensor-dated sample instead); equal
         timestamps are fine. ``ValueError`` for NaN or infinite input.
 
         Runtime complexity: O(log n) amortised (each sample is expired once).
@@ -415,6 +439,93 @@ class SlidingWindow:
         ):
             self._pop_oldest()
 
+    def insert(self, timestamp: float, value: float) -> bool:
+        """Add a sample at its place in time; ``False`` if the window refuses it.
+
+        For samples dated by the sensor, which may arrive late (:meth:`add`
+        clamps an earlier timestamp instead). A sample not earlier than the
+        newest is added as :meth:`add` adds it. An earlier one goes at its
+        time-ordered place, after the samples of the same timestamp (as if it
+        had arrived last among them), so ``last`` (the newest by time) does not
+        change; the running areas lose the span it splits and gain the two new
+        ones, exactly. Afterwards every statistic, and every later expiry, is
+        bit for bit what a window fed the same samples in time order would
+        give.
+
+        Refused (``False``, the window unchanged; the caller counts it): a
+        sample the in-order window would not hold, that is one more than
+        ``max_age`` older than the window's "now" (the newest timestamp, or the
+        latest :meth:`expire` time if later; exactly ``max_age`` old is kept,
+        as :meth:`add` keeps it), or, with ``max_samples`` samples in the
+        window, one older than all of them (it would be evicted at once; one
+        as old as the oldest goes after it and evicts it). Otherwise the
+        sample is added (``True``), evicting the oldest when ``max_samples``
+        is exceeded. ``ValueError`` for NaN or infinite input, as :meth:`add`.
+
+        Runtime complexity: in time order, as :meth:`add`; a late sample costs
+        O(log n) (a bisection and the sorted values) plus one array insertion,
+        a ``memmove`` of the samples newer than it (16 bytes each).
+        """
+        timestamp = float(timestamp)
+        value = float(value) + 0.0  # -0.0 -> 0.0, as add()
+        if not (math.isfinite(timestamp) and math.isfinite(value)):
+            raise ValueError(f"sample must be finite, got ({timestamp!r}, {value!r})")
+        times = self._times
+        now = self._expired_to
+        if times and times[-1] > now:
+            now = times[-1]
+        if now - timestamp > self._max_age:
+            return False  # expire() would drop it at once
+        if not times or timestamp >= times[-1]:
+            self.add(timestamp, value)  # in time order: nothing is clamped
+            return True
+        head = self._head
+        max_samples = self._max_samples
+        if (
+            max_samples is not None
+            and len(times) - head >= max_samples
+            and timestamp < times[head]
+        ):
+            return False  # the cap would evict it at once
+        # Its place: after every sample of the same timestamp; before the
+        # newest, which is later. So it has a next sample, and a previous one
+        # unless it becomes the oldest.
+        i = bisect_right(times, timestamp, head)
+        new = _exact(timestamp, value)
+        tn, tk, vn, vk = new
+        if tk > self._kt or vk > self._kv:
+            self._rescale(tk, vk)
+        kt, kv = self._kt, self._kv
+        t_new = tn << (kt - tk)
+        v_new = vn << (kv - vk)
+        values = self._values
+        next_tn, next_tk, next_vn, next_vk = _exact(times[i], values[i])
+        t_next = next_tn << (kt - next_tk)
+        v_next = next_vn << (kv - next_vk)
+        if i == head:
+            # The new oldest: one new span, to the old oldest.
+            dt = t_next - t_new
+            self._area_prev += v_new * dt
+            self._area_next += v_next * dt
+            self._oldest_exact = new
+        else:
+            # The span prev -> next becomes prev -> new -> next. Step area:
+            # v_prev*(t_new-t_prev) + v_new*(t_next-t_new) - v_prev*(t_next-t_prev)
+            # = (v_new - v_prev) * (t_next - t_new); the other area likewise.
+            prev_tn, prev_tk, prev_vn, prev_vk = _exact(times[i - 1], values[i - 1])
+            t_prev = prev_tn << (kt - prev_tk)
+            v_prev = prev_vn << (kv - prev_vk)
+            self._area_prev += (v_new - v_prev) * (t_next - t_new)
+            self._area_next += (v_new - v_next) * (t_new - t_prev)
+        self._sum += v_new
+        self._sum_sq += v_new * v_new
+        times.insert(i, timestamp)
+        values.insert(i, value)
+        self._sorted.add(value)
+        if max_samples is not None and len(times) - head > max_samples:
+            self._pop_oldest()
+        return True
+
     def expire(self, now: float) -> int:
         """Drop the samples older than ``max_age`` at ``now``; return how many.
 
@@ -425,6 +536,8 @@ class SlidingWindow:
         """
         if not math.isfinite(now):
             raise ValueError(f"now must be finite, got {now!r}")
+        if now > self._expired_to:
+            self._expired_to = now
         times = self._times
         max_age = self._max_age
         dropped = 0
@@ -439,11 +552,14 @@ class SlidingWindow:
         For a clock that stepped back: samples taken before the step lie in
         the future of the new clock, and later samples would be clamped to
         them (see :meth:`add`), so the window would hold the future until the
-        clock caught up. The window is rebuilt from the samples it keeps.
+        clock caught up. The window is rebuilt from the samples it keeps. An
+        expiry time later than ``now`` is forgotten too (see :meth:`insert`).
 
         Runtime complexity: O(1) if none is later (the usual case), else
         O(n log n).
         """
+        if now < self._expired_to:
+            self._expired_to = now
         times = self._times
         if not times or times[-1] <= now:
             return 0
