@@ -47,6 +47,9 @@ OPS = st.lists(
     st.one_of(
         st.tuples(st.just("add"), STEPS, VALUES),
         st.tuples(st.just("expire"), st.floats(0, 80, allow_nan=False), st.just(0.0)),
+        # A late sensor-dated sample, `step` before the clock (`insert`: placed
+        # in time, or refused before the horizon the last expiry set).
+        st.tuples(st.just("insert"), st.floats(0, 100, allow_nan=False), VALUES),
     ),
     max_size=80,
 )
@@ -80,6 +83,8 @@ def apply(
         if op == "add":
             now += step
             window.add(now, value)
+        elif op == "insert":
+            window.insert(now - step, value)
         else:
             now += step
             window.expire(now)
@@ -91,8 +96,8 @@ def same_state(a: WindowState, b: WindowState) -> bool:
         a.times.tobytes() == b.times.tobytes()
         and a.values.tobytes() == b.values.tobytes()
         and a.sorted_values.tobytes() == b.sorted_values.tobytes()
-        and (a.time_scale, a.value_scale, a.sums)
-        == (b.time_scale, b.value_scale, b.sums)
+        and (a.time_scale, a.value_scale, a.sums, a.expired_to)
+        == (b.time_scale, b.value_scale, b.sums, b.expired_to)
     )
 
 

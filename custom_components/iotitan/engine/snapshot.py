@@ -80,7 +80,8 @@ HEADER_BYTES: Final = _HEADER.size
 MAX_SNAPSHOT_BYTES: Final = 8 * 1024**3
 """A larger file is not read (about 300 million samples)."""
 _MAX_INT_BYTES: Final = 4096  # an exact sum: a few thousand bits at most
-_SIZES: Final = struct.Struct("<dQHH")  # max_age, samples, time scale, value scale
+# max_age, samples, time scale, value scale, expired to
+_SIZES: Final = struct.Struct("<dQHHd")
 _TOPIC_FLOATS: Final = struct.Struct("<dddd")
 _POSITION: Final = struct.Struct("<dQQ")  # taken_at, inode, offset
 _U16: Final = struct.Struct("<H")
@@ -256,7 +257,11 @@ def _parts(snapshot: HubSnapshot) -> Iterator[bytes | array[float]]:
             yield _U16.pack(len(topic.windows))
             for max_age, state in topic.windows:
                 yield _SIZES.pack(
-                    max_age, len(state.times), state.time_scale, state.value_scale
+                    max_age,
+                    len(state.times),
+                    state.time_scale,
+                    state.value_scale,
+                    state.expired_to,
                 )
                 yield b"".join(_int(value) for value in state.sums)
                 yield _doubles(state.times)
@@ -391,11 +396,14 @@ def _nan_none(value: float | int | bytes) -> float | None:
 
 
 def _window(reader: _Reader) -> tuple[float, WindowState]:
-    max_age, samples, time_scale, value_scale = reader.unpack(_SIZES)
+    max_age, samples, time_scale, value_scale, expired_to = reader.unpack(_SIZES)
     assert isinstance(max_age, float) and isinstance(samples, int)
     assert isinstance(time_scale, int) and isinstance(value_scale, int)
+    assert isinstance(expired_to, float)
     if not max_age > 0:
         raise _Damaged(f"a window of {max_age} s")
+    if math.isnan(expired_to) or expired_to == math.inf:
+        raise _Damaged(f"a window expired to {expired_to}")
     sums = (reader.integer(), reader.integer(), reader.integer(), reader.integer())
     if 24 * samples > reader.left:
         raise _Damaged(f"{samples} samples run past the end")
@@ -406,6 +414,7 @@ def _window(reader: _Reader) -> tuple[float, WindowState]:
         time_scale=time_scale,
         value_scale=value_scale,
         sums=sums,
+        expired_to=expired_to,
     )
     return max_age, state
 

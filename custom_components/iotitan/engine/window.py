@@ -194,6 +194,9 @@ class WindowState:
     sums: tuple[int, int, int, int]
     """``sum(v)``, ``sum(v*v)``, the step area and the next-value area, as ints
     at those scales (see the module)."""
+    expired_to: float = -math.inf
+    """The latest time the window was expired to (`insert` refuses samples
+    older than ``max_age`` before it; ``-inf``: never expired)."""
 
 
 class SlidingWindow:
@@ -335,6 +338,7 @@ class SlidingWindow:
             time_scale=self._kt,
             value_scale=self._kv,
             sums=(self._sum, self._sum_sq, self._area_prev, self._area_next),
+            expired_to=self._expired_to,
         )
 
     @classmethod
@@ -351,6 +355,9 @@ class SlidingWindow:
         samples, the cap and the time span, and zero sums for no samples.
         """
         window = cls(max_age, max_samples)
+        if math.isnan(state.expired_to) or state.expired_to == math.inf:
+            raise ValueError(f"expired to {state.expired_to!r}")
+        window._expired_to = state.expired_to
         times, values, ordered = state.times, state.values, state.sorted_values
         n = len(times)
         kt, kv = state.time_scale, state.value_scale
