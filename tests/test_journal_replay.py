@@ -276,3 +276,28 @@ async def test_live_message_stamped_ahead_is_refused(
     assert len(state.windows[3600.0]) == 0
     assert entry.runtime_data.future_samples["refused_live"] == 1
     assert entry.runtime_data.message_log.journal.stats.buffered == 1
+
+
+async def test_a_hub_with_no_source_left_drops_the_journal_issue(
+    hass: HomeAssistant, setup_hub: SetupHub
+) -> None:
+    """Nothing is rebuilt from the journal without a source: nothing is missing.
+
+    The issue was raised at an earlier start (unreadable files); the hub now
+    starts with no sensor source, so the notice would only mislead.
+    """
+    entry = hub_entry()
+    entry.add_to_hass(hass)
+    issue_id = f"journal_unreadable_{entry.entry_id}"
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="journal_unreadable",
+        translation_placeholders={"hub": "IoTitan", "files": "x", "directory": "y"},
+    )
+    await setup_hub(entry)
+    assert entry.state is ConfigEntryState.LOADED
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
