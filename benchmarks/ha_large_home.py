@@ -70,19 +70,17 @@ from .ha_common import (
     timestamp,
     topic,
 )
-from .ha_scenarios import (  # noqa: F401  (fixtures, used by name)
+from .ha_scenarios import (
     SPEC,
     Injection,
     _no_notify,
-    auto_enable_custom_integrations,
-    bulk_fill_states,
+    chain_restart,
     drain_writers,
     hub_entry,
     install_clock,
     mqtt_sensor_config,
     nothing,
     peak_rss_kib,
-    persistent_database,
     time_replay,
     window_sizes,
     write_result,
@@ -684,72 +682,20 @@ async def _large_chain_restart(
     async_setup_recorder_instance: Callable[..., Awaitable[Any]],
     clock: SimClock,
 ) -> None:
-    from homeassistant.components.recorder import get_instance
-    from pytest_homeassistant_custom_component.components.recorder.common import (
-        async_recorder_block_till_done,
-    )
-
     topics: int = SPEC["topics"]
     period: int = SPEC["period"]
-    await async_setup_recorder_instance(hass, {"commit_interval": 1})
-    result: dict[str, Any] = {"kind": "large_chain_restart", "topics": topics}
-    attributes = {
-        "unit_of_measurement": "°C",
-        "device_class": "temperature",
-        "state_class": "measurement",
-    }
-    entity_ids = [f"sensor.{object_id(index)}" for index in range(topics)]
-    names = [{**attributes, "friendly_name": f"bench t{i:03d}"} for i in range(topics)]
-    recorder = get_instance(hass)
-    began = time.perf_counter()
+    configs = chain_statistics_configs(topics, period)
+    assert len(configs) == topics * len(WINDOWS) * len(STATISTICS)
     # The first period through the recorder's event path (every sensor once),
     # then the same rows bulk-inserted up to second 0.
-    first = -max(WINDOWS) - period + 1
-    first_bulk = first + period
-    for second in range(first, first_bulk):
-        clock.now = timestamp(second)
-        for index in due(topics, second, period):
-            hass.states.async_set(
-                entity_ids[index],
-                payload(index, second).decode(),
-                names[index],
-                force_update=True,
-            )
-        await asyncio.sleep(0)
-    await hass.async_block_till_done()
-    await async_recorder_block_till_done(hass)
-    result["bulk_states"] = await recorder.async_add_executor_job(
-        bulk_fill_states, recorder, entity_ids, first_bulk, 0, period
-    )
-    clock.now = timestamp(0)
-    await async_recorder_block_till_done(hass)
-    result["prefill_seconds"] = time.perf_counter() - began
-
-    # The restart: core's statistics sensors load their buffers from the database.
-    gc.collect()
-    rss = read_rss_kib()
-    began_cpu, began = time.process_time(), time.perf_counter()
-    assert await async_setup_component(
-        hass, "sensor", {"sensor": chain_statistics_configs(topics, period)}
-    )
-    await hass.async_block_till_done()
-    cpu, wall = time.process_time() - began_cpu, time.perf_counter() - began
-    gc.collect()
-    sensors = [
-        entity
-        for platform in async_get_platforms(hass, "statistics")
-        for entity in platform.entities.values()
-    ]
-    sizes = [len(sensor.states) for sensor in sensors]
-    assert len(sizes) == topics * len(WINDOWS) * len(STATISTICS)
-    result.update(
-        {
-            "setup_seconds": wall,
-            "setup_cpu": cpu,
-            "rss_growth_kib": read_rss_kib() - rss,
-            "sensors": len(sizes),
-            "window_samples": [min(sizes), max(sizes)],
-            "samples_restored": sum(sizes),
-        }
+    result = await chain_restart(
+        hass,
+        async_setup_recorder_instance,
+        clock,
+        kind="large_chain_restart",
+        first=-max(WINDOWS) - period + 1,
+        recorded=period,
+        period=period,
+        configs=configs,
     )
     write_result(result)

@@ -1183,19 +1183,48 @@ async def _test_chain_restart(
     async_setup_recorder_instance: Callable[..., Awaitable[Any]],
     clock: SimClock,
 ) -> None:
+    window: int = SPEC.get("window", 3600)
+    result = await chain_restart(
+        hass,
+        async_setup_recorder_instance,
+        clock,
+        kind="chain_restart",
+        first=-window + 1,
+        recorded=RECORDED_SECONDS,
+        period=1,
+        configs=statistics_configs(SPEC["topics"], window),
+    )
+    write_result(result)
+
+
+async def chain_restart(
+    hass: HomeAssistant,
+    async_setup_recorder_instance: Callable[..., Awaitable[Any]],
+    clock: SimClock,
+    *,
+    kind: str,
+    first: int,
+    recorded: int,
+    period: int,
+    configs: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Fill the recorder with the MQTT sensors' states, then restore core's statistics.
+
+    States of seconds `first`..0, each topic once every `period` seconds
+    (force_update, as in the chain scenario). The first `recorded` seconds go
+    through the recorder's event path; the rest are the same rows,
+    bulk-inserted (the event path takes about 1 ms of CPU a state here: 7
+    minutes for an hour at 1 Hz). Then `configs`' statistics sensors are set
+    up, and load their buffers from the database: the restart, timed.
+    """
+    from homeassistant.components.recorder import get_instance
     from pytest_homeassistant_custom_component.components.recorder.common import (
         async_recorder_block_till_done,
     )
 
     topics: int = SPEC["topics"]
-    window: int = SPEC.get("window", 3600)
     await async_setup_recorder_instance(hass, {"commit_interval": 1})
-    result: dict[str, Any] = {"kind": "chain_restart", "topics": topics}
-
-    # An hour of 1 Hz states of every topic's MQTT sensor (force_update, as
-    # in the chain scenario). The first RECORDED_SECONDS go through the
-    # recorder's event path; the rest are the same rows, bulk-inserted (the
-    # event path takes about 1 ms of CPU a state here: 7 minutes for the hour).
+    result: dict[str, Any] = {"kind": kind, "topics": topics}
     attributes = {
         "unit_of_measurement": "°C",
         "device_class": "temperature",
@@ -1203,27 +1232,27 @@ async def _test_chain_restart(
     }
     entity_ids = [f"sensor.{object_id(index)}" for index in range(topics)]
     names = [{**attributes, "friendly_name": f"bench t{i:03d}"} for i in range(topics)]
-    from homeassistant.components.recorder import get_instance
-
     recorder = get_instance(hass)
     began = time.perf_counter()
-    first_bulk = -window + 1 + RECORDED_SECONDS
-    for second in range(-window + 1, first_bulk):
+    first_bulk = first + recorded
+    states = 0
+    for second in range(first, first_bulk):
         clock.now = timestamp(second)
-        for index, entity_id in enumerate(entity_ids):
+        for index in due(topics, second, period):
             hass.states.async_set(
-                entity_id,
+                entity_ids[index],
                 payload(index, second).decode(),
                 names[index],
                 force_update=True,
             )
+            states += 1
         await asyncio.sleep(0)
     await hass.async_block_till_done()
     await async_recorder_block_till_done(hass)
-    result["recorded_states"] = RECORDED_SECONDS * topics
+    result["recorded_states"] = states
     result["recorded_seconds"] = time.perf_counter() - began
     result["bulk_states"] = await recorder.async_add_executor_job(
-        bulk_fill_states, recorder, entity_ids, first_bulk, 0
+        bulk_fill_states, recorder, entity_ids, first_bulk, 0, period
     )
     clock.now = timestamp(0)
     await async_recorder_block_till_done(hass)
@@ -1231,29 +1260,30 @@ async def _test_chain_restart(
 
     # The restart: core's statistics sensors load their buffers from the database.
     gc.collect()
+    rss = read_rss_kib()
     began_cpu, began = time.process_time(), time.perf_counter()
-    assert await async_setup_component(
-        hass, "sensor", {"sensor": statistics_configs(topics, window)}
-    )
+    assert await async_setup_component(hass, "sensor", {"sensor": configs})
     await hass.async_block_till_done()
     cpu, wall = time.process_time() - began_cpu, time.perf_counter() - began
+    gc.collect()
     sensors = [
         entity
         for platform in async_get_platforms(hass, "statistics")
         for entity in platform.entities.values()
     ]
     sizes = [len(sensor.states) for sensor in sensors]
-    assert len(sizes) == topics * len(STATISTICS)
+    assert len(sizes) == len(configs)
     result.update(
         {
             "setup_seconds": wall,
             "setup_cpu": cpu,
+            "rss_growth_kib": read_rss_kib() - rss,
             "sensors": len(sizes),
             "window_samples": [min(sizes), max(sizes)],
             "samples_restored": sum(sizes),
         }
     )
-    write_result(result)
+    return result
 
 
 def bulk_fill_states(
