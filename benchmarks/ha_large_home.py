@@ -70,10 +70,11 @@ from .ha_common import (
     timestamp,
     topic,
 )
-from .ha_scenarios import (
+from .ha_scenarios import (  # noqa: F401  (fixtures, used by name)
     SPEC,
     Injection,
     _no_notify,
+    auto_enable_custom_integrations,
     chain_restart,
     drain_writers,
     hub_entry,
@@ -81,6 +82,7 @@ from .ha_scenarios import (
     mqtt_sensor_config,
     nothing,
     peak_rss_kib,
+    persistent_database,
     time_replay,
     window_sizes,
     write_result,
