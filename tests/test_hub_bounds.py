@@ -122,18 +122,23 @@ async def test_topics_longer_than_the_cap_are_counted_not_kept(
     entry = await setup_hub(hub_entry(sensor_subentry("long/#")))
     hub = entry.runtime_data
     long_topic = "long/" + "y" * 65_000
+    # The edge (README: "longer than 1,024 characters"): exactly the cap is kept.
+    at_the_cap = "long/" + "c" * (source_module.MAX_TOPIC_LENGTH - 5)
+    assert len(at_the_cap) == source_module.MAX_TOPIC_LENGTH == 1024
     async_fire_mqtt_message(hass, long_topic, "1")
     async_fire_mqtt_message(hass, long_topic, "2")
     async_fire_mqtt_message(hass, "long/ok", "3")
+    async_fire_mqtt_message(hass, at_the_cap, "4")
+    async_fire_mqtt_message(hass, at_the_cap + "c", "5")
     await hass.async_block_till_done()
     source = hub.sources[subentry_id(entry)]
-    assert list(source.topics) == ["long/ok"]
-    assert source.messages_topic_too_long == 2
-    assert hub.messages_received == 3  # still received (and journalled)
+    assert list(source.topics) == ["long/ok", at_the_cap]
+    assert source.messages_topic_too_long == 3
+    assert hub.messages_received == 5  # still received (and journalled)
     assert long_topic not in hub._routes
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     counters = diagnostics["hub"]["sources"][subentry_id(entry)]
-    assert counters["messages_topic_too_long"] == 2
+    assert counters["messages_topic_too_long"] == 3
     assert counters["max_topic_length"] == source_module.MAX_TOPIC_LENGTH
 
 
