@@ -32,7 +32,9 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
+from custom_components.iotitan import mqtt_output
 from custom_components.iotitan.const import DOMAIN, EVENT_ALERT
+from custom_components.iotitan.engine.output import OutputTopics
 
 from .alerts_common import (
     ALERT_ID,
@@ -338,22 +340,54 @@ async def test_statistics_of_topics_too_long_for_mqtt_are_skipped(
     setup_hub: SetupHub,
     mqtt_mock: MqttMockHAClient,
     freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """An output topic over MQTT's 65535 bytes is skipped, not an error."""
-    long_topic = "x/" + "y" * 65_520
+    """An output topic MQTT would refuse is skipped, not an error.
+
+    A source keeps no topic over 1,024 characters, and the prefix is at most
+    1,024 bytes, so no real topic reaches MQTT's 65,535 bytes today; the
+    engine's refusal (`ValueError` from `OutputTopics`) is made for one topic
+    here, so that the publisher's handling of it stays tested. The cache of
+    topic names is cut to two entries, so it also starts over.
+    """
+    refused = "x/refused"
+    stats_topic, alert_topic = OutputTopics.stats_topic, OutputTopics.alert_topic
+
+    def refusing_stats(self: OutputTopics, topic: str, *args: Any, **kw: Any) -> str:
+        if topic == refused:
+            raise ValueError("longer than MQTT allows")
+        return stats_topic(self, topic, *args, **kw)
+
+    def refusing_alert(self: OutputTopics, topic: str, *args: Any, **kw: Any) -> str:
+        if topic == refused:
+            raise ValueError("longer than MQTT allows")
+        return alert_topic(self, topic, *args, **kw)
+
+    monkeypatch.setattr(OutputTopics, "stats_topic", refusing_stats)
+    monkeypatch.setattr(OutputTopics, "alert_topic", refusing_alert)
+    monkeypatch.setattr(mqtt_output, "MAX_TOPIC_NAMES", 2)
+    long_topic = "x/" + "y" * 65_520  # not kept by the source at all
     await setup_hub(
         output_entry(
             source_subentry("x/#", statistics=["mean"]), alert_subentry(high=30)
         )
     )
     await send(hass, long_topic, "31", freezer)
+    await send(hass, refused, "31", freezer)
     await send(hass, "x/short", "31", freezer)
+    await send(hass, "x/other", "20", freezer)
+    await advance(hass, freezer, 30)
     await advance(hass, freezer, 30)
     topics = [p[0] for p in published(mqtt_mock)]
-    assert topics == [
+    # Each kept topic's alert (its first reading sets it, on or off) and its
+    # mean at both intervals; nothing of the refused topic, nor an error.
+    assert sorted(set(topics)) == [
+        "iotitan/alerts/x/other/high",
         "iotitan/alerts/x/short/high",
+        "iotitan/stats/x/other/1h/mean",
         "iotitan/stats/x/short/1h/mean",
     ]
+    assert topics.count("iotitan/stats/x/short/1h/mean") == 2  # both intervals
 
 
 async def test_publish_failures_are_counted_and_logged_once(
