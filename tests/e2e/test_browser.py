@@ -124,9 +124,23 @@ def add_sensor_source(page: Any, base: str) -> None:
     page.get_by_role("textbox", name="Unit of measurement").fill("hPa")
     # Windows: the form suggests 1h; add 10m through the chip picker.
     page.get_by_role("button", name="Windows").click()
-    page.get_by_role("textbox", name="Search | Add custom item").fill("10m")
-    page.keyboard.press("Enter")
-    page.get_by_role("button", name="Remove 10m").wait_for()
+    search = page.get_by_role("textbox", name="Search | Add custom item")
+    removable = page.get_by_role("button", name="Remove 10m")
+    # The picker's list filters as typed; an Enter pressed before it caught up
+    # (seen once on a loaded machine) adds nothing: type it again then.
+    for attempt in range(3):
+        search.fill("10m")
+        sync_api.expect(search).to_have_value("10m")
+        page.keyboard.press("Enter")
+        try:
+            removable.wait_for(timeout=10_000)
+            break
+        except sync_api.TimeoutError:
+            if attempt == 2:
+                raise
+            shoot(page, f"04-windows-picker-retry-{attempt}.png")
+            if not search.is_visible():
+                page.get_by_role("button", name="Windows").click()
     shoot(page, "04-form-topic-and-windows.png")
     # Statistics: mean, minimum and maximum are suggested; add the count.
     count = page.get_by_role("checkbox", name="Count")
