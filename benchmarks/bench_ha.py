@@ -151,6 +151,24 @@ def load_average() -> str:
     return f"{os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)"
 
 
+def print_report(
+    lines: list[str],
+    results: dict[str, Any],
+    datagrams: int,
+    began: float,
+    json_path: Path | None,
+) -> None:
+    """Print the report with the run's closing line; write every figure as JSON."""
+    lines.append("")
+    lines.append(
+        f"Syslog receiver got {datagrams:,} datagrams. Load average after the run"
+        f" {load_average()}. Total benchmark time: {time.perf_counter() - began:.0f} s"
+    )
+    print("\n".join(lines))
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=1), encoding="utf-8")
+
+
 class TcpReceiver:
     """A syslog-over-TCP sink: accepts connections and discards what arrives.
 
@@ -707,14 +725,7 @@ def main() -> None:
         if not name.startswith("floor")
     ]
     lines = report(results, modes)
-    lines.append("")
-    lines.append(
-        f"Syslog receiver got {datagrams:,} datagrams. Load average after the run"
-        f" {load_average()}. Total benchmark time: {time.perf_counter() - began:.0f} s"
-    )
-    print("\n".join(lines))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    print_report(lines, results, datagrams, began, args.json)
 
 
 def ha_version() -> str:

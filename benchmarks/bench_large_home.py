@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-import json
 import os
 from pathlib import Path
 import platform
@@ -67,7 +66,13 @@ from typing import Any
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_ha import Runner, TcpReceiver, ha_version, load_average
+from benchmarks.bench_ha import (
+    Runner,
+    TcpReceiver,
+    ha_version,
+    load_average,
+    print_report,
+)
 from benchmarks.ha_common import HUB_ENTRY_ID, STATISTICS, write_journal
 
 TOPICS = 500
@@ -571,14 +576,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = figures(results)
     results["table"] = rows
     lines = report(results, rows)
-    lines.append("")
-    lines.append(
-        f"Syslog receiver got {datagrams:,} datagrams. Load average after the run"
-        f" {load_average()}. Total benchmark time: {time.perf_counter() - began:.0f} s"
-    )
-    print("\n".join(lines))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    print_report(lines, results, datagrams, began, args.json)
 
 
 if __name__ == "__main__":
