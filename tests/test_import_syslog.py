@@ -28,6 +28,7 @@ from custom_components.iotitan.engine.journal import read_since
 from custom_components.iotitan.engine.record import MqttRecord
 from custom_components.iotitan.engine.syslog import SyslogFormatter
 from custom_components.iotitan.engine.window import SlidingWindow, Statistic
+from custom_components.iotitan.services import DATA_LAST_IMPORT
 
 from .common import hub_entry, sensor_subentry, subentry_id
 
@@ -435,3 +436,8 @@ async def test_records_from_the_future_are_refused_and_counted(
     path.write_text(legacy(now + timedelta(days=40), TOPIC, "6"))
     response = await import_file(hass, entry, path, year=2027)
     assert (response["imported"], response["in_future"]) == (0, 1)
+    # Removing the hub forgets its last import.
+    assert entry.entry_id in hass.data[DATA_LAST_IMPORT]
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    assert entry.entry_id not in hass.data[DATA_LAST_IMPORT]

@@ -38,7 +38,7 @@ from .hub import (
 )
 from .message_log import journal_directory, remove_journal
 from .migration import async_migrate_hub_entry
-from .services import async_setup_services
+from .services import DATA_LAST_IMPORT, async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -100,6 +100,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: IoTitanConfigEntry) -> 
     await async_remove_channel_stores(hass, entry)
     async_delete_alert_issues(hass, entry.entry_id)
     async_delete_journal_issue(hass, entry.entry_id)
+    hass.data.get(DATA_LAST_IMPORT, {}).pop(entry.entry_id, None)
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: IoTitanConfigEntry) -> None:
