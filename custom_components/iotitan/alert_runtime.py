@@ -113,6 +113,9 @@ class AlertSettings:
     name: str
     """The user's name for the alert; empty for a translated default."""
     source_id: str
+    """The sensor subentry."""
+    source_key: str
+    """The watched reading's source in the hub (`models.source_key`)."""
     watch: WindowStatistic | None
     """The watched statistic; None for the raw value. Its percentile is the source's."""
     config: AlertConfig
@@ -128,6 +131,7 @@ class AlertSettings:
             title=subentry.title,
             name=alert.name,
             source_id=alert.source_id,
+            source_key=alert.source_key,
             watch=alert.watch,
             config=alert.config,
         )
@@ -416,7 +420,7 @@ class AlertRuntime:
         except (KeyError, TypeError, ValueError) as err:
             LOGGER.error("Alert %s is skipped: %s", subentry.title, err)
             return None
-        source = self._sources.get(settings.source_id)
+        source = self._sources.get(settings.source_key)
         problem = (
             AlertProblem.SOURCE_MISSING
             if source is None
@@ -429,7 +433,7 @@ class AlertRuntime:
             self._async_raise_issue(settings, source, problem)
             return None
         self.alerts[subentry.subentry_id] = settings
-        self._by_source.setdefault(settings.source_id, []).append(settings)
+        self._by_source.setdefault(settings.source_key, []).append(settings)
         return settings
 
     @callback
@@ -440,7 +444,7 @@ class AlertRuntime:
         """
         settings = self.alerts.pop(subentry_id, None)
         if settings is not None:
-            self._by_source[settings.source_id].remove(settings)
+            self._by_source[settings.source_key].remove(settings)
         for key in [key for key in self.trackers if key[0] == subentry_id]:
             self.trackers.pop(key).async_cancel_timer()
         issue_id = alert_issue_id(self.entry.entry_id, subentry_id)
@@ -489,9 +493,9 @@ class AlertRuntime:
                 names.add(title)
         return sorted(names)
 
-    def alerts_for(self, source_id: str) -> list[AlertSettings]:
-        """The alerts watching a source."""
-        return self._by_source.get(source_id, [])
+    def alerts_for(self, source_key: str) -> list[AlertSettings]:
+        """The alerts watching a source (by `SensorSource.key`)."""
+        return self._by_source.get(source_key, [])
 
     @callback
     def tracker(
@@ -512,7 +516,7 @@ class AlertRuntime:
         self, source: SensorSource, topic: TopicState, timestamp: float, value: float
     ) -> None:
         """A reading reached a topic's windows: its alerts look at it."""
-        for settings in self._by_source.get(source.subentry_id, ()):
+        for settings in self._by_source.get(source.key, ()):
             self.tracker(settings, source, topic).async_sample(timestamp)
 
     @callback

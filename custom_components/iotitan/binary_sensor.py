@@ -91,7 +91,7 @@ async def async_setup_entry(
 
     @callback
     def add_topic(source: SensorSource, topic: TopicState) -> None:
-        for settings in runtime.alerts_for(source.subentry_id):
+        for settings in runtime.alerts_for(source.key):
             async_add_entities(
                 [
                     IoTitanAlertBinarySensor(
@@ -104,7 +104,7 @@ async def async_setup_entry(
     @callback
     def add_alert(settings: AlertSettings) -> None:
         """An alert added while the hub runs: an entity per topic seen so far."""
-        source = entry.runtime_data.sources[settings.source_id]
+        source = entry.runtime_data.sources[settings.source_key]
         for topic in source.topics.values():
             async_add_entities(
                 [
@@ -136,7 +136,7 @@ def async_remove_stale_alert_entities(
     wanted = {
         alert_unique_id(settings, source, topic)
         for settings in hub.alerts.alerts.values()
-        if (source := hub.sources.get(settings.source_id)) is not None
+        if (source := hub.sources.get(settings.source_key)) is not None
         for topic in source.topics
     }
     registry = er.async_get(hass)

@@ -335,14 +335,14 @@ class ThingSpeakChannel:
 
     def _field_topic(self, field_source: FieldSource) -> TopicState | None:
         """The topic a field reads, if its source has seen it."""
-        source = self.sources.get(field_source.source_id)
+        source = self.sources.get(field_source.source_key)
         return None if source is None else source.topics.get(field_source.topic)
 
     def _field_value(self, field_source: FieldSource) -> FieldValue:
         state = self._field_topic(field_source)
         if state is None:
             return None
-        source = self.sources[field_source.source_id]
+        source = self.sources[field_source.source_key]
         window = state.windows.get(field_source.window)
         if window is None:
             return None
@@ -440,7 +440,7 @@ class ThingSpeakChannel:
         missing = [
             f"field{number}"
             for number, field_source in sorted(self.settings.fields.items())
-            if (source := self.sources.get(field_source.source_id)) is None
+            if (source := self.sources.get(field_source.source_key)) is None
             or field_source.window not in source.config.windows
         ]
         if not missing:

@@ -14,7 +14,7 @@ LOGGER = logging.getLogger(__package__)
 # The stored shape of a hub entry and its subentries; migration.py moves older
 # shapes forward one minor version at a time.
 CONFIG_ENTRY_VERSION: Final = 1
-CONFIG_ENTRY_MINOR_VERSION: Final = 5
+CONFIG_ENTRY_MINOR_VERSION: Final = 6
 
 # Subentry types.
 SUBENTRY_SENSOR: Final = "sensor"
@@ -92,6 +92,15 @@ CONF_MAX_TOPICS: Final = "max_topics"
 CONF_DEVICE: Final = "device"
 CONF_NAME_TEMPLATE: Final = "name_template"
 CONF_AREA_LEVEL: Final = "area_level"
+CONF_READINGS: Final = "readings"
+"""A sensor source's readings (stored since 1.6), each a value path of the payload."""
+CONF_READING_KEY: Final = "key"
+CONF_READING_NAME: Final = "name"
+CONF_TIME_PATH: Final = "time_path"
+"""Where a sensor-dated source reads each reading's time; empty: arrival time."""
+CONF_READING: Final = "reading"
+CONF_DIAGNOSTIC: Final = "diagnostic"
+"""The reading (its key) of a source that an alert or a ThingSpeak field follows."""
 
 # Alert subentry data (field names match engine.alerts.AlertConfig).
 CONF_SOURCE: Final = "source"

@@ -43,6 +43,16 @@ def topic_device_info(hub: IoTitanHub, source: SensorSource, topic: str) -> Devi
     )
 
 
+def topic_unique_id(source: SensorSource, topic: str, key: str) -> str:
+    """The unique id of a reading's entity on a topic.
+
+    A reading of key "" (every source before 1.6) has none in its unique ids;
+    the others end in `#<reading key>` (a published topic cannot hold `#`).
+    """
+    unique_id = f"{source.subentry_id}/{topic}/{key}"
+    return f"{unique_id}#{source.reading.key}" if source.reading.key else unique_id
+
+
 class IoTitanEntity(Entity):
     """Common attributes of every IoTitan entity."""
 
@@ -152,7 +162,7 @@ class IoTitanTopicEntity(IoTitanEntity):
         super().__init__(hub)
         self.source = source
         self.topic = topic
-        self._attr_unique_id = f"{source.subentry_id}/{topic.topic}/{key}"
+        self._attr_unique_id = topic_unique_id(source, topic.topic, key)
         self._attr_device_info = device_info or topic_device_info(
             hub, source, topic.topic
         )

@@ -65,6 +65,7 @@ from .source import (
     Outcome,
     SensorSource,
     TopicState,
+    sources_of,
 )
 
 if TYPE_CHECKING:
@@ -197,10 +198,12 @@ class IoTitanHub:
         self.entry = entry
         self.options = HubOptions.from_options(entry.options)
         self.update_interval = timedelta(seconds=self.options.update_interval)
+        # One source per reading of each sensor subentry, by `source.key`.
         self.sources: dict[str, SensorSource] = {
-            subentry_id: SensorSource.from_subentry(subentry)
-            for subentry_id, subentry in entry.subentries.items()
+            source.key: source
+            for subentry in entry.subentries.values()
             if subentry.subentry_type == SUBENTRY_SENSOR
+            for source in sources_of(subentry)
         }
         self.longest_window = self._longest_window()
         self.guard = OutputGuard(
@@ -305,8 +308,16 @@ class IoTitanHub:
         registry = dr.async_get(self.hass)
         for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
             for subentry_id, topic in topics_of_device(device):
-                if (source := self.sources.get(subentry_id)) is not None:
+                for source in self.sources_of(subentry_id):
                     source.topic_state(topic)
+
+    def sources_of(self, subentry_id: str) -> list[SensorSource]:
+        """The sources of a sensor subentry's readings, in their order."""
+        return [
+            source
+            for source in self.sources.values()
+            if source.subentry_id == subentry_id
+        ]
 
     @callback
     def in_place_changes(self) -> SubentryChanges | None:
@@ -414,13 +425,14 @@ class IoTitanHub:
         reconfigured source) keep their entities' ids and history.
         """
         for subentry_id in removed:
-            self.sources.pop(subentry_id, None)
-        new = [SensorSource.from_subentry(subentry) for subentry in added]
+            for source in self.sources_of(subentry_id):
+                del self.sources[source.key]
+        new = [source for subentry in added for source in sources_of(subentry)]
         registry = dr.async_get(self.hass)
         devices = dr.async_entries_for_config_entry(registry, self.entry.entry_id)
         for source in new:
-            self.sources[source.subentry_id] = source
-            self._catching_up[source.subentry_id] = []
+            self.sources[source.key] = source
+            self._catching_up[source.key] = []
             for device in devices:
                 for subentry_id, topic in topics_of_device(device):
                     if subentry_id == source.subentry_id:
@@ -436,7 +448,7 @@ class IoTitanHub:
                 await self._async_catch_up(new)
         finally:
             for source in new:
-                self._catching_up.pop(source.subentry_id, None)
+                self._catching_up.pop(source.key, None)
         self._notify_diagnostics()
 
     async def _async_catch_up(self, new: Sequence[SensorSource]) -> None:
@@ -447,7 +459,7 @@ class IoTitanHub:
             now - max(max(source.config.windows) for source in new)
         )
         for source in new:
-            waiting = self._catching_up[source.subentry_id]
+            waiting = self._catching_up[source.key]
             # Records that arrived since the source was added are in the
             # journal too if it was written meanwhile: they are taken from the
             # waiting list, in the order they came, not twice.
@@ -465,7 +477,7 @@ class IoTitanHub:
                 async_dispatcher_send(
                     self.hass, signal_new_topic(self.entry.entry_id), source, state
                 )
-            del self._catching_up[source.subentry_id]
+            del self._catching_up[source.key]
             for record in waiting:
                 self._async_ingest_live(source, record)
 
@@ -586,7 +598,7 @@ class IoTitanHub:
             source = self.sources.get(source_snapshot.source_id)
             if source is None:
                 continue  # deleted since: its windows are not needed
-            windows = loaded.windows[source.subentry_id]
+            windows = loaded.windows[source.key]
             for topic in source_snapshot.topics:
                 state = source.topics.get(topic.topic)
                 if state is None:
@@ -879,7 +891,7 @@ class IoTitanHub:
         """Feed a live message to a source; fan out what it did."""
         if (
             self._catching_up
-            and (waiting := self._catching_up.get(source.subentry_id)) is not None
+            and (waiting := self._catching_up.get(source.key)) is not None
         ):
             waiting.append(record)
             return
@@ -961,7 +973,7 @@ class IoTitanHub:
     @callback
     def async_forget_topic(self, subentry_id: str, topic: str) -> None:
         """Drop a topic whose device the user removed."""
-        if (source := self.sources.get(subentry_id)) is not None:
+        for source in self.sources_of(subentry_id):
             source.topics.pop(topic, None)
 
     def as_diagnostics(self) -> dict[str, Any]:

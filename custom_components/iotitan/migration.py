@@ -7,7 +7,8 @@ minor version before it to its own; steps run in order, each followed by a versi
 update, so an install several releases old walks the whole chain. A minor version
 without a step changes nothing stored (minor versions are assigned to changes
 made in parallel: 2 the syslog record size, 3 a device per alert subentry, 4
-`words_as_numbers` made explicit, 5 device names from topic levels).
+`words_as_numbers` made explicit, 5 device names from topic levels, 6 several
+readings per source).
 
 Steps may also bring the entity and device registries to the shape the code of
 their version expects (1.3: a device per alert subentry).
@@ -29,15 +30,23 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from .const import (
     CONF_AREA_LEVEL,
     CONF_DEVICE,
+    CONF_DEVICE_CLASS,
+    CONF_FIELDS,
     CONF_LOGGING,
     CONF_MAX_RECORD_BYTES,
     CONF_NAME_TEMPLATE,
+    CONF_READING,
+    CONF_READINGS,
+    CONF_TIME_PATH,
+    CONF_UNIT,
+    CONF_VALUE_PATH,
     CONF_WORDS_AS_NUMBERS,
     CONFIG_ENTRY_MINOR_VERSION,
     CONFIG_ENTRY_VERSION,
     DEFAULT_MAX_RECORD_BYTES,
     LOGGER,
     SUBENTRY_ALERT,
+    SUBENTRY_CHANNEL,
     SUBENTRY_SENSOR,
 )
 from .device import (
@@ -47,7 +56,7 @@ from .device import (
     async_register_hub_device,
     topics_of_device,
 )
-from .models import default_words_as_numbers
+from .models import ReadingConfig, default_words_as_numbers
 
 if TYPE_CHECKING:
     MigrationStep = Callable[[HomeAssistant, ConfigEntry], None]
@@ -153,12 +162,45 @@ def _device_names_section(hass: HomeAssistant, entry: ConfigEntry) -> None:
         )
 
 
+def _readings_list(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """1.6: a sensor source holds a list of readings; alerts and ThingSpeak
+    fields name the reading they follow.
+
+    A source's value path, unit and device class become its one reading, of
+    key "": that reading's entities keep the unique ids they had (a reading's
+    key is part of its unique ids only when not empty), so their entity ids
+    and history stay. Readings are dated on arrival (an empty time path), as
+    before. Alerts and channel fields follow the reading "".
+    """
+    for subentry in list(entry.subentries.values()):
+        data = dict(subentry.data)
+        if subentry.subentry_type == SUBENTRY_SENSOR and CONF_READINGS not in data:
+            reading = ReadingConfig(
+                key="",
+                value_path=data.pop(CONF_VALUE_PATH, None) or "",
+                unit=data.pop(CONF_UNIT, None) or None,
+                device_class=data.pop(CONF_DEVICE_CLASS, None) or None,
+            )
+            data[CONF_READINGS] = [reading.to_data()]
+            data.setdefault(CONF_TIME_PATH, "")
+        elif subentry.subentry_type == SUBENTRY_ALERT:
+            data.setdefault(CONF_READING, "")
+        elif subentry.subentry_type == SUBENTRY_CHANNEL:
+            data[CONF_FIELDS] = {
+                number: {**field, "reading": field.get("reading", "")}
+                for number, field in (data.get(CONF_FIELDS) or {}).items()
+            }
+        if data != subentry.data:
+            hass.config_entries.async_update_subentry(entry, subentry, data=data)
+
+
 # minor version -> the step that produces it from the one before.
 MIGRATION_STEPS: Final[dict[int, MigrationStep]] = {
     2: _add_max_record_bytes,
     3: _alert_devices_of_their_own,
     4: _words_as_numbers_explicit,
     5: _device_names_section,
+    6: _readings_list,
 }
 
 

@@ -31,6 +31,7 @@ from .const import (
     CONF_DEADBAND,
     CONF_DEVICE,
     CONF_DEVICE_CLASS,
+    CONF_DIAGNOSTIC,
     CONF_FIELDS,
     CONF_HIGH,
     CONF_JOURNAL,
@@ -59,6 +60,10 @@ from .const import (
     CONF_PLAN,
     CONF_PRECISION,
     CONF_RATE_LIMIT,
+    CONF_READING,
+    CONF_READING_KEY,
+    CONF_READING_NAME,
+    CONF_READINGS,
     CONF_RULE,
     CONF_SEND_STATUS,
     CONF_SEVERITY,
@@ -75,6 +80,7 @@ from .const import (
     CONF_SYSLOG_PATH,
     CONF_SYSLOG_PORT,
     CONF_SYSLOG_TRANSPORT,
+    CONF_TIME_PATH,
     CONF_TOPIC,
     CONF_UNIT,
     CONF_UPDATE_INTERVAL,
@@ -136,14 +142,138 @@ def default_words_as_numbers(data: Mapping[str, Any]) -> bool:
     return not (data.get(CONF_UNIT) or data.get(CONF_DEVICE_CLASS))
 
 
+READING_KEY_PATTERN: Final = re.compile(r"[a-z0-9_]{1,64}")
+"""A reading's key: part of its entities' unique ids, so never changed once stored."""
+MAX_READINGS: Final = 32
+"""Readings of one source (a Zigbee2MQTT sensor has about six)."""
+
+
+def reading_key_of(
+    value_path: str, taken: set[str] | frozenset[str] = frozenset()
+) -> str:
+    """A key for a new reading of `value_path` ("AM2301.Temperature" ->
+    "am2301_temperature"), not in `taken`.
+
+    The key goes into unique ids, not names: it only has to be stable and
+    distinct within the source.
+    """
+    base = re.sub(r"[^a-z0-9]+", "_", value_path.lower()).strip("_")[:56] or "value"
+    key, number = base, 2
+    while key in taken:
+        key, number = f"{base}_{number}", number + 1
+    return key
+
+
+def source_key(subentry_id: str, reading_key: str) -> str:
+    """The key of one reading's source: the subentry id for the reading of key ""
+    (every source before 1.6), else both ("<subentry id>:<reading key>")."""
+    return f"{subentry_id}:{reading_key}" if reading_key else subentry_id
+
+
+def split_source_key(key: str) -> tuple[str, str]:
+    """The subentry id and reading key of a `source_key`."""
+    subentry_id, _, reading_key = key.partition(":")
+    return subentry_id, reading_key
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingConfig:
+    """One reading of a source's payloads: a value path and how it is shown.
+
+    Windows, statistics and precision left as None follow the source's.
+    """
+
+    key: str
+    """Part of its entities' unique ids; "" for the one reading of a source
+    stored before 1.6 (whose unique ids have no reading part)."""
+    value_path: str
+    """Where in the payload (empty: the whole payload)."""
+    name: str = ""
+    """Put before each statistic's name ("Humidity mean 1h"); empty: none."""
+    unit: str | None = None
+    device_class: str | None = None
+    precision: int | None = None
+    windows: tuple[float, ...] | None = None
+    statistics: tuple[Statistic, ...] | None = None
+    diagnostic: bool = False
+    """A reading about the device, not the world (link quality, battery voltage):
+    its statistics are diagnostic entities."""
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> ReadingConfig:
+        """Read one stored reading."""
+        windows = data.get(CONF_WINDOWS)
+        statistics = data.get(CONF_STATISTICS)
+        precision = data.get(CONF_PRECISION)
+        return cls(
+            key=str(data.get(CONF_READING_KEY) or ""),
+            value_path=str(data.get(CONF_VALUE_PATH) or ""),
+            name=str(data.get(CONF_READING_NAME) or ""),
+            unit=data.get(CONF_UNIT) or None,
+            device_class=data.get(CONF_DEVICE_CLASS) or None,
+            precision=None if precision is None else int(precision),
+            windows=None
+            if not windows
+            else tuple(sorted({float(seconds) for seconds in windows})),
+            statistics=None
+            if not statistics
+            else tuple(s for s in STATISTICS_ORDER if str(s) in statistics),
+            diagnostic=bool(data.get(CONF_DIAGNOSTIC, False)),
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        """The stored form (the inverse of `from_data`)."""
+        return {
+            CONF_READING_KEY: self.key,
+            CONF_VALUE_PATH: self.value_path,
+            CONF_READING_NAME: self.name,
+            CONF_UNIT: self.unit,
+            CONF_DEVICE_CLASS: self.device_class,
+            CONF_PRECISION: self.precision,
+            CONF_WINDOWS: None if self.windows is None else list(self.windows),
+            CONF_STATISTICS: None
+            if self.statistics is None
+            else [str(statistic) for statistic in self.statistics],
+            CONF_DIAGNOSTIC: self.diagnostic,
+        }
+
+
+def check_readings(readings: tuple[ReadingConfig, ...]) -> str | None:
+    """The error key of a list of readings a source cannot hold, or None."""
+    if not readings:
+        return "readings_required"
+    if len(readings) > MAX_READINGS:
+        return "too_many_readings"
+    keys = [reading.key for reading in readings]
+    if len(set(keys)) != len(keys) or any(
+        key and not READING_KEY_PATTERN.fullmatch(key) for key in keys
+    ):
+        return "reading_keys_invalid"
+    paths = [reading.value_path for reading in readings]
+    if len(set(paths)) != len(paths):
+        return "reading_paths_repeated"
+    for path in paths:
+        if path:
+            try:
+                parse_value_path(path)
+            except ValueError:
+                return "invalid_value_path"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class SensorSourceConfig:
-    """A sensor subentry's settings."""
+    """A sensor subentry's settings: a topic filter and the readings of its payloads.
+
+    `windows`, `statistics` and `precision` are the defaults of readings that
+    set none. At runtime each reading becomes a source of its own
+    (`for_reading`): a config with that one reading and its windows, statistics
+    and precision resolved, whose `value_path`, `unit` and `device_class` are
+    the reading's.
+    """
 
     topic: str
-    value_path: str
-    unit: str | None
-    device_class: str | None
+    readings: tuple[ReadingConfig, ...]
     windows: tuple[float, ...]
     statistics: tuple[Statistic, ...]
     percentile: int
@@ -156,6 +286,47 @@ class SensorSourceConfig:
     """Names each topic's device (see engine.topic_names); empty: the default."""
     area_level: int | None
     """The topic level that suggests a new device's area (stored since 1.5)."""
+    time_path: str = ""
+    """Where the payload says when it was measured (stored since 1.6); empty:
+    readings are dated on arrival."""
+
+    @property
+    def reading(self) -> ReadingConfig:
+        """The one reading of a source with one (ValueError otherwise)."""
+        if len(self.readings) != 1:
+            raise ValueError(f"{len(self.readings)} readings, not one")
+        return self.readings[0]
+
+    @property
+    def value_path(self) -> str:
+        """The value path of the one reading (see `reading`)."""
+        return self.reading.value_path
+
+    @property
+    def unit(self) -> str | None:
+        """The unit of the one reading (see `reading`)."""
+        return self.reading.unit
+
+    @property
+    def device_class(self) -> str | None:
+        """The device class of the one reading (see `reading`)."""
+        return self.reading.device_class
+
+    def for_reading(self, reading: ReadingConfig) -> SensorSourceConfig:
+        """This source as one reading sees it, with the defaults filled in."""
+        return replace(
+            self,
+            readings=(reading,),
+            windows=reading.windows or self.windows,
+            statistics=reading.statistics or self.statistics,
+            precision=self.precision
+            if reading.precision is None
+            else reading.precision,
+        )
+
+    def reading_by_key(self, key: str) -> ReadingConfig | None:
+        """The reading of that key, if the source has it."""
+        return next((reading for reading in self.readings if reading.key == key), None)
 
     @staticmethod
     def form_defaults() -> dict[str, Any]:
@@ -177,16 +348,32 @@ class SensorSourceConfig:
 
     @classmethod
     def from_subentry_data(cls, data: Mapping[str, Any]) -> SensorSourceConfig:
-        """Build from subentry data as the config flow stores it."""
+        """Build from subentry data as the config flow stores it.
+
+        Data of the shape before 1.6 (one value path, unit and device class at
+        the top) reads as a source of one reading with the key "".
+        """
         advanced: Mapping[str, Any] = data.get(CONF_ADVANCED, {})
         device: Mapping[str, Any] = data.get(CONF_DEVICE, {})
         area_level = device.get(CONF_AREA_LEVEL)
         max_samples = advanced.get(CONF_MAX_SAMPLES)
+        if CONF_READINGS in data:
+            readings = tuple(
+                ReadingConfig.from_data(reading) for reading in data[CONF_READINGS]
+            )
+        else:
+            readings = (
+                ReadingConfig.from_data(
+                    {
+                        CONF_VALUE_PATH: data.get(CONF_VALUE_PATH),
+                        CONF_UNIT: data.get(CONF_UNIT),
+                        CONF_DEVICE_CLASS: data.get(CONF_DEVICE_CLASS),
+                    }
+                ),
+            )
         return cls(
             topic=data[CONF_TOPIC],
-            value_path=data.get(CONF_VALUE_PATH) or "",
-            unit=data.get(CONF_UNIT) or None,
-            device_class=data.get(CONF_DEVICE_CLASS) or None,
+            readings=readings,
             windows=tuple(float(seconds) for seconds in data[CONF_WINDOWS]),
             statistics=tuple(Statistic(name) for name in data[CONF_STATISTICS]),
             percentile=int(advanced.get(CONF_PERCENTILE, DEFAULT_PERCENTILE)),
@@ -198,15 +385,15 @@ class SensorSourceConfig:
             ),
             name_template=device.get(CONF_NAME_TEMPLATE) or "",
             area_level=int(area_level) if area_level else None,
+            time_path=str(data.get(CONF_TIME_PATH) or ""),
         )
 
     def to_subentry_data(self) -> dict[str, Any]:
         """The subentry data the flow stores (the inverse of `from_subentry_data`)."""
         return {
             CONF_TOPIC: self.topic,
-            CONF_VALUE_PATH: self.value_path,
-            CONF_UNIT: self.unit,
-            CONF_DEVICE_CLASS: self.device_class,
+            CONF_READINGS: [reading.to_data() for reading in self.readings],
+            CONF_TIME_PATH: self.time_path,
             CONF_WORDS_AS_NUMBERS: self.words_as_numbers,
             CONF_WINDOWS: list(self.windows),
             CONF_STATISTICS: [str(statistic) for statistic in self.statistics],
@@ -238,13 +425,17 @@ class SensorSourceConfig:
         }
         if self.max_samples is not None:
             values[CONF_ADVANCED][CONF_MAX_SAMPLES] = self.max_samples
+        # A source of several readings shows them in a step of their own.
+        single = self.readings[0] if len(self.readings) == 1 else ReadingConfig("", "")
         for key, value in (
-            (CONF_VALUE_PATH, self.value_path),
-            (CONF_UNIT, self.unit),
-            (CONF_DEVICE_CLASS, self.device_class),
+            (CONF_VALUE_PATH, single.value_path),
+            (CONF_UNIT, single.unit),
+            (CONF_DEVICE_CLASS, single.device_class),
         ):
             if value:
                 values[key] = value
+        if self.time_path:
+            values[CONF_TIME_PATH] = self.time_path
         if self.name_template:
             values[CONF_DEVICE][CONF_NAME_TEMPLATE] = self.name_template
         if self.area_level is not None:
@@ -253,13 +444,21 @@ class SensorSourceConfig:
 
     @classmethod
     def from_form(
-        cls, user_input: Mapping[str, Any], *, topic_valid: bool
+        cls,
+        user_input: Mapping[str, Any],
+        *,
+        topic_valid: bool,
+        readings: tuple[ReadingConfig, ...] | None = None,
+        reading_key: str = "",
     ) -> tuple[SensorSourceConfig, dict[str, str]]:
         """Settings from the sensor form, and the errors of the checks that need
         no Home Assistant instance (field -> error key).
 
         `topic_valid`: whether the topic filter is one (the flow checks that,
         with the others that need the hub); the device name checks need it.
+        `readings`: the readings chosen in the flow's readings step; without
+        them the form's value path, unit and device class are the one reading,
+        of key `reading_key` (a reconfigured source keeps its reading's key).
         The settings are only meant to be stored when there is no error.
         """
         errors: dict[str, str] = {}
@@ -270,6 +469,12 @@ class SensorSourceConfig:
                 parse_value_path(value_path)
             except ValueError:
                 errors[CONF_VALUE_PATH] = "invalid_value_path"
+        time_path = str(user_input.get(CONF_TIME_PATH) or "").strip()
+        if time_path:
+            try:
+                parse_value_path(time_path)
+            except ValueError:
+                errors[CONF_TIME_PATH] = "invalid_value_path"
 
         windows: set[float] = set()
         for text in user_input[CONF_WINDOWS]:
@@ -319,11 +524,21 @@ class SensorSourceConfig:
 
         advanced = user_input[CONF_ADVANCED]
         max_samples = advanced.get(CONF_MAX_SAMPLES)
+        if readings is None:
+            readings = (
+                ReadingConfig(
+                    key=reading_key,
+                    value_path=value_path,
+                    unit=unit,
+                    device_class=device_class,
+                ),
+            )
+        elif (error := check_readings(readings)) is not None:
+            errors["base"] = error
         config = cls(
             topic=topic,
-            value_path=value_path,
-            unit=unit,
-            device_class=device_class,
+            readings=readings,
+            time_path=time_path,
             windows=tuple(sorted(windows)),
             statistics=tuple(
                 statistic
@@ -398,6 +613,13 @@ class AlertSubentryConfig:
     """The watched statistic; None for the raw value. Its percentile is the source's."""
     config: AlertConfig
     """The rule and its settings; a flow sets only the limits the rule uses."""
+    reading: str = ""
+    """The key of the source's reading it watches (stored since 1.6)."""
+
+    @property
+    def source_key(self) -> str:
+        """The watched reading's source (see `source_key`)."""
+        return source_key(self.source_id, self.reading)
 
     @staticmethod
     def form_defaults() -> dict[str, Any]:
@@ -417,6 +639,7 @@ class AlertSubentryConfig:
         """
         return cls(
             source_id=str(data[CONF_SOURCE]),
+            reading=str(data.get(CONF_READING) or ""),
             name=(data.get(CONF_NAME) or "").strip(),
             watch=parse_watch(data.get(CONF_WATCH, WATCH_VALUE)),
             config=AlertConfig(
@@ -440,6 +663,7 @@ class AlertSubentryConfig:
         return {
             CONF_NAME: self.name,
             CONF_SOURCE: self.source_id,
+            CONF_READING: self.reading,
             CONF_WATCH: watch_text(self.watch),
             CONF_RULE: str(config.rule),
             CONF_HIGH: config.high,
@@ -485,7 +709,7 @@ class AlertSubentryConfig:
 
     @classmethod
     def from_form(
-        cls, user_input: Mapping[str, Any], *, source_id: str
+        cls, user_input: Mapping[str, Any], *, source_id: str, reading: str = ""
     ) -> tuple[AlertSubentryConfig, dict[str, str]]:
         """Settings from the alert forms, and the errors of their checks (field ->
         error key; none of them needs a Home Assistant instance).
@@ -538,6 +762,7 @@ class AlertSubentryConfig:
             errors.setdefault(key, error)
         alert = cls(
             source_id=source_id,
+            reading=reading,
             name=(user_input.get(CONF_NAME) or "").strip(),
             watch=parse_watch(str(user_input.get(CONF_WATCH, WATCH_VALUE))),
             config=config,
@@ -595,11 +820,18 @@ class FieldSource:
     """A concrete topic of that source."""
     window: float
     statistic: Statistic
+    reading: str = ""
+    """The key of the source's reading (stored since 1.6)."""
+
+    @property
+    def source_key(self) -> str:
+        """The reading's source (see `source_key`)."""
+        return source_key(self.source_id, self.reading)
 
     @property
     def topic_choice(self) -> str:
         """The value of this field's topic in the flow's topic selector."""
-        return f"{self.source_id}|{self.topic}"
+        return f"{self.source_key}|{self.topic}"
 
     @property
     def window_statistic(self) -> WindowStatistic:
@@ -615,6 +847,7 @@ class FieldSource:
         """Subentry data form."""
         return {
             "source": self.source_id,
+            "reading": self.reading,
             "topic": self.topic,
             "window": self.window,
             "statistic": str(self.statistic),
@@ -628,6 +861,7 @@ class FieldSource:
             str(data["topic"]),
             float(data["window"]),
             Statistic(data["statistic"]),
+            str(data.get("reading") or ""),
         )
 
 

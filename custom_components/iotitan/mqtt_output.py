@@ -80,7 +80,7 @@ class MqttOutput:
         self._worker: asyncio.Task[None] | None = None
         # (source topic, label, window, first window) -> topic name, or None
         # for a name longer than MQTT allows.
-        self._topic_names: dict[tuple[str, str, float, bool], str | None] = {}
+        self._topic_names: dict[tuple[str, str, float, bool, str], str | None] = {}
 
     @callback
     def async_start(self) -> None:
@@ -125,24 +125,35 @@ class MqttOutput:
                         if value is None or not math.isfinite(value):
                             continue
                         name = self._stats_topic(
-                            topic.topic, published.label, seconds, first_window
+                            topic.topic,
+                            published.label,
+                            seconds,
+                            first_window,
+                            source.reading.key,
                         )
                         if name is None:
                             continue  # longer than MQTT allows
                         yield name, self.topics.stats_payload(value)
 
     def _stats_topic(
-        self, topic: str, label: str, seconds: float, first_window: float | None
+        self,
+        topic: str,
+        label: str,
+        seconds: float,
+        first_window: float | None,
+        reading: str,
     ) -> str | None:
         """`OutputTopics.stats_topic`, built once (None: too long for MQTT)."""
-        key = (topic, label, seconds, seconds == first_window)
+        key = (topic, label, seconds, seconds == first_window, reading)
         names = self._topic_names
         if key in names:
             return names[key]
         assert self.topics is not None
         name: str | None
         try:
-            name = self.topics.stats_topic(topic, label, seconds, first_window=key[3])
+            name = self.topics.stats_topic(
+                topic, label, seconds, first_window=key[3], reading=reading
+            )
         except ValueError:
             name = None
         if len(names) >= MAX_TOPIC_NAMES:

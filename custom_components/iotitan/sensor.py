@@ -33,7 +33,12 @@ from .engine.syslog import ConnectionState
 from .engine.thingspeak import ResultKind
 from .engine.window import Statistic
 from .engine.window_statistic import WindowStatistic
-from .entity import IoTitanEntity, IoTitanHubEntity, IoTitanTopicEntity
+from .entity import (
+    IoTitanEntity,
+    IoTitanHubEntity,
+    IoTitanTopicEntity,
+    topic_unique_id,
+)
 from .hub import (
     IoTitanConfigEntry,
     IoTitanHub,
@@ -65,6 +70,8 @@ STATISTICS_KEEPING_UNIT = frozenset(
 # (a 2 °C spread is 3.6 °F, not 35.6 °F), so these lose the temperature class.
 STATISTICS_OF_DIFFERENCES = frozenset({Statistic.STANDARD_DEVIATION, Statistic.CHANGE})
 REJECTED_KEY = "rejected_payloads"
+# The translation keys of a named reading's entities start with this.
+READING_PREFIX = "reading_"
 
 
 def statistic_unit(statistic: Statistic, unit: str | None) -> str | None:
@@ -100,6 +107,21 @@ def statistic_device_class(
     if parsed not in DEVICE_CLASS_UNITS or unit not in DEVICE_CLASS_UNITS[parsed]:
         return None
     return parsed
+
+
+def topic_entity_keys(source: SensorSource) -> list[str]:
+    """The unique id keys of a reading's entities on each of its topics."""
+    config = source.config
+    return [
+        *(
+            WindowStatistic.of_source(
+                window, statistic, config.percentile
+            ).unique_id_key
+            for window in config.windows
+            for statistic in config.statistics
+        ),
+        REJECTED_KEY,
+    ]
 
 
 def topic_entities(
@@ -153,7 +175,12 @@ async def async_setup_entry(
             entry.entry_id,
             source,
             topic,
-            {entity.unique_id for entity in entities if entity.unique_id},
+            # Every reading of the subentry has entities on the topic's device.
+            {
+                topic_unique_id(reading_source, topic.topic, key)
+                for reading_source in hub.sources_of(source.subentry_id)
+                for key in topic_entity_keys(reading_source)
+            },
         )
         async_add_entities(entities, config_subentry_id=source.subentry_id)
 
@@ -193,6 +220,19 @@ def _remove_entities_no_longer_configured(
             registry.async_remove(registry_entry.entity_id)
 
 
+def reading_translation(
+    source: SensorSource, key: str, placeholders: dict[str, str]
+) -> tuple[str, dict[str, str]]:
+    """The translation key and placeholders of a reading's entity.
+
+    A named reading's entities carry its name first ("Humidity mean 1h":
+    `reading_<key>`); an unnamed one's are named as a source of one reading.
+    """
+    if not source.reading.name:
+        return key, placeholders
+    return f"{READING_PREFIX}{key}", {**placeholders, "reading": source.reading.name}
+
+
 class IoTitanStatisticSensor(IoTitanTopicEntity, SensorEntity):
     """One statistic of one window of one topic, e.g. the 1 h mean."""
 
@@ -213,10 +253,15 @@ class IoTitanStatisticSensor(IoTitanTopicEntity, SensorEntity):
         )
         super().__init__(hub, source, topic, self.window_statistic.unique_id_key)
         self._window = topic.windows[window]
-        self._attr_translation_key = str(statistic)
-        self._attr_translation_placeholders = statistic_name_placeholders(
-            window, config.percentile
+        self._attr_translation_key, self._attr_translation_placeholders = (
+            reading_translation(
+                source,
+                str(statistic),
+                statistic_name_placeholders(window, config.percentile),
+            )
         )
+        if source.reading.diagnostic:
+            self._attr_entity_category = EntityCategory.DIAGNOSTIC
         self._attr_native_unit_of_measurement = statistic_unit(statistic, config.unit)
         self._attr_device_class = statistic_device_class(
             statistic, config.device_class, self._attr_native_unit_of_measurement
@@ -253,6 +298,9 @@ class IoTitanRejectedPayloadsSensor(IoTitanTopicEntity, SensorEntity):
     ) -> None:
         """Count the topic's rejections."""
         super().__init__(hub, source, topic, REJECTED_KEY)
+        self._attr_translation_key, self._attr_translation_placeholders = (
+            reading_translation(source, REJECTED_KEY, {})
+        )
 
     @property
     def native_value(self) -> int:

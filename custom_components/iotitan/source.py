@@ -1,8 +1,10 @@
 """A sensor source and its topics: the windows a message ends up in.
 
-Each sensor subentry becomes a `SensorSource`; every concrete topic that matches
-its filter becomes a `TopicState` holding one sliding window per configured
-duration. `SensorSource.ingest` is the one path of a message into the windows,
+Each reading of a sensor subentry becomes a `SensorSource` (a subentry of one
+reading, as every source before 1.6, becomes one); every concrete topic that
+matches its filter becomes a `TopicState` of that reading, holding one sliding
+window per configured duration. The readings of one subentry share one parse
+of each payload (`PayloadReadings`), and one device per topic. `SensorSource.ingest` is the one path of a message into the windows,
 live and at the journal's replay alike; it returns an `Ingested` saying what
 happened, which the hub fans out. Nothing here holds the hub.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import tzinfo
 from enum import StrEnum
 from hashlib import blake2b
 import time
@@ -18,15 +21,18 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, callback
+from homeassistant.util import dt as dt_util
 
 from .const import LOGGER
 from .engine.payload import PayloadParser, Rejection, parse_value_path
+from .engine.readings import MultiPathParser, Reading, value_paths
 from .engine.record import MqttRecord, to_micros
+from .engine.sensor_time import TimeRejection, read_payload_time
 from .engine.snapshot import TopicSnapshot, source_fingerprint
 from .engine.window import SlidingWindow
 from .engine.window_statistic import window_diagnostics_key
 from .listeners import Listeners
-from .models import SensorSourceConfig
+from .models import SensorSourceConfig, source_key
 
 # The longest topic a source keeps state for (MQTT allows 65,535 bytes; real
 # sensor topics are a few dozen characters). Longer topics are still logged
@@ -41,6 +47,12 @@ REPEAT_PAYLOAD_KEPT = 64
 # A sample stamped later than now (plus the journal's resolution, 1 ms) never
 # enters a window: it would stay there until the clock caught up with it.
 FUTURE_SLACK = 0.001
+# A sensor-dated reading may be this far ahead of its arrival (a sensor's clock
+# a little fast) and is then dated on arrival; further ahead it is refused.
+SENSOR_TIME_TOLERANCE = 300.0
+# Why a sensor-dated reading did not enter the windows, beyond `TimeRejection`.
+TIME_TOO_FAR_IN_FUTURE = "too_far_in_future"
+TIME_OLDER_THAN_WINDOW = "older_than_window"
 
 
 class Outcome(StrEnum):
@@ -56,6 +68,9 @@ class Outcome(StrEnum):
     """No reading in the payload (`Ingested.rejection` says why)."""
     FUTURE = "future"
     """A reading stamped in the future: refused."""
+    UNDATED = "undated"
+    """A sensor-dated reading whose time could not be read or was refused
+    (`Ingested.time_refusal` says why)."""
     READING = "reading"
     """A reading, now in every window of the topic."""
 
@@ -74,6 +89,7 @@ class Ingested:
     """The message created the topic's state (its entities do not exist yet)."""
     reading: float | None = None
     rejection: Rejection | None = None
+    time_refusal: str | None = None
 
 
 # The outcomes without a topic, shared: a flood of junk topics (the case they
@@ -84,7 +100,14 @@ _OVER_LIMIT = Ingested(Outcome.OVER_LIMIT)
 _new_object = object.__new__
 _INGESTED_SETTERS = tuple(
     getattr(Ingested, name).__set__
-    for name in ("outcome", "state", "new_topic", "reading", "rejection")
+    for name in (
+        "outcome",
+        "state",
+        "new_topic",
+        "reading",
+        "rejection",
+        "time_refusal",
+    )
 )
 
 
@@ -94,6 +117,7 @@ def _ingested(
     new_topic: bool,
     reading: float | None,
     rejection: Rejection | None,
+    time_refusal: str | None = None,
 ) -> Ingested:
     """An `Ingested`, built about four times as fast as by its frozen ``__init__``.
 
@@ -101,7 +125,7 @@ def _ingested(
     (a frozen dataclass sets each field through ``object.__setattr__``).
     """
     result = _new_object(Ingested)
-    set_outcome, set_state, set_new_topic, set_reading, set_rejection = (
+    set_outcome, set_state, set_new_topic, set_reading, set_rejection, set_time = (
         _INGESTED_SETTERS
     )
     set_outcome(result, outcome)
@@ -109,6 +133,7 @@ def _ingested(
     set_new_topic(result, new_topic)
     set_reading(result, reading)
     set_rejection(result, rejection)
+    set_time(result, time_refusal)
     return result
 
 
@@ -135,6 +160,9 @@ class TopicState:
         self.last_received: float | None = None
         self.future_samples_refused = 0
         self.future_samples_dropped = 0
+        self.time_refused: Counter[str] = Counter()
+        """Sensor-dated readings left out, by reason (live ones only)."""
+        self.late_samples_inserted = 0
         self.dirty = False
         self._listeners: Listeners[[]] = Listeners()
 
@@ -160,6 +188,30 @@ class TopicState:
             window.add(timestamp, value)
         self.last_value = value
         self.last_received = timestamp
+        self.dirty = True
+        return True
+
+    def insert(self, timestamp: float, value: float, arrival: float) -> bool:
+        """Place a sensor-dated reading at its time in every window that takes it.
+
+        `arrival` is when the message came: the windows are first expired at
+        that moment, so a window refuses the same late readings live and at
+        the journal's replay (where no tick runs between records). A window
+        refuses a reading older than itself; return whether any took it.
+        """
+        self.expire_windows(arrival)
+        added = False
+        for window in self.windows.values():
+            if window.insert(timestamp, value):
+                added = True
+        if not added:
+            return False
+        last = self.last_received
+        if last is not None and timestamp < last:
+            self.late_samples_inserted += 1
+        else:
+            self.last_value = value
+            self.last_received = timestamp
         self.dirty = True
         return True
 
@@ -275,6 +327,8 @@ class TopicState:
             "last_received": self.last_received,
             "future_samples_refused": self.future_samples_refused,
             "future_samples_dropped": self.future_samples_dropped,
+            "time_refused": dict(self.time_refused),
+            "late_samples_inserted": self.late_samples_inserted,
             "window_samples": {
                 window_diagnostics_key(seconds): len(window)
                 for seconds, window in self.windows.items()
@@ -297,24 +351,82 @@ def payload_key(payload: bytes | bytearray | str) -> bytes:
     )
 
 
+class PayloadReadings:
+    """Every reading of a subentry, and its time, from one parse of a payload.
+
+    The hub hands one message to each reading's source in turn; the first
+    parses it, the others find the answer here (the same payload object: a
+    payload equal to the last one gives the same readings anyway).
+    """
+
+    def __init__(self, config: SensorSourceConfig, local_tz: tzinfo) -> None:
+        """Parse the subentry's value paths and its time path."""
+        self._parser = MultiPathParser(
+            value_paths(reading.value_path for reading in config.readings),
+            words_as_numbers=config.words_as_numbers,
+        )
+        self._time_path = (
+            parse_value_path(config.time_path) if config.time_path else None
+        )
+        self._local_tz = local_tz
+        self.time_zone = str(local_tz) if config.time_path else ""
+        """The zone of sensor times without one, named (for the snapshot fingerprint)."""
+        self._payload: bytes | bytearray | str | None = None
+        self._readings: tuple[Reading, ...] = ()
+        self._time: float | TimeRejection | None = None
+
+    def parse(
+        self, payload: bytes | bytearray | str
+    ) -> tuple[tuple[Reading, ...], float | TimeRejection | None]:
+        """The reading of each value path, and the time (None: arrival time)."""
+        if payload is not self._payload:
+            if self._time_path is None:
+                readings, time_read = self._parser.parse(payload), None
+            else:
+                readings, document = self._parser.parse_with_document(payload)
+                time_read = read_payload_time(
+                    document, self._time_path, local_tz=self._local_tz
+                )
+            self._payload, self._readings, self._time = payload, readings, time_read
+        return self._readings, self._time
+
+
 class SensorSource:
-    """One sensor subentry: a topic filter and the topics seen under it.
+    """One reading of a sensor subentry: a topic filter, a value path, the topics
+    seen under it.
 
     It knows nothing of the hub: `ingest` says what a message did, and the hub
     fans that out (hub counters, sample listeners, new-topic signal).
     """
 
     def __init__(
-        self, subentry_id: str, title: str, config: SensorSourceConfig
+        self,
+        subentry_id: str,
+        title: str,
+        config: SensorSourceConfig,
+        readings: PayloadReadings | None = None,
+        index: int = 0,
     ) -> None:
-        """Parse the source's settings."""
+        """Parse the source's settings.
+
+        `config` has one reading (`SensorSourceConfig.for_reading`). A reading
+        of a subentry with several, or one dated by the sensor, reads its
+        value from the subentry's shared `readings`, at `index`.
+        """
         self.subentry_id = subentry_id
         self.title = title
         self.config = config
+        self.reading = config.reading
+        self.key = source_key(subentry_id, self.reading.key)
         self.parser = PayloadParser(
             parse_value_path(config.value_path) if config.value_path else (),
             words_as_numbers=config.words_as_numbers,
         )
+        if readings is None and config.time_path:
+            readings = PayloadReadings(config, dt_util.get_default_time_zone())
+        self._readings = readings
+        self._index = index
+        self._sensor_dated = bool(config.time_path)
         self.topics: dict[str, TopicState] = {}
         self.topics_over_limit: set[int] = set()
         """Digests of distinct topics over the cap (at most MAX_TOPICS_OVER_LIMIT)."""
@@ -322,16 +434,13 @@ class SensorSource:
         """Messages on over-cap topics not tracked because the set is full."""
         self.messages_over_limit = 0
         self.messages_topic_too_long = 0
-        self._logged_reasons: set[tuple[str, Rejection]] = set()
+        self._logged_reasons: set[tuple[str, str]] = set()
 
     @classmethod
     def from_subentry(cls, subentry: ConfigSubentry) -> SensorSource:
-        """The source of a sensor subentry."""
-        return cls(
-            subentry.subentry_id,
-            subentry.title,
-            SensorSourceConfig.from_subentry_data(subentry.data),
-        )
+        """The source of a sensor subentry of one reading (tests; see `sources_of`)."""
+        (source,) = sources_of(subentry)
+        return source
 
     def fingerprint(self, ignored: str) -> bytes:
         """The settings that decide what the windows hold (see `source_fingerprint`).
@@ -347,6 +456,8 @@ class SensorSource:
             max_samples=config.max_samples,
             max_topics=config.max_topics,
             ignored=ignored,
+            time_path=config.time_path,
+            time_zone=self._readings.time_zone if self._readings is not None else "",
         )
 
     def topic_state(self, topic: str) -> TopicState | None:
@@ -393,11 +504,53 @@ class SensorSource:
             return _ingested(Outcome.REPEAT, state, False, None, None)
         state.remember(payload)
         state.last_payload_at = record.timestamp
-        reading = self.parser.parse(payload)
+        if self._readings is None:
+            reading = self.parser.parse(payload)
+        else:
+            readings, read_time = self._readings.parse(payload)
+            reading = readings[self._index]
         if isinstance(reading, Rejection):
             return _ingested(Outcome.REJECTED, state, new_topic, None, reading)
+        if self._sensor_dated:
+            return self._insert_dated(state, record, read_time, reading, new_topic, now)
         if not state.add(record.timestamp, reading, now):
             return _ingested(Outcome.FUTURE, state, new_topic, None, None)
+        return _ingested(Outcome.READING, state, new_topic, reading, None)
+
+    def _insert_dated(
+        self,
+        state: TopicState,
+        record: MqttRecord,
+        read_time: float | TimeRejection | None,
+        reading: float,
+        new_topic: bool,
+        now: float | None,
+    ) -> Ingested:
+        """A sensor-dated reading into its windows at its own time, or why not.
+
+        A time up to SENSOR_TIME_TOLERANCE after the arrival is the arrival
+        (a window holds nothing from the future); later, it is refused. Every
+        decision depends only on the record, so the journal's replay decides
+        alike: the journal keeps the payload, with the sensor's time, and the
+        arrival time.
+        """
+        arrival = record.timestamp
+        if now is None:
+            now = time.time()
+        if arrival > now + FUTURE_SLACK:
+            state.future_samples_refused += 1
+            return _ingested(Outcome.FUTURE, state, new_topic, None, None)
+        if not isinstance(read_time, float):
+            refusal = str(read_time or TimeRejection.MISSING)
+            return _ingested(Outcome.UNDATED, state, new_topic, None, None, refusal)
+        if read_time > arrival + SENSOR_TIME_TOLERANCE:
+            return _ingested(
+                Outcome.UNDATED, state, new_topic, None, None, TIME_TOO_FAR_IN_FUTURE
+            )
+        if not state.insert(min(read_time, arrival), reading, arrival):
+            return _ingested(
+                Outcome.UNDATED, state, new_topic, None, None, TIME_OLDER_THAN_WINDOW
+            )
         return _ingested(Outcome.READING, state, new_topic, reading, None)
 
     def count_live(self, result: Ingested) -> None:
@@ -414,6 +567,16 @@ class SensorSource:
         state.messages += 1
         if result.outcome is Outcome.REPEAT:
             state.retained_repeats += 1
+        elif result.time_refusal is not None:
+            state.time_refused[result.time_refusal] += 1
+            if (state.topic, result.time_refusal) not in self._logged_reasons:
+                self._logged_reasons.add((state.topic, result.time_refusal))
+                LOGGER.debug(
+                    "Ignoring a reading on %s dated by the sensor: %s (logged once "
+                    "per topic and reason)",
+                    state.topic,
+                    result.time_refusal,
+                )
         elif result.rejection is not None:
             state.rejected[result.rejection] += 1
             if (state.topic, result.rejection) not in self._logged_reasons:
@@ -431,7 +594,9 @@ class SensorSource:
             "topic_filter": self.config.topic,
             "name_template": self.config.name_template,
             "area_level": self.config.area_level,
+            "reading": self.reading.key,
             "value_path": self.config.value_path,
+            "time_path": self.config.time_path,
             "windows": list(self.config.windows),
             "statistics": [str(stat) for stat in self.config.statistics],
             "max_topics": self.config.max_topics,
@@ -450,3 +615,27 @@ def _topic_digest(topic: str) -> int:
     return int.from_bytes(
         blake2b(topic.encode("utf-8", "surrogateescape"), digest_size=8).digest()
     )
+
+
+def sources_of(
+    subentry: ConfigSubentry, local_tz: tzinfo | None = None
+) -> list[SensorSource]:
+    """One source per reading of a sensor subentry, sharing one parse per payload.
+
+    `local_tz` reads sensor times written without a zone (Tasmota's); by
+    default Home Assistant's configured time zone.
+    """
+    config = SensorSourceConfig.from_subentry_data(subentry.data)
+    shared = None
+    if len(config.readings) > 1 or config.time_path:
+        shared = PayloadReadings(config, local_tz or dt_util.get_default_time_zone())
+    return [
+        SensorSource(
+            subentry.subentry_id,
+            subentry.title,
+            config.for_reading(reading),
+            shared,
+            index,
+        )
+        for index, reading in enumerate(config.readings)
+    ]

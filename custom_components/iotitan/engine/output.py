@@ -241,6 +241,9 @@ _STAT_LABEL_RE: Final = re.compile(
 )
 
 
+_READING_RE = re.compile(r"[a-z0-9_]{1,64}")
+
+
 def statistic_label(statistic: str, percentile: float | None = None) -> str:
     """The topic label of a statistic: its name, or ``p<N>`` for a percentile.
 
@@ -339,21 +342,29 @@ class OutputTopics:
         window: float,
         *,
         first_window: bool = True,
+        reading: str = "",
     ) -> str:
         """The topic of one statistic of one window of a source topic.
 
         ``statistic`` is a label from :func:`statistic_label`; ``window`` is in
         seconds. ``first_window`` matters only in the legacy shape, where the
-        sensor's first window has no window suffix.
+        sensor's first window has no window suffix. ``reading`` (a reading's
+        key: lowercase letters, digits, ``_``) tells apart the readings of one
+        payload: ``<prefix>/stats/<topic>/<reading>/1h/mean``, legacy
+        ``<topic>_<reading>_mean``.
         """
         _check_source_topic(source_topic)
         if not _STAT_LABEL_RE.fullmatch(statistic):
             raise ValueError(f"unknown statistic label: {statistic!r}")
+        if reading and not _READING_RE.fullmatch(reading):
+            raise ValueError(f"invalid reading key: {reading!r}")
         tail = stats_topic_tail(window, statistic)  # also refuses a bad window
         if self.legacy:
             suffix = "" if first_window else f"_{format_duration(window)}"
-            return _check_length(f"{source_topic}_{statistic}{suffix}")
-        return _check_length(f"{self.prefix}/stats/{source_topic}/{tail}")
+            infix = f"_{reading}" if reading else ""
+            return _check_length(f"{source_topic}{infix}_{statistic}{suffix}")
+        level = f"/{reading}" if reading else ""
+        return _check_length(f"{self.prefix}/stats/{source_topic}{level}/{tail}")
 
     def alert_topic(
         self,

@@ -52,7 +52,7 @@ from pathlib import Path
 import struct
 import sys
 import threading
-from typing import Final
+from typing import Any, Final
 import zlib
 
 from .journal import JournalPosition, describe_os_error
@@ -178,6 +178,8 @@ def source_fingerprint(
     max_samples: int | None,
     max_topics: int,
     ignored: str = "",
+    time_path: str = "",
+    time_zone: str = "",
 ) -> bytes:
     """The settings of a source that decide what its windows hold, as 16 bytes.
 
@@ -186,18 +188,23 @@ def source_fingerprint(
     description of the topics the hub never feeds to sources, such as its own
     output), what a payload reads as (`value_path`, `words_as_numbers`), and
     the windows (`windows`, `max_samples`). Unit, name and statistics shown
-    are left out: they change no sample.
+    are left out: they change no sample. A source dated by the sensor adds
+    where it reads the time (`time_path`) and the zone of times written
+    without one (`time_zone`); the others' fingerprints are those of before.
     """
+    settings: list[Any] = [
+        topic_filter,
+        value_path,
+        words_as_numbers,
+        [float(seconds) for seconds in windows],
+        max_samples,
+        max_topics,
+        ignored,
+    ]
+    if time_path:
+        settings += [time_path, time_zone]
     text = json.dumps(
-        [
-            topic_filter,
-            value_path,
-            words_as_numbers,
-            [float(seconds) for seconds in windows],
-            max_samples,
-            max_topics,
-            ignored,
-        ],
+        settings,
         ensure_ascii=True,
         allow_nan=True,
     )
