@@ -31,6 +31,7 @@ from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.models import (
     ChannelSubentryConfig,
     FieldSource,
+    ReadingConfig,
     SensorSourceConfig,
     default_words_as_numbers,
 )
@@ -52,13 +53,24 @@ def sensor_subentry(
     name_template: str = "",
     area_level: int | None = None,
     words_as_numbers: bool | None = None,
+    readings: tuple[ReadingConfig, ...] | None = None,
+    time_path: str = "",
 ) -> ConfigSubentryData:
-    """Subentry data as the sensor subentry flow stores it (through its model)."""
+    """Subentry data as the sensor subentry flow stores it (through its model).
+
+    Without `readings`: one reading of key "" (`value_path`, `unit`,
+    `device_class`), as every source before 1.6.
+    """
+    if readings is None:
+        readings = (
+            ReadingConfig(
+                key="", value_path=value_path, unit=unit, device_class=device_class
+            ),
+        )
     config = SensorSourceConfig(
         topic=topic,
-        value_path=value_path,
-        unit=unit,
-        device_class=device_class,
+        readings=readings,
+        time_path=time_path,
         windows=tuple(windows or [3600.0]),
         statistics=tuple(
             Statistic(name) for name in statistics or ["mean", "value_min", "value_max"]
