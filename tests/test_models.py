@@ -22,9 +22,37 @@ from custom_components.iotitan.models import (
     SensorSourceConfig,
 )
 
-# Sensor subentry data of today's shape (entry 1.5), as the flow stores it: the
+# Sensor subentry data of today's shape (entry 1.6), as the flow stores it: the
 # same dict test_config_flow expects from the form, written out by hand.
 STORED: dict[str, Any] = {
+    "topic": "home/+/temperature",
+    "readings": [
+        {
+            "key": "",
+            "value_path": "DS18B20.Temperature",
+            "name": "",
+            "unit_of_measurement": "°C",
+            "device_class": "temperature",
+            "precision": None,
+            "windows": None,
+            "statistics": None,
+            "diagnostic": False,
+        }
+    ],
+    "time_path": "",
+    "words_as_numbers": False,
+    "windows": [600.0, 3600.0],
+    "statistics": ["mean", "value_max", "percentile"],
+    "advanced": {
+        "percentile": 90,
+        "precision": 1,
+        "max_samples": None,
+        "max_topics": 50,
+    },
+    "device": {"name_template": "{2} thermometer", "area_level": 2},
+}
+# The same source as entry 1.5 stored it: one value path, unit and device class.
+STORED_1_5: dict[str, Any] = {
     "topic": "home/+/temperature",
     "value_path": "DS18B20.Temperature",
     "unit_of_measurement": "°C",
@@ -40,6 +68,12 @@ STORED: dict[str, Any] = {
     },
     "device": {"name_template": "{2} thermometer", "area_level": 2},
 }
+
+
+def test_data_of_1_5_reads_as_one_reading_of_key_empty() -> None:
+    assert SensorSourceConfig.from_subentry_data(
+        STORED_1_5
+    ) == SensorSourceConfig.from_subentry_data(STORED)
 
 
 def test_stored_data_round_trips_unchanged() -> None:
@@ -129,6 +163,7 @@ def test_a_new_source_form_shows_the_defaults() -> None:
 ALERT_HIGH: dict[str, Any] = {
     "name": "",
     "source": "source0temperature",
+    "reading": "humidity",
     "watch": "value",
     "rule": "high",
     "high": 30.0,
@@ -230,14 +265,13 @@ def test_the_alert_form_shows_what_is_stored_and_reads_it_back() -> None:
         "stale_after": "90m",
         "on_delay": "30s",
     }
-    assert AlertSubentryConfig.from_form(form, source_id=alert.source_id) == (
-        alert,
-        {},
-    )
+    assert AlertSubentryConfig.from_form(
+        form, source_id=alert.source_id, reading="humidity"
+    ) == (alert, {})
     for stored in ALERT_SHAPES:
         alert = AlertSubentryConfig.from_subentry_data(stored)
         again, errors = AlertSubentryConfig.from_form(
-            alert.form_values(), source_id=alert.source_id
+            alert.form_values(), source_id=alert.source_id, reading=alert.reading
         )
         assert (again, errors) == (alert, {}), stored["rule"]
 
@@ -263,6 +297,7 @@ def test_the_alert_form_keeps_only_what_the_rule_uses() -> None:
     assert alert.to_subentry_data() == {
         "name": "Too cold",
         "source": "s",
+        "reading": "",
         "watch": "value",  # not asked: the raw value
         "rule": "low",
         "high": None,
@@ -332,12 +367,14 @@ CHANNEL_STORED: dict[str, Any] = {
     "fields": {
         "1": {
             "source": "01SOURCE",
+            "reading": "",
             "topic": "weather/temperature",
             "window": 3600.0,
             "statistic": "mean",
         },
         "3": {
             "source": "01SOURCE",
+            "reading": "am2301_temperature",
             "topic": "weather/temperature",
             "window": 600.0,
             "statistic": "value_max",
@@ -373,7 +410,13 @@ def test_channel_data_is_read_into_settings() -> None:
     )
     assert channel.fields == {
         1: FieldSource("01SOURCE", "weather/temperature", 3600.0, Statistic.MEAN),
-        3: FieldSource("01SOURCE", "weather/temperature", 600.0, Statistic.VALUE_MAX),
+        3: FieldSource(
+            "01SOURCE",
+            "weather/temperature",
+            600.0,
+            Statistic.VALUE_MAX,
+            reading="am2301_temperature",
+        ),
     }
     assert CHANNEL_KEY not in repr(channel)
     config = channel.channel_config()
@@ -427,7 +470,7 @@ def test_the_channel_forms_show_what_is_stored_and_read_it_back() -> None:
     }
     assert channel.fields_form_values() == {
         "field1": "01SOURCE|weather/temperature",
-        "field3": "01SOURCE|weather/temperature",
+        "field3": "01SOURCE:am2301_temperature|weather/temperature",
         "send_status": True,
     }
     assert channel.statistics_form_values() == {
