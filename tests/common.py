@@ -100,12 +100,24 @@ SENSOR_KEYS_ADDED = {4: CONF_WORDS_AS_NUMBERS, 5: CONF_DEVICE}
 
 
 def sensor_data_of_shape(data: Mapping[str, Any], minor: int) -> dict[str, Any]:
-    """Sensor subentry data as entry version 1.`minor` stored it."""
-    return {
+    """Sensor subentry data as entry version 1.`minor` stored it.
+
+    Before 1.6 a source had one value path, unit and device class at the top
+    (a source of one reading of key "").
+    """
+    shaped = {
         key: value
         for key, value in data.items()
         if key not in {k for v, k in SENSOR_KEYS_ADDED.items() if v > minor}
     }
+    if minor < 6:
+        (reading,) = shaped.pop("readings")
+        assert reading["key"] == "", "sources before 1.6 had one reading of key ''"
+        del shaped["time_path"]
+        shaped["value_path"] = reading["value_path"]
+        shaped[CONF_UNIT] = reading[CONF_UNIT]
+        shaped[CONF_DEVICE_CLASS] = reading[CONF_DEVICE_CLASS]
+    return shaped
 
 
 def hub_entry(

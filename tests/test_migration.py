@@ -615,3 +615,127 @@ async def test_devices_of_a_1_4_install_get_readable_names_and_keep_their_entiti
     mean = hass.states.get("sensor.iotitan_home_kitchen_temperature_value_mean_1h")
     assert mean is not None
     assert mean.attributes["friendly_name"] == "Kitchen temperature Mean 1h"
+
+
+async def test_a_1_5_install_gets_a_readings_list_and_keeps_its_entities(
+    hass: HomeAssistant,
+    setup_hub: Callable[..., Awaitable[MockConfigEntry]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """1.6: a source's value path, unit and device class become its one reading.
+
+    The data are written out as 1.5 stored them (not built by today's model);
+    the registry holds the entities as 1.5 registered them, one renamed by the
+    user. After the migration the same entity ids come back under the same
+    unique ids and show the new readings; the alert and the channel field
+    follow the reading "".
+    """
+    source_1_5 = {
+        "topic": "tele/plug/SENSOR",
+        "value_path": "AM2301.Temperature",
+        "unit_of_measurement": "°C",
+        "device_class": "temperature",
+        "words_as_numbers": False,
+        "windows": [3600.0],
+        "statistics": ["mean", "value_max"],
+        "advanced": {
+            "percentile": 95,
+            "precision": 1,
+            "max_samples": None,
+            "max_topics": 500,
+        },
+        "device": {"name_template": "", "area_level": None},
+    }
+    alert = alert_subentry(high=30, source="src1")
+    alert_1_5 = {k: v for k, v in alert["data"].items() if k != "reading"}
+    field_1_5 = {
+        "source": "src1",
+        "topic": "tele/plug/SENSOR",
+        "window": 3600.0,
+        "statistic": "mean",
+    }
+    channel = channel_subentry({"1": field_1_5})
+    channel_data = {**channel["data"], "fields": {"1": field_1_5}}
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="IoTitan",
+        version=1,
+        minor_version=5,
+        data={"name": "IoTitan"},
+        options={"update_interval": 10},
+        subentries_data=[
+            ConfigSubentryDataWithId(
+                subentry_type=SUBENTRY_SENSOR,
+                title="Plug",
+                data=source_1_5,
+                subentry_id="src1",
+                unique_id=None,
+            ),
+            ConfigSubentryDataWithId(**{**alert, "data": alert_1_5}),
+            ConfigSubentryDataWithId(
+                **{**channel, "data": channel_data}, subentry_id="chan1"
+            ),
+        ],
+    )
+    entry.add_to_hass(hass)
+    registry = er.async_get(hass)
+    before = {
+        "src1/tele/plug/SENSOR/3600/mean": "sensor.my_plug_temperature",
+        "src1/tele/plug/SENSOR/3600/value_max": "sensor.plug_maximum_1h",
+    }
+    for unique_id, entity_id in before.items():
+        registry.async_get_or_create(
+            "sensor",
+            DOMAIN,
+            unique_id,
+            config_entry=entry,
+            config_subentry_id="src1",
+            suggested_object_id=entity_id.split(".", 1)[1],
+        )
+    await setup_hub(entry)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.minor_version == CONFIG_ENTRY_MINOR_VERSION == 6
+    source = dict(entry.subentries["src1"].data)
+    assert source.pop("readings") == [
+        {
+            "key": "",
+            "value_path": "AM2301.Temperature",
+            "name": "",
+            "unit_of_measurement": "°C",
+            "device_class": "temperature",
+            "precision": None,
+            "windows": None,
+            "statistics": None,
+            "diagnostic": False,
+        }
+    ]
+    assert source.pop("time_path") == ""
+    assert source == {
+        k: v
+        for k, v in source_1_5.items()
+        if k not in {"value_path", "unit_of_measurement", "device_class"}
+    }
+    assert entry.subentries[alert["subentry_id"]].data == {**alert_1_5, "reading": ""}
+    assert entry.subentries["chan1"].data["fields"] == {
+        "1": {**field_1_5, "reading": ""}
+    }
+
+    for temperature in (21.0, 24.0):
+        async_fire_mqtt_message(
+            hass,
+            "tele/plug/SENSOR",
+            f'{{"Time":"2026-12-03T10:00:00","AM2301":{{"Temperature":{temperature}}}}}',
+        )
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(seconds=10))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    for unique_id, entity_id in before.items():
+        assert registry.async_get_entity_id("sensor", DOMAIN, unique_id) == entity_id
+    assert hass.states.get("sensor.my_plug_temperature").state == "22.5"
+    assert hass.states.get("sensor.plug_maximum_1h").state == "24.0"
+    assert not [
+        e.unique_id
+        for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if "#" in e.unique_id
+    ], "a migrated reading's unique ids carry no reading key"
