@@ -689,6 +689,7 @@ def test_alert_settings_checks_against_the_source() -> None:
         title="a",
         name="",
         source_id="s",
+        source_key="s",
         watch=None,
         config=AlertConfig(AlertRule.RATE, rate_limit=1),
     )

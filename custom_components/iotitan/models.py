@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 import re
 from typing import Any, Final
 
@@ -238,26 +239,46 @@ class ReadingConfig:
         }
 
 
-def check_readings(readings: tuple[ReadingConfig, ...]) -> str | None:
-    """The error key of a list of readings a source cannot hold, or None."""
+class ReadingListProblem(StrEnum):
+    """Why a list of readings cannot be a source's."""
+
+    NONE_CHOSEN = "none_chosen"
+    TOO_MANY = "too_many"
+    KEYS_INVALID = "keys_invalid"
+    PATHS_REPEATED = "paths_repeated"
+    PATH_INVALID = "path_invalid"
+
+
+# The sensor form's error keys, by ReadingListProblem.
+READING_LIST_ERRORS: Final = {
+    ReadingListProblem.NONE_CHOSEN: "readings_required",
+    ReadingListProblem.TOO_MANY: "too_many_readings",
+    ReadingListProblem.KEYS_INVALID: "reading_keys_invalid",
+    ReadingListProblem.PATHS_REPEATED: "reading_paths_repeated",
+    ReadingListProblem.PATH_INVALID: "invalid_value_path",
+}
+
+
+def check_readings(readings: tuple[ReadingConfig, ...]) -> ReadingListProblem | None:
+    """Why a list of readings cannot be a source's, or None if it can."""
     if not readings:
-        return "readings_required"
+        return ReadingListProblem.NONE_CHOSEN
     if len(readings) > MAX_READINGS:
-        return "too_many_readings"
+        return ReadingListProblem.TOO_MANY
     keys = [reading.key for reading in readings]
     if len(set(keys)) != len(keys) or any(
         key and not READING_KEY_PATTERN.fullmatch(key) for key in keys
     ):
-        return "reading_keys_invalid"
+        return ReadingListProblem.KEYS_INVALID
     paths = [reading.value_path for reading in readings]
     if len(set(paths)) != len(paths):
-        return "reading_paths_repeated"
+        return ReadingListProblem.PATHS_REPEATED
     for path in paths:
         if path:
             try:
                 parse_value_path(path)
             except ValueError:
-                return "invalid_value_path"
+                return ReadingListProblem.PATH_INVALID
     return None
 
 
@@ -533,8 +554,8 @@ class SensorSourceConfig:
                     device_class=device_class,
                 ),
             )
-        elif (error := check_readings(readings)) is not None:
-            errors["base"] = error
+        elif (problem := check_readings(readings)) is not None:
+            errors["base"] = READING_LIST_ERRORS[problem]
         config = cls(
             topic=topic,
             readings=readings,
