@@ -35,6 +35,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 from custom_components.iotitan import mqtt_output
 from custom_components.iotitan.const import DOMAIN, EVENT_ALERT
 from custom_components.iotitan.engine.output import OutputTopics
+from custom_components.iotitan.models import ReadingConfig
 
 from .alerts_common import (
     ALERT_ID,
@@ -561,3 +562,30 @@ async def test_own_output_is_never_read_back(
     )
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert hub.message_log.journal.stats.records_written == 1
+
+
+async def test_each_reading_of_a_payload_has_its_own_topics(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    mqtt_mock: MqttMockHAClient,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    readings = (
+        ReadingConfig("temperature", "temperature", "Temperature", "°C", "temperature"),
+        ReadingConfig("humidity", "humidity", "Humidity", "%", "humidity"),
+    )
+    await setup_hub(
+        output_entry(
+            source_subentry(
+                "zigbee2mqtt/weather", readings=readings, statistics=["mean"]
+            )
+        )
+    )
+    await send(hass, "zigbee2mqtt/weather", '{"temperature":20,"humidity":40}', freezer)
+    await send(hass, "zigbee2mqtt/weather", '{"temperature":21,"humidity":44}', freezer)
+    mqtt_mock.async_publish.reset_mock()
+    await advance(hass, freezer, 30)
+    assert sorted(published(mqtt_mock)) == [
+        ("iotitan/stats/zigbee2mqtt/weather/humidity/1h/mean", "42", 0, False),
+        ("iotitan/stats/zigbee2mqtt/weather/temperature/1h/mean", "20.5", 0, False),
+    ]

@@ -52,7 +52,7 @@ from custom_components.iotitan.const import DOMAIN, SUBENTRY_CHANNEL
 from custom_components.iotitan.device import subentry_device_identifier
 from custom_components.iotitan.engine.thingspeak import Row
 from custom_components.iotitan.engine.window import Statistic
-from custom_components.iotitan.models import FieldSource
+from custom_components.iotitan.models import FieldSource, ReadingConfig
 
 from .alerts_common import alert_subentry
 from .common import (
@@ -1269,3 +1269,42 @@ async def test_the_write_key_never_leaks(
     # Where it belongs, it is.
     assert entry.subentries[channel.subentry_id].data["write_api_key"] == WRITE_KEY
     assert "**REDACTED**" in places["diagnostics"]
+
+
+async def test_fields_read_the_readings_of_one_payload(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    fake_thingspeak: FakeThingSpeak,
+    freezer: FrozenDateTimeFactory,
+    start: datetime,
+) -> None:
+    """Temperature and humidity of one Zigbee2MQTT payload in two fields, each
+    at its reading's precision."""
+    readings = (
+        ReadingConfig("temperature", "temperature", "Temperature", "°C", "temperature"),
+        ReadingConfig("humidity", "humidity", "Humidity", "%", "humidity", precision=0),
+    )
+    fields = {
+        "1": {**field("mean"), "reading": "temperature"},
+        "2": {**field("mean"), "reading": "humidity"},
+    }
+    entry = await setup_hub(
+        hub_entry(
+            source(readings=readings),
+            channel_subentry(
+                fields, base_url=fake_thingspeak.url, upload_interval=INTERVAL
+            ),
+        )
+    )
+    channel = channel_of(entry)
+    await settle(hass, channel)
+    for temperature, humidity in ((20.0, 40.0), (21.0, 41.0), (22.5, 44.0)):
+        async_fire_mqtt_message(
+            hass, TOPIC, f'{{"temperature": {temperature}, "humidity": {humidity}}}'
+        )
+    await run(hass, freezer, 2 * INTERVAL, [channel])
+    stored = fake_thingspeak.stored(CHANNEL_ID)
+    assert stored
+    # Means written out: (20 + 21 + 22.5) / 3 = 21.1666.. at 2 decimals, and
+    # (40 + 41 + 44) / 3 = 41.666.. at the humidity's 0 decimals.
+    assert stored[0].values == {"field1": 21.17, "field2": 42}

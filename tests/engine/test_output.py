@@ -310,6 +310,21 @@ def test_default_stats_topics() -> None:
     )
 
 
+def test_stats_topics_of_a_reading() -> None:
+    """A reading of several in one payload gets a level (legacy: an infix)."""
+    z2m = "zigbee2mqtt/weather"
+    assert OutputTopics().stats_topic(z2m, "mean", 3600, reading="humidity") == (
+        "iotitan/stats/zigbee2mqtt/weather/humidity/1h/mean"
+    )
+    legacy = OutputTopics(legacy=True)
+    assert legacy.stats_topic(
+        z2m, "mean", 600, first_window=False, reading="humidity"
+    ) == ("zigbee2mqtt/weather_humidity_mean_10m")
+    for bad in ("Humidity", "a/b", "+", "x" * 65):
+        with pytest.raises(ValueError, match="reading key"):
+            OutputTopics().stats_topic(z2m, "mean", 3600, reading=bad)
+
+
 def test_legacy_stats_topics() -> None:
     out = OutputTopics(legacy=True)
     assert out.stats_topic(SOURCE, "mean", 3600) == "home/kitchen/temperature_mean"
