@@ -689,6 +689,7 @@ def test_alert_settings_checks_against_the_source() -> None:
         title="a",
         name="",
         source_id="s",
+        source_key="s",
         watch=None,
         config=AlertConfig(AlertRule.RATE, rate_limit=1),
     )
@@ -998,9 +999,11 @@ async def test_alert_flow_creates_plain_data(
     assert data["rule"] == form["rule"]
     for key, value in stored.items():
         assert data[key] == value, key
+    assert data["reading"] == ""  # the source's one reading
     assert set(data) == {
         "name",
         "source",
+        "reading",
         "watch",
         "rule",
         "high",
