@@ -907,8 +907,13 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
             ticked = [
                 str(index)
                 for index, candidate in enumerate(self._candidates)
+                # Reconfiguring: the source's own; adding: what is not diagnostic.
                 if candidate.stored is not None
-                or (candidate.seen is not None and not candidate.seen.guess.diagnostic)
+                or (
+                    not self._stored
+                    and candidate.seen is not None
+                    and not candidate.seen.guess.diagnostic
+                )
             ]
         schema = vol.Schema(
             {
