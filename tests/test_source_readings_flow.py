@@ -228,10 +228,16 @@ async def test_tasmota_nested_fields_and_keys(
     """AM2301.md: Temperature °C and Humidity % nested under the sensor; Time skipped."""
     entry = await setup_hub(hub_entry())
     topic = payloads.TASMOTA_AM2301_TOPIC
+    huge = json.dumps({"Big": 1, "pad": "x" * 70_000}).encode()  # over 64 KiB
     result = await listen(
-        hass, entry, topic_form(topic), (topic, payloads.TASMOTA_AM2301)
+        hass,
+        entry,
+        topic_form(topic, words_as_numbers=True),
+        (topic, huge),
+        (topic, payloads.TASMOTA_AM2301),
     )
     options = options_of(result)
+    assert not [label for label in options if label.startswith("Big")]
     assert "AM2301.Temperature: 21.4 °C" in options
     assert "AM2301.Humidity: 48 %" in options
     assert not [label for label in options if label.startswith("Time")]
@@ -246,6 +252,7 @@ async def test_tasmota_nested_fields_and_keys(
     [reading] = result["data"]["readings"]
     assert reading["key"] == "am2301_temperature"
     assert reading["value_path"] == "AM2301.Temperature"
+    assert result["data"]["words_as_numbers"] is True  # as asked
 
 
 @pytest.mark.parametrize(
@@ -413,10 +420,19 @@ async def test_nothing_discovered_says_why(
     hass: HomeAssistant, setup_hub: SetupHub
 ) -> None:
     entry = await setup_hub(hub_entry())
-    result = await discover(hass, entry, configs.OMG_PA, configs.Z2M_SWITCH)
+    _, payload = configs.OMG_PA
+    refusals = [(f"homeassistant/sensor/pa{n}/config", payload) for n in range(22)]
+    huge = (
+        "homeassistant/sensor/huge/config",
+        json.dumps({"stat_t": "a/b", "unit_of_meas": "°C", "x": "y" * 70_000}).encode(),
+    )
+    result = await discover(hass, entry, *refusals, huge, configs.Z2M_SWITCH)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "no_discovered_sensors"
-    assert "arithmetic" in result["description_placeholders"]["refused"]
+    refused = result["description_placeholders"]["refused"]
+    assert refused.count("arithmetic") == 20  # the first 20, then how many more
+    assert "2 more" in refused
+    assert "huge" not in refused  # over 64 KiB: never read
     # A device whose topic already is a source is left out.
     entry2 = await setup_hub(
         hub_entry(sensor_subentry("zigbee2mqtt/weather_sensor"), name="Second")
@@ -430,7 +446,11 @@ async def test_a_discovered_topic_taken_meanwhile_is_refused(
     hass: HomeAssistant, setup_hub: SetupHub
 ) -> None:
     entry = await setup_hub(hub_entry())
-    result = await discover(hass, entry, configs.ESPHOME_TEMPERATURE)
+    topic, payload = configs.ESPHOME_TEMPERATURE
+    # Announced twice (another object id): one sensor of the device.
+    result = await discover(
+        hass, entry, (topic, payload), (topic.replace("living_room", "again"), payload)
+    )
     (group,) = options_of(result, "group").values()
     result = await configure_sensor(hass, result["flow_id"], {"group": group})
     hass.config_entries.async_add_subentry(
@@ -451,7 +471,7 @@ def weather_source(subentry: str = "weather0source") -> ConfigSubentryData:
         title="Weather",
         readings=(
             ReadingConfig(
-                "temperature", "temperature", "Temperature", "°C", "temperature"
+                "temperature", "temperature", "Temperature", "°C", "temperature", 1
             ),
             ReadingConfig("humidity", "humidity", "", "%", "humidity"),
         ),
@@ -476,16 +496,18 @@ async def test_reconfiguring_several_readings_keeps_their_keys(
     )
     assert result["step_id"] == "listen"
     async_fire_mqtt_message(
-        hass, payloads.Z2M_WEATHER_TOPIC, payloads.Z2M_WEATHER_LAST_SEEN_ISO
+        hass,
+        payloads.Z2M_WEATHER_TOPIC,
+        b'{"temperature":21.4,"last_seen":"2024-05-01T10:34:56.789Z","pressure":1012.3,"count":3}',
     )
     await hass.async_block_till_done()
     result = await hass.config_entries.subentries.async_configure(result["flow_id"])
     options = options_of(result)
     assert "temperature: 21.4 °C (Temperature)" in options
-    assert "humidity: 48.2 %" in options
+    assert "humidity" in options  # the source's, not heard this time
     assert set(suggested(result)["readings"]) == {
         options["temperature: 21.4 °C (Temperature)"],
-        options["humidity: 48.2 %"],
+        options["humidity"],
     }
     result = await configure_sensor(
         hass,
@@ -494,17 +516,29 @@ async def test_reconfiguring_several_readings_keeps_their_keys(
             "readings": [
                 options["temperature: 21.4 °C (Temperature)"],
                 options["pressure: 1012.3 hPa"],
+                options["count: 3"],
             ]
         },
     )
-    assert suggested(result)["name"] == "Temperature"  # the stored reading
+    # The stored reading as stored.
+    assert suggested(result) == {
+        "name": "Temperature",
+        "unit_of_measurement": "°C",
+        "device_class": "temperature",
+        "precision": 1,
+        "diagnostic": False,
+    }
     result = await configure_sensor(hass, result["flow_id"], suggested(result))
+    result = await configure_sensor(hass, result["flow_id"], suggested(result))
+    assert suggested(result) == {"name": "Count", "diagnostic": False}
     result = await configure_sensor(hass, result["flow_id"], suggested(result))
     assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
     data = entry.subentries["weather0source"].data
     assert [(r["key"], r["value_path"]) for r in data["readings"]] == [
         ("temperature", "temperature"),
         ("pressure", "pressure"),
+        ("count", "count"),
     ]
     assert data["time_path"] == "last_seen"
 
@@ -528,6 +562,7 @@ async def test_reconfiguring_one_reading_keeps_its_key(
         topic_form("a/t", value_path="y", unit_of_measurement="°C"),
     )
     assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
     [reading] = entry.subentries[sub].data["readings"]
     assert (reading["key"], reading["value_path"]) == ("air", "y")
 
