@@ -200,6 +200,15 @@ def _constants(node: ast.expr) -> list[str]:
         namespace = {**vars(models), **vars(config_flow)}
         mapping = namespace[node.value.id]
         return [str(value) for value in mapping.values()]
+    if isinstance(node, ast.Name) and node.id == "readings_error":
+        # `readings_error := check_readings(...)`: what that can return.
+        return [
+            "readings_required",
+            "too_many_readings",
+            "reading_keys_invalid",
+            "reading_paths_repeated",
+            "invalid_value_path",
+        ]
     if isinstance(node, ast.Name) and node.id == "error":
         # `error := await async_send_test_row(...)`: what that can return.
         return [*map(str, TEST_ROW_ERRORS.values()), "rate_limited", "cannot_connect"]

@@ -533,8 +533,8 @@ class SensorSourceConfig:
                     device_class=device_class,
                 ),
             )
-        elif (error := check_readings(readings)) is not None:
-            errors["base"] = error
+        elif (readings_error := check_readings(readings)) is not None:
+            errors["base"] = readings_error
         config = cls(
             topic=topic,
             readings=readings,
