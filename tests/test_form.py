@@ -45,7 +45,7 @@ FORMS = {
         STRINGS["config_subentries"]["channel"]["error"],
         [
             STRINGS["config_subentries"]["channel"]["step"][s]
-            for s in ("topic", "reconfigure")
+            for s in ("user", "reconfigure")
         ],
     ),
 }
