@@ -584,17 +584,29 @@ class HomeAssistantApi:
         the flow ends, or when a form comes back with errors (the flow stays
         open then: see `abort_flow`).
         """
-        result = dict(self.request("POST", index_path, start))
+        result = self.wait_for_progress(
+            index_path, dict(self.request("POST", index_path, start))
+        )
         for step in steps:
-            if result.get("type") != "form":
+            if result.get("type") not in ("form", "menu"):
                 return result
             user_input = step(result) if callable(step) else step
             answer = self.request(
                 "POST", f"{index_path}/{result['flow_id']}", user_input
             )
-            result = dict(answer)
+            result = self.wait_for_progress(index_path, dict(answer))
             if result.get("type") == "form" and result.get("errors"):
                 return result
+        return result
+
+    def wait_for_progress(
+        self, index_path: str, result: dict[str, Any], timeout: float = 60.0
+    ) -> dict[str, Any]:
+        """The flow's next step once a step that waits (listening) is done."""
+        deadline = time.monotonic() + timeout
+        while result.get("type") == "progress" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            result = dict(self.request("GET", f"{index_path}/{result['flow_id']}"))
         return result
 
     def abort_flow(self, index_path: str, result: dict[str, Any]) -> None:
@@ -854,12 +866,26 @@ def hub_is_current(api: HomeAssistantApi, hub_id: str) -> bool:
     return set(data["entry"]["subentries"]) <= running
 
 
+MAX_READINGS_ADDED = 32
+"""Readings a source can have: steps of the flow after the topic form."""
+
+
 def add_sensor(api: HomeAssistantApi, hub_id: str, user_input: dict[str, Any]) -> bool:
-    """Add a sensor source as the "Add sensor source" form submits it.
+    """Add a sensor source as "Add sensor source", "Enter a topic filter" submits it.
+
+    Without a value path the flow listens to the filter first; readings it
+    offers are taken as suggested.
 
     Returns False if the hub already has a source for that topic.
     """
-    result = api.run_flow(SUBENTRY_FLOW, {"handler": [hub_id, "sensor"]}, user_input)
+    result = api.run_flow(
+        SUBENTRY_FLOW,
+        {"handler": [hub_id, "sensor"]},
+        {"next_step_id": "topic"},
+        user_input,
+        # A filter of JSON payloads without a value path: its readings as heard.
+        *[form_values] * (1 + MAX_READINGS_ADDED),
+    )
     if result.get("type") == "create_entry":
         return True
     api.abort_flow(SUBENTRY_FLOW, result)

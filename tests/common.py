@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.config_entries import SOURCE_USER, ConfigSubentryData
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -93,6 +94,28 @@ def sensor_subentry(
         unique_id=None,
         data=config.to_subentry_data(),
     )
+
+
+async def start_sensor_flow(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
+    """Open "Add sensor source" and choose "Enter a topic filter"."""
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.MENU
+    return await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"next_step_id": "topic"}
+    )
+
+
+async def configure_sensor(
+    hass: HomeAssistant, flow_id: str, user_input: dict[str, Any] | None = None
+) -> Any:
+    """Submit a step of the source flow; if it listens, the step after listening."""
+    result = await hass.config_entries.subentries.async_configure(flow_id, user_input)
+    if result["type"] is FlowResultType.SHOW_PROGRESS:
+        await hass.async_block_till_done()
+        result = await hass.config_entries.subentries.async_configure(flow_id)
+    return result
 
 
 # What each entry minor version added to sensor subentries' data.

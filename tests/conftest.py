@@ -53,6 +53,20 @@ def entity_registry_enabled_by_default() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def short_listening() -> Iterator[None]:
+    """The source flow listens (and collects discovery configs) for an instant.
+
+    Messages a test fires right after the flow shows its progress are heard:
+    nothing runs between them and the flow's subscription.
+    """
+    with (
+        patch("custom_components.iotitan.config_flow.LISTEN_SECONDS", 0.01),
+        patch("custom_components.iotitan.config_flow.DISCOVERY_SECONDS", 0.01),
+    ):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def config_dir_in_tmp(hass: HomeAssistant, tmp_path: Path) -> None:
     """Keep each test's journal in its own directory."""
     hass.config.config_dir = str(tmp_path)

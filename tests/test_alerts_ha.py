@@ -999,9 +999,11 @@ async def test_alert_flow_creates_plain_data(
     assert data["rule"] == form["rule"]
     for key, value in stored.items():
         assert data[key] == value, key
+    assert data["reading"] == ""  # the source's one reading
     assert set(data) == {
         "name",
         "source",
+        "reading",
         "watch",
         "rule",
         "high",

@@ -20,7 +20,13 @@ import voluptuous as vol
 
 from custom_components.iotitan.const import DOMAIN, SUBENTRY_SENSOR
 
-from .common import hub_entry, sensor_subentry, subentry_id
+from .common import (
+    configure_sensor,
+    hub_entry,
+    sensor_subentry,
+    start_sensor_flow,
+    subentry_id,
+)
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 
@@ -219,14 +225,10 @@ async def test_sensor_numbers_out_of_range_are_shown_on_the_open_section(
 ) -> None:
     """Each number has its own message, above the Advanced section, opened."""
     entry = await setup_hub(hub_entry())
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
-    )
+    result = await start_sensor_flow(hass, entry)
     form = sensor_form()
     form["advanced"] = {**form["advanced"], **advanced}
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], form
-    )
+    result = await configure_sensor(hass, result["flow_id"], form)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"advanced": error}
     assert expanded_sections(result["data_schema"]) == {"advanced"}
@@ -331,16 +333,23 @@ async def test_options_flow_shows_stored_values(
 async def test_sensor_subentry_created_with_canonical_data(
     hass: HomeAssistant, setup_hub: SetupHub
 ) -> None:
-    """Durations are stored in seconds, statistics in display order."""
+    """Durations are stored in seconds, statistics in display order; the form's
+    value path, unit and device class are the one reading, of key ""."""
     entry = await setup_hub(hub_entry())
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
     )
-    assert result["type"] is FlowResultType.FORM
+    assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
+    assert result["menu_options"] == ["discovered", "topic"]
+    result = await configure_sensor(hass, result["flow_id"], {"next_step_id": "topic"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "topic"
 
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], sensor_form(value_path=" DS18B20.Temperature ")
+    result = await configure_sensor(
+        hass,
+        result["flow_id"],
+        sensor_form(value_path=" DS18B20.Temperature ", time_path=" Time "),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "home/+/temperature"
@@ -348,9 +357,20 @@ async def test_sensor_subentry_created_with_canonical_data(
     subentry = entry.subentries[subentry_id(entry)]
     assert subentry.data == {
         "topic": "home/+/temperature",
-        "value_path": "DS18B20.Temperature",
-        "unit_of_measurement": "°C",
-        "device_class": "temperature",
+        "readings": [
+            {
+                "key": "",
+                "value_path": "DS18B20.Temperature",
+                "name": "",
+                "unit_of_measurement": "°C",
+                "device_class": "temperature",
+                "precision": None,
+                "windows": None,
+                "statistics": None,
+                "diagnostic": False,
+            }
+        ],
+        "time_path": "Time",
         # Not asked for, with a unit and device class: off.
         "words_as_numbers": False,
         "windows": [600.0, 3600.0],
@@ -383,11 +403,9 @@ async def test_device_name_errors_are_shown_on_the_open_section(
 ) -> None:
     """A template or area level the filter cannot fill is refused, visibly."""
     entry = await setup_hub(hub_entry())
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {**sensor_form(topic="home/+"), "device": device}
+    result = await start_sensor_flow(hass, entry)
+    result = await configure_sensor(
+        hass, result["flow_id"], {**sensor_form(topic="home/+"), "device": device}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"device": error}
@@ -401,10 +419,9 @@ async def test_devices_are_named_by_template_and_put_in_an_area(
 ) -> None:
     """A template names the devices; a level suggests the area of new ones."""
     entry = await setup_hub(hub_entry())
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.subentries.async_configure(
+    result = await start_sensor_flow(hass, entry)
+    result = await configure_sensor(
+        hass,
         result["flow_id"],
         {
             **sensor_form(topic="home/+/temperature"),
@@ -432,10 +449,9 @@ async def test_devices_are_named_by_template_and_put_in_an_area(
 async def test_sensor_subentry_named(hass: HomeAssistant, setup_hub: SetupHub) -> None:
     """A name, when given, is the subentry's title."""
     entry = await setup_hub(hub_entry())
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.subentries.async_configure(
+    result = await start_sensor_flow(hass, entry)
+    result = await configure_sensor(
+        hass,
         result["flow_id"],
         sensor_form(
             name="Room temperatures",
@@ -459,6 +475,7 @@ async def test_sensor_subentry_named(hass: HomeAssistant, setup_hub: SetupHub) -
         ({"topic": "home/te+mp"}, {"topic": "invalid_topic"}),
         ({"topic": ""}, {"topic": "invalid_topic"}),
         ({"value_path": "a..b"}, {"value_path": "invalid_value_path"}),
+        ({"time_path": "Time..x"}, {"time_path": "invalid_value_path"}),
         ({"windows": ["soon"]}, {"windows": "invalid_window"}),
         ({"windows": ["-5m"]}, {"windows": "window_not_positive"}),
         ({"windows": ["0s"]}, {"windows": "window_not_positive"}),
@@ -483,17 +500,11 @@ async def test_sensor_subentry_field_errors(
 ) -> None:
     """Bad input is shown on its field, and the form can then be corrected."""
     entry = await setup_hub(hub_entry())
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], sensor_form(**overrides)
-    )
+    result = await start_sensor_flow(hass, entry)
+    result = await configure_sensor(hass, result["flow_id"], sensor_form(**overrides))
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], sensor_form()
-    )
+    result = await configure_sensor(hass, result["flow_id"], sensor_form())
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -502,11 +513,9 @@ async def test_sensor_subentry_topic_in_use(
 ) -> None:
     """Two sources of one hub cannot share a topic filter."""
     entry = await setup_hub(hub_entry(sensor_subentry("home/+/temperature")))
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], sensor_form(topic="home/+/temperature")
+    result = await start_sensor_flow(hass, entry)
+    result = await configure_sensor(
+        hass, result["flow_id"], sensor_form(topic="home/+/temperature")
     )
     assert result["errors"] == {"topic": "topic_in_use"}
 
@@ -538,15 +547,11 @@ async def test_sensor_subentry_words_as_numbers(
 ) -> None:
     """The form's "Read on/off words as 1/0" is stored explicitly, per source."""
     entry = await setup_hub(hub_entry())
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
-    )
+    result = await start_sensor_flow(hass, entry)
     assert "words_as_numbers" in {str(key) for key in result["data_schema"].schema}
     form = sensor_form(**overrides)
     form = {key: value for key, value in form.items() if value is not None}
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], form
-    )
+    result = await configure_sensor(hass, result["flow_id"], form)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     sub = subentry_id(entry)
@@ -559,8 +564,8 @@ async def test_sensor_subentry_words_as_numbers(
         context={"source": SOURCE_RECONFIGURE, "subentry_id": sub},
     )
     assert suggested_values(result["data_schema"].schema)["words_as_numbers"] is stored
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {**form, "words_as_numbers": not stored}
+    result = await configure_sensor(
+        hass, result["flow_id"], {**form, "words_as_numbers": not stored}
     )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
@@ -593,12 +598,10 @@ async def test_sensor_subentry_reconfigure(
     assert suggested_values(advanced.schema.schema)["max_samples"] == 10
 
     # Taking the other source's topic is refused; keeping its own is fine.
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], sensor_form(topic="b/+/t")
-    )
+    result = await configure_sensor(hass, result["flow_id"], sensor_form(topic="b/+/t"))
     assert result["errors"] == {"topic": "topic_in_use"}
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], sensor_form(topic="a/+/t", windows=["1d"], name="A")
+    result = await configure_sensor(
+        hass, result["flow_id"], sensor_form(topic="a/+/t", windows=["1d"], name="A")
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -622,19 +625,15 @@ async def test_catch_all_filters_are_confirmed_first(
 ) -> None:
     """A filter that also matches non-sensor topics says so before it is saved."""
     entry = await setup_hub(hub_entry())
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], sensor_form(topic=topic)
-    )
+    result = await start_sensor_flow(hass, entry)
+    result = await configure_sensor(hass, result["flow_id"], sensor_form(topic=topic))
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "confirm_filter"
     assert result["description_placeholders"] == {"topic": topic, "matches": matches}
     assert not [
         s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_SENSOR
     ]
-    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+    result = await configure_sensor(hass, result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"]["topic"] == topic
 
@@ -644,11 +643,9 @@ async def test_a_sensor_filter_is_saved_without_a_question(
 ) -> None:
     """The common case asks nothing more: home/+/temperature matches no such topic."""
     entry = await setup_hub(hub_entry())
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], sensor_form(topic="home/+/temperature")
+    result = await start_sensor_flow(hass, entry)
+    result = await configure_sensor(
+        hass, result["flow_id"], sensor_form(topic="home/+/temperature")
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
@@ -678,12 +675,8 @@ async def test_the_hubs_own_output_is_refused_as_a_source(
             entry, options={**entry.options, "output": {"prefix": prefix}}
         )
     entry = await setup_hub(entry)
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], sensor_form(topic=topic)
-    )
+    result = await start_sensor_flow(hass, entry)
+    result = await configure_sensor(hass, result["flow_id"], sensor_form(topic=topic))
     if error is None:
         assert result["type"] is FlowResultType.CREATE_ENTRY
     else:
@@ -710,10 +703,8 @@ async def test_the_mqtt_discovery_prefix_in_use_is_the_one_checked(
     hass.config_entries.async_update_entry(mqtt_entry, data=data, options=options)
     entry = await setup_hub(hub_entry())
     for topic, step in ((confirmed, "confirm_filter"), ("other/#", None)):
-        result = await hass.config_entries.subentries.async_init(
-            (entry.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
-        )
-        result = await hass.config_entries.subentries.async_configure(
-            result["flow_id"], sensor_form(topic=topic)
+        result = await start_sensor_flow(hass, entry)
+        result = await configure_sensor(
+            hass, result["flow_id"], sensor_form(topic=topic)
         )
         assert result.get("step_id") == step, topic

@@ -37,7 +37,7 @@ FORMS = {
         STRINGS["config_subentries"]["sensor"]["error"],
         [
             STRINGS["config_subentries"]["sensor"]["step"][s]
-            for s in ("user", "reconfigure")
+            for s in ("topic", "reconfigure")
         ],
     ),
     "channel": (

@@ -62,7 +62,13 @@ from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.models import FieldSource
 
 from .alerts_common import ALERT_ID, SOURCE_ID, alert_subentry, source_subentry
-from .common import channel_subentry, hub_entry, submit_channel_fields
+from .common import (
+    channel_subentry,
+    configure_sensor,
+    hub_entry,
+    start_sensor_flow,
+    submit_channel_fields,
+)
 from .test_config_flow import options_form, sensor_form
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
@@ -205,12 +211,8 @@ async def test_sensor_subentry_create_and_reconfigure_apply_in_place(
     hass: HomeAssistant, hub: MockConfigEntry, reload_guard: ReloadGuard
 ) -> None:
     """A new source runs at once, a changed one too, both without a reload."""
-    result = await hass.config_entries.subentries.async_init(
-        (hub.entry_id, SUBENTRY_SENSOR), context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], sensor_form()
-    )
+    result = await start_sensor_flow(hass, hub)
+    result = await configure_sensor(hass, result["flow_id"], sensor_form())
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert reload_guard.reloads == []

@@ -19,7 +19,7 @@ from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.iotitan.channel_helpers import field_topics
+from custom_components.iotitan.channel_helpers import FieldTopic, field_topics
 from custom_components.iotitan.const import SUBENTRY_CHANNEL
 from custom_components.iotitan.device import topic_device_identifier
 from custom_components.iotitan.engine.output import is_wildcard
@@ -185,12 +185,14 @@ async def test_add_channel_with_a_test_row(
         "fields": {
             "1": {
                 "source": SOURCE_ID,
+                "reading": "",
                 "topic": TOPIC,
                 "window": 3600.0,
                 "statistic": "mean",
             },
             "3": {
                 "source": SOURCE_ID,
+                "reading": "",
                 "topic": TOPIC,
                 "window": 3600.0,
                 "statistic": "value_max",
@@ -438,7 +440,9 @@ async def test_wildcard_sources_offer_the_topics_seen(
         identifiers={topic_device_identifier(SOURCE_ID, "home/den/temperature")},
     )
     assert field_topics(hass, entry) == {
-        f"{SOURCE_ID}|home/den/temperature": (SOURCE_ID, "home/den/temperature")
+        f"{SOURCE_ID}|home/den/temperature": FieldTopic(
+            SOURCE_ID, "", "home/den/temperature", "home/den/temperature"
+        )
     }
     # Loaded, topics the hub has seen since count too.
     await setup_hub(entry)

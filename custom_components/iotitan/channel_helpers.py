@@ -3,8 +3,8 @@
 The config flows use them (`config_flow.py` imports no runtime module), and so
 does the channel runtime (`channel.py`):
 
-* `field_topics`: every topic a field can read, from the device registry and
-  the running hub;
+* `field_topics`: every reading and topic a field can read, from the device
+  registry and the running hub;
 * `channel_in_use`: one ThingSpeak channel gets rows from one channel subentry
   of all hubs;
 * `async_send_test_row`: the flows' test row is a write too. Its time is kept
@@ -53,7 +53,7 @@ from .engine.thingspeak import (
     Row,
     ThingSpeakClient,
 )
-from .models import ChannelSubentryConfig, SensorSourceConfig
+from .models import ChannelSubentryConfig, SensorSourceConfig, source_key
 
 TEST_ROW_STATUS: Final = "IoTitan test row"
 TEST_ROW_TIMEOUT: Final = 10.0
@@ -113,6 +113,10 @@ class _SeenTopics(Protocol):
     """A running source, as `field_topics` reads it (`source.SensorSource`)."""
 
     @property
+    def subentry_id(self) -> str:
+        """Its sensor subentry."""
+
+    @property
     def topics(self) -> Mapping[str, object]:
         """Its topics seen so far."""
 
@@ -122,15 +126,30 @@ class _RunningSources(Protocol):
 
     @property
     def sources(self) -> Mapping[str, _SeenTopics]:
-        """Its sensor sources by subentry id."""
+        """Its sources, one a reading, by `source_key`."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldTopic:
+    """A topic a ThingSpeak field can read: one reading of one topic of a source."""
+
+    source_id: str
+    """The sensor subentry."""
+    reading: str
+    """The key of its reading."""
+    topic: str
+    label: str
+    """As the fields step lists it: the topic, and the reading's name when the
+    source has several."""
 
 
 @callback
-def field_topics(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, tuple[str, str]]:
-    """Every topic a field can read: `<source id>|<topic>` -> (source id, topic).
+def field_topics(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, FieldTopic]:
+    """Every (reading, topic) a field can read, by `FieldSource.topic_choice`.
 
     A source without wildcards offers its topic; a wildcard source offers the
     topics it has seen (from the device registry, and from the running hub).
+    Each reading of a source of several is offered on each topic.
     """
     seen: dict[str, set[str]] = {}
     for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id):
@@ -138,9 +157,9 @@ def field_topics(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, tuple[str
             seen.setdefault(subentry_id, set()).add(topic)
     if entry.state is ConfigEntryState.LOADED:
         hub = cast(_RunningSources, entry.runtime_data)
-        for subentry_id, source in hub.sources.items():
-            seen.setdefault(subentry_id, set()).update(source.topics)
-    topics: dict[str, tuple[str, str]] = {}
+        for source in hub.sources.values():
+            seen.setdefault(source.subentry_id, set()).update(source.topics)
+    topics: dict[str, FieldTopic] = {}
     for subentry_id, subentry in entry.subentries.items():
         if subentry.subentry_type != SUBENTRY_SENSOR:
             continue
@@ -149,7 +168,13 @@ def field_topics(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, tuple[str
         if not is_wildcard(config.topic):
             found.add(config.topic)
         for topic in sorted(found):
-            topics[f"{subentry_id}|{topic}"] = (subentry_id, topic)
+            for reading in config.readings:
+                label = topic
+                if len(config.readings) > 1:
+                    label = f"{topic}: {reading.name or reading.value_path}"
+                # The form of `FieldSource.topic_choice`.
+                choice = f"{source_key(subentry_id, reading.key)}|{topic}"
+                topics[choice] = FieldTopic(subentry_id, reading.key, topic, label)
     return topics
 
 

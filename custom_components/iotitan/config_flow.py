@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 import os
 from typing import Any, Final
 
@@ -41,6 +43,7 @@ from homeassistant.helpers.translation import async_get_translations
 import voluptuous as vol
 
 from .channel_helpers import (
+    FieldTopic,
     async_send_test_row,
     async_update_write_key,
     channel_in_use,
@@ -54,6 +57,7 @@ from .const import (
     CONF_DEADBAND,
     CONF_DEVICE,
     CONF_DEVICE_CLASS,
+    CONF_DIAGNOSTIC,
     CONF_HIGH,
     CONF_JOURNAL,
     CONF_JOURNAL_FILE_MB,
@@ -81,6 +85,7 @@ from .const import (
     CONF_PLAN,
     CONF_PRECISION,
     CONF_RATE_LIMIT,
+    CONF_READINGS,
     CONF_RULE,
     CONF_SEND_STATUS,
     CONF_SEND_TEST_ROW,
@@ -99,6 +104,7 @@ from .const import (
     CONF_SYSLOG_PATH,
     CONF_SYSLOG_PORT,
     CONF_SYSLOG_TRANSPORT,
+    CONF_TIME_PATH,
     CONF_TOPIC,
     CONF_UNIT,
     CONF_UPDATE_INTERVAL,
@@ -143,6 +149,13 @@ from .const import (
     WINDOW_SUGGESTIONS,
 )
 from .engine.alerts import AlertConfig, AlertRule, Severity
+from .engine.discovery import (
+    DiscoveredSensor,
+    DiscoveryRefusal,
+    RefusedDiscovery,
+    parse_discovery_message,
+)
+from .engine.fields import DiscoveredField, discover_fields, field_name
 from .engine.output import (
     DurationError,
     filter_covers,
@@ -161,12 +174,17 @@ from .engine.window_statistic import WindowStatistic
 from .form import number_box, range_errors, show_errors_in_sections
 from .models import (
     FIELD_NUMBERS,
+    MAX_READINGS,
     AlertSubentryConfig,
     ChannelSubentryConfig,
     FieldSource,
     HubOptions,
+    ReadingConfig,
     SensorSourceConfig,
     field_key,
+    reading_key_of,
+    source_key,
+    split_source_key,
     valid_write_key,
 )
 from .names import async_raw_value_name, async_statistic_options
@@ -294,22 +312,25 @@ OPTIONS_DEFAULTS: dict[str, Any] = {
 }
 
 
+DEVICE_CLASS_SELECTOR = SelectSelector(
+    SelectSelectorConfig(
+        options=MEASUREMENT_DEVICE_CLASSES,
+        translation_key=CONF_DEVICE_CLASS,
+        mode=SelectSelectorMode.DROPDOWN,
+        sort=True,
+    )
+)
+
 SENSOR_SCHEMA = vol.Schema(
     {
         vol.Optional(CONF_NAME): TextSelector(),
         vol.Required(CONF_TOPIC): TextSelector(),
         vol.Optional(CONF_VALUE_PATH): TextSelector(),
         vol.Optional(CONF_UNIT): TextSelector(),
-        vol.Optional(CONF_DEVICE_CLASS): SelectSelector(
-            SelectSelectorConfig(
-                options=MEASUREMENT_DEVICE_CLASSES,
-                translation_key=CONF_DEVICE_CLASS,
-                mode=SelectSelectorMode.DROPDOWN,
-                sort=True,
-            )
-        ),
+        vol.Optional(CONF_DEVICE_CLASS): DEVICE_CLASS_SELECTOR,
         # Left unset: off with a unit or device class, on without.
         vol.Optional(CONF_WORDS_AS_NUMBERS): BooleanSelector(),
+        vol.Optional(CONF_TIME_PATH): TextSelector(),
         vol.Required(CONF_WINDOWS): SelectSelector(
             SelectSelectorConfig(
                 options=list(WINDOW_SUGGESTIONS),
@@ -348,6 +369,38 @@ SENSOR_SCHEMA = vol.Schema(
         ),
     }
 )
+
+# The fields of the sensor form that a source of several readings has per
+# reading: its reconfigure form leaves them out (the readings step has them).
+READING_FIELDS: Final = (CONF_VALUE_PATH, CONF_UNIT, CONF_DEVICE_CLASS)
+MULTI_READING_SCHEMA = vol.Schema(
+    {
+        marker: validator
+        for marker, validator in SENSOR_SCHEMA.schema.items()
+        if str(marker) not in READING_FIELDS
+    }
+)
+
+READING_SCHEMA = vol.Schema(
+    {
+        vol.Optional(CONF_NAME): TextSelector(),
+        vol.Optional(CONF_UNIT): TextSelector(),
+        vol.Optional(CONF_DEVICE_CLASS): DEVICE_CLASS_SELECTOR,
+        vol.Optional(CONF_PRECISION): number_box(0, 6),
+        vol.Required(CONF_DIAGNOSTIC, default=False): BooleanSelector(),
+    }
+)
+
+LISTEN_SECONDS: Final = 5.0
+"""How long the source flow listens to a filter for the readings it carries."""
+DISCOVERY_SECONDS: Final = 2.0
+"""How long the source flow collects retained MQTT discovery configs."""
+MAX_LISTEN_PAYLOADS: Final = 50
+MAX_LISTEN_BYTES: Final = 65_536
+"""Payloads kept while listening, and the largest one kept."""
+MAX_DISCOVERY_CONFIGS: Final = 2_000
+MAX_REFUSALS_SHOWN: Final = 20
+"""Refused announcements listed in the discovered step's description."""
 
 NAME_TEMPLATE_EXAMPLES: Final = {
     "second_level": "{2}",
@@ -629,40 +682,102 @@ class IoTitanSubentryFlow(ConfigSubentryFlow):
         return self.async_create_entry(title=title, data=data)
 
 
-class SensorSubentryFlowHandler(IoTitanSubentryFlow):
-    """Add or change a sensor source: a topic filter, its windows and statistics."""
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A reading the readings step offers: one the source has, or a field seen."""
 
-    _pending: tuple[str, dict[str, Any]]
-    """(title, data) of a source whose filter the person is asked to confirm."""
+    path: str
+    stored: ReadingConfig | None = None
+    """The source's reading of that path (reconfiguring), kept with its key."""
+    seen: DiscoveredField | None = None
+    """What listening found there."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """The numeric sensors one announced device publishes on one state topic."""
+
+    name: str
+    """The announced device's name (its first identifier, or the topic, if none)."""
+    label: str
+    state_topic: str
+    sensors: tuple[DiscoveredSensor, ...]
+
+
+class SensorSubentryFlowHandler(IoTitanSubentryFlow):
+    """Add or change a sensor source: a topic filter, its readings, windows and
+    statistics; or a device's sensors as MQTT discovery announces them.
+    """
+
+    def __init__(self) -> None:
+        """Nothing asked or heard yet."""
+        self._pending: tuple[str, dict[str, Any]] = ("", {})
+        """(title, data) of the source the form gave, before readings or confirming."""
+        self._form: dict[str, Any] = {}
+        self._stored: tuple[ReadingConfig, ...] = ()
+        """The readings of a source of several, being reconfigured."""
+        self._task: asyncio.Task[None] | None = None
+        self._payloads: list[bytes] = []
+        self._last_topic: str | None = None
+        self._configs: dict[str, bytes] = {}
+        self._candidates: list[_Candidate] | None = None
+        self._chosen: list[_Candidate] = []
+        self._readings: list[ReadingConfig] = []
+        self._groups: list[_Group] | None = None
+        self._group: _Group | None = None
+        self._refused = ""
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Add a source."""
+        """Add a source: from what devices announce, or from a topic filter."""
+        return self.async_show_menu(
+            step_id="user", menu_options=["discovered", "topic"]
+        )
+
+    async def async_step_topic(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """A topic filter and its statistics; its readings come next if unsaid."""
         errors: dict[str, str] = {}
         if user_input is not None:
             title, data, errors = self._validate(user_input, None)
             if not errors:
+                self._form = user_input
                 return await self._async_save_or_confirm(title, data)
         return self._show_form(
-            "user", user_input or SensorSourceConfig.form_defaults(), errors
+            "topic", user_input or SensorSourceConfig.form_defaults(), errors
         )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change a source; the running hub takes the new settings."""
+        """Change a source; the running hub takes the new settings.
+
+        A source of several readings has its readings in a step of its own,
+        after listening to the filter again for new ones.
+        """
         subentry = self._get_reconfigure_subentry()
+        stored = SensorSourceConfig.from_subentry_data(subentry.data)
+        several = len(stored.readings) > 1
+        schema = MULTI_READING_SCHEMA if several else SENSOR_SCHEMA
         errors: dict[str, str] = {}
         if user_input is not None:
-            title, data, errors = self._validate(user_input, subentry.subentry_id)
+            title, data, errors = self._validate(
+                user_input,
+                subentry.subentry_id,
+                reading_key="" if several else stored.readings[0].key,
+            )
             if not errors:
+                self._form = user_input
+                if several:
+                    self._stored = stored.readings
                 unchanged = data[CONF_TOPIC] == subentry.data[CONF_TOPIC]
                 return await self._async_save_or_confirm(
                     title, data, confirmed=unchanged
                 )
         suggested = user_input or _form_values(subentry.title, subentry.data)
-        return self._show_form("reconfigure", suggested, errors)
+        return self._show_form("reconfigure", suggested, errors, schema)
 
     async def async_step_confirm_filter(
         self, user_input: dict[str, Any] | None = None
@@ -690,18 +805,445 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
     async def _async_save_or_confirm(
         self, title: str, data: dict[str, Any], *, confirmed: bool = False
     ) -> SubentryFlowResult:
-        """Save the source, unless its filter must be confirmed first."""
+        """Save the source, unless its filter must be confirmed first, or its
+        readings are to be found by listening to it.
+        """
+        self._pending = (title, data)
         if not confirmed and catch_all_kinds(
             data[CONF_TOPIC], _mqtt_discovery_prefix(self.hass)
         ):
-            self._pending = (title, data)
             return await self.async_step_confirm_filter()
+        if self._stored or (
+            self.source != SOURCE_RECONFIGURE
+            and not data[CONF_READINGS][0][CONF_VALUE_PATH]
+        ):
+            return await self.async_step_listen()
         return self._save(title, data)
 
-    def _show_form(
-        self, step_id: str, suggested: Mapping[str, Any], errors: dict[str, str]
+    # -- readings from what the filter carries ---------------------------------------
+
+    async def async_step_listen(
+        self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        schema, errors = show_errors_in_sections(SENSOR_SCHEMA, errors)
+        """Listen to the filter a few seconds for the readings its payloads carry."""
+        topic = self._pending[1][CONF_TOPIC]
+        if self._task is None:
+            self._task = await self._async_collect(
+                topic, LISTEN_SECONDS, self._keep_payload
+            )
+        if not self._task.done():
+            return self.async_show_progress(
+                step_id="listen",
+                progress_action="listen",
+                progress_task=self._task,
+                description_placeholders={
+                    "topic": topic,
+                    "seconds": format_number(LISTEN_SECONDS),
+                },
+            )
+        return self.async_show_progress_done(next_step_id="readings")
+
+    async def _async_collect(
+        self,
+        topic: str,
+        seconds: float,
+        keep: Any,
+    ) -> asyncio.Task[None]:
+        """Subscribe to `topic` now, and unsubscribe after `seconds` (the task)."""
+        unsubscribe = await mqtt.async_subscribe(self.hass, topic, keep, encoding=None)
+
+        async def wait() -> None:
+            try:
+                await asyncio.sleep(seconds)
+            finally:
+                unsubscribe()
+
+        return self.hass.async_create_task(wait(), eager_start=False)
+
+    @callback
+    def _keep_payload(self, message: mqtt.ReceiveMessage) -> None:
+        """Keep a payload heard while listening (bounded in number and size)."""
+        payload = message.payload
+        if (
+            len(self._payloads) < MAX_LISTEN_PAYLOADS
+            and isinstance(payload, bytes)
+            and len(payload) <= MAX_LISTEN_BYTES
+        ):
+            self._payloads.append(payload)
+            self._last_topic = message.topic
+
+    async def async_step_readings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Which readings the source keeps: its own and the numeric fields heard."""
+        title, data = self._pending
+        if self._candidates is None:
+            found = discover_fields(self._payloads, topic=self._last_topic)
+            seen = {field.path: field for field in found.fields if field.path}
+            self._candidates = [
+                _Candidate(
+                    reading.value_path, reading, seen.pop(reading.value_path, None)
+                )
+                for reading in self._stored
+            ] + [_Candidate(path, None, field) for path, field in seen.items()]
+            if not self._candidates:
+                # Nothing heard, or plain numbers: one reading of the whole payload.
+                return self._save(title, data)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            chosen = [
+                self._candidates[int(index)] for index in user_input[CONF_READINGS]
+            ]
+            if not chosen:
+                errors["base"] = "readings_required"
+            elif len(chosen) > MAX_READINGS:
+                errors["base"] = "too_many_readings"
+            else:
+                self._chosen = chosen
+                self._readings = []
+                return await self.async_step_reading()
+            ticked = user_input[CONF_READINGS]
+        else:
+            ticked = [
+                str(index)
+                for index, candidate in enumerate(self._candidates)
+                # Reconfiguring: the source's own; adding: what is not diagnostic.
+                if candidate.stored is not None
+                or (
+                    not self._stored
+                    and candidate.seen is not None
+                    and not candidate.seen.guess.diagnostic
+                )
+            ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_READINGS): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[
+                            SelectOptionDict(
+                                value=str(index), label=_candidate_label(c)
+                            )
+                            for index, c in enumerate(self._candidates)
+                        ],
+                        multiple=True,
+                        mode=SelectSelectorMode.LIST,
+                    )
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="readings",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {CONF_READINGS: ticked}
+            ),
+            errors=errors,
+            description_placeholders={
+                "topic": data[CONF_TOPIC],
+                "payloads": str(len(self._payloads)),
+            },
+        )
+
+    async def async_step_reading(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Adjust one chosen reading: its name, unit, device class, precision."""
+        candidate = self._chosen[len(self._readings)]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            unit = str(user_input.get(CONF_UNIT) or "").strip() or None
+            device_class = user_input.get(CONF_DEVICE_CLASS) or None
+            errors = range_errors(READING_SCHEMA, user_input)
+            if device_class is not None and unit not in DEVICE_CLASS_UNITS.get(
+                SensorDeviceClass(device_class), set()
+            ):
+                errors[CONF_UNIT] = "unit_invalid_for_device_class"
+            if not errors:
+                self._readings.append(
+                    self._reading_of(candidate, user_input, unit, device_class)
+                )
+                if len(self._readings) < len(self._chosen):
+                    return await self.async_step_reading()
+                return self._save_readings()
+            suggested = user_input
+        else:
+            suggested = _reading_form_values(candidate)
+        return self.async_show_form(
+            step_id="reading",
+            data_schema=self.add_suggested_values_to_schema(READING_SCHEMA, suggested),
+            errors=errors,
+            description_placeholders={
+                "field": candidate.path,
+                "position": str(len(self._readings) + 1),
+                "count": str(len(self._chosen)),
+            },
+        )
+
+    def _reading_of(
+        self,
+        candidate: _Candidate,
+        user_input: Mapping[str, Any],
+        unit: str | None,
+        device_class: str | None,
+    ) -> ReadingConfig:
+        """The reading the reading step gave; a stored one keeps its key."""
+        if candidate.stored is not None:
+            key = candidate.stored.key
+            base = candidate.stored
+        else:
+            taken = {reading.key for reading in (*self._stored, *self._readings)}
+            taken |= {c.stored.key for c in self._chosen if c.stored is not None}
+            key = reading_key_of(candidate.path, taken)
+            base = ReadingConfig(key, candidate.path)
+        precision = user_input.get(CONF_PRECISION)
+        return replace(
+            base,
+            key=key,
+            name=str(user_input.get(CONF_NAME) or "").strip(),
+            unit=unit,
+            device_class=device_class,
+            precision=None if precision is None else int(precision),
+            diagnostic=bool(user_input.get(CONF_DIAGNOSTIC, False)),
+        )
+
+    def _save_readings(self) -> SubentryFlowResult:
+        """Save the source with the readings chosen and adjusted."""
+        title, _ = self._pending
+        readings = tuple(self._readings)
+        form = dict(self._form)
+        if form.get(CONF_WORDS_AS_NUMBERS) is None:
+            form[CONF_WORDS_AS_NUMBERS] = not any(
+                reading.unit or reading.device_class for reading in readings
+            )
+        config, errors = SensorSourceConfig.from_form(
+            form, topic_valid=True, readings=readings
+        )
+        # The form was checked; keys and paths are distinct by construction.
+        assert not errors, errors
+        return self._save(title, config.to_subentry_data())
+
+    # -- sensors announced through MQTT discovery ------------------------------------
+
+    async def async_step_discovered(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Choose an announced device and state topic."""
+        if self._groups is None:
+            if self._task is None or not self._task.done():
+                return await self.async_step_discover()
+            await self._async_group_announcements()
+        assert self._groups is not None
+        if not self._groups:
+            return self.async_abort(
+                reason="no_discovered_sensors",
+                description_placeholders={
+                    "prefix": _mqtt_discovery_prefix(self.hass),
+                    "refused": self._refused,
+                },
+            )
+        if user_input is not None:
+            self._group = self._groups[int(user_input["group"])]
+            return await self.async_step_discovered_readings()
+        schema = vol.Schema(
+            {
+                vol.Required("group"): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[
+                            SelectOptionDict(value=str(index), label=group.label)
+                            for index, group in enumerate(self._groups)
+                        ],
+                        mode=SelectSelectorMode.LIST,
+                    )
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="discovered",
+            data_schema=self.add_suggested_values_to_schema(schema, {"group": "0"}),
+            description_placeholders={
+                "prefix": _mqtt_discovery_prefix(self.hass),
+                "refused": self._refused,
+            },
+        )
+
+    async def async_step_discover(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Collect the retained discovery configs for a moment."""
+        prefix = _mqtt_discovery_prefix(self.hass)
+        if self._task is None:
+            self._task = await self._async_collect(
+                f"{prefix}/#", DISCOVERY_SECONDS, self._keep_config
+            )
+        if not self._task.done():
+            return self.async_show_progress(
+                step_id="discover",
+                progress_action="discover",
+                progress_task=self._task,
+                description_placeholders={"prefix": prefix},
+            )
+        return self.async_show_progress_done(next_step_id="discovered")
+
+    @callback
+    def _keep_config(self, message: mqtt.ReceiveMessage) -> None:
+        """Keep a discovery config (bounded: at most so many, none too large)."""
+        payload = message.payload
+        if (
+            isinstance(payload, bytes)
+            and len(payload) <= MAX_LISTEN_BYTES
+            and (
+                message.topic in self._configs
+                or len(self._configs) < MAX_DISCOVERY_CONFIGS
+            )
+        ):
+            self._configs[message.topic] = payload
+
+    async def _async_group_announcements(self) -> None:
+        """Group the announced numeric sensors by device and state topic; say
+        why the others are refused.
+        """
+        prefix = _mqtt_discovery_prefix(self.hass)
+        found: dict[tuple[Any, ...], list[DiscoveredSensor]] = {}
+        refused: list[RefusedDiscovery] = []
+        for topic in sorted(self._configs):
+            for result in parse_discovery_message(
+                topic, self._configs[topic], prefix=prefix
+            ):
+                if isinstance(result, RefusedDiscovery):
+                    if result.reason not in _NOT_SENSORS:
+                        refused.append(result)
+                    continue
+                device = result.device
+                identity = (
+                    device.identifiers,
+                    device.connections,
+                    device.name,
+                    result.state_topic,
+                )
+                sensors = found.setdefault(identity, [])
+                if all(s.value_path != result.value_path for s in sensors):
+                    sensors.append(result)
+        self._groups = [
+            _group(sensors)
+            for sensors in found.values()
+            if not self._topic_in_use(sensors[0].state_topic, None)
+        ]
+        self._refused = await self._async_refusals_text(refused)
+
+    async def _async_refusals_text(self, refused: list[RefusedDiscovery]) -> str:
+        """The refused announcements, one a line, with their reasons in words."""
+        if not refused:
+            return ""
+        translations = await async_get_translations(
+            self.hass, self.hass.config.language, "selector", {DOMAIN}
+        )
+        prefix = f"component.{DOMAIN}.selector.discovery_refusal.options"
+        lines = [
+            f"- {_refused_label(item)}: "
+            + translations.get(f"{prefix}.{item.reason}", str(item.reason))
+            for item in refused[:MAX_REFUSALS_SHOWN]
+        ]
+        if len(refused) > MAX_REFUSALS_SHOWN:
+            lines.append(f"- … {len(refused) - MAX_REFUSALS_SHOWN} more")
+        return (
+            "\n\n"
+            + translations.get(f"{prefix}.{_REFUSED_HEADING}", _REFUSED_HEADING)
+            + "\n"
+            + "\n".join(lines)
+        )
+
+    async def async_step_discovered_readings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Which of the device's announced sensors become readings of the source."""
+        group = self._group
+        assert group is not None
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            chosen = [group.sensors[int(index)] for index in user_input[CONF_READINGS]]
+            if not chosen:
+                errors["base"] = "readings_required"
+            elif self._topic_in_use(group.state_topic, None):
+                errors["base"] = "topic_in_use"
+            else:
+                return self._save_announced(group, chosen)
+            ticked = user_input[CONF_READINGS]
+        else:
+            ticked = [
+                str(index)
+                for index, sensor in enumerate(group.sensors)
+                if not sensor.diagnostic
+            ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_READINGS): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[
+                            SelectOptionDict(value=str(index), label=_sensor_label(s))
+                            for index, s in enumerate(group.sensors)
+                        ],
+                        multiple=True,
+                        mode=SelectSelectorMode.LIST,
+                    )
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="discovered_readings",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {CONF_READINGS: ticked}
+            ),
+            errors=errors,
+            description_placeholders={
+                "device": group.name,
+                "topic": group.state_topic,
+            },
+        )
+
+    def _save_announced(
+        self, group: _Group, sensors: list[DiscoveredSensor]
+    ) -> SubentryFlowResult:
+        """A source of the announced sensors, its device named as announced."""
+        readings: list[ReadingConfig] = []
+        for sensor in sensors:
+            precision = sensor.suggested_display_precision
+            readings.append(
+                ReadingConfig(
+                    key=reading_key_of(
+                        sensor.value_path or sensor.object_id,
+                        {reading.key for reading in readings},
+                    ),
+                    value_path=sensor.value_path,
+                    name=_sensor_name(sensor),
+                    unit=sensor.unit,
+                    device_class=sensor.device_class,
+                    precision=None if precision is None else min(precision, 6),
+                    diagnostic=sensor.diagnostic,
+                )
+            )
+        form = {
+            **SensorSourceConfig.form_defaults(),
+            CONF_TOPIC: group.state_topic,
+            CONF_WORDS_AS_NUMBERS: False,
+            # Literal text: the device's name, whatever the topic's levels are.
+            CONF_DEVICE: {CONF_NAME_TEMPLATE: _literal_template(group.name)},
+        }
+        config, errors = SensorSourceConfig.from_form(
+            form, topic_valid=True, readings=tuple(readings)
+        )
+        # Announced paths are distinct and valid by construction (`_group`).
+        assert not errors, errors
+        return self._save(group.name, config.to_subentry_data())
+
+    # -- the form ------------------------------------------------------------------
+
+    def _show_form(
+        self,
+        step_id: str,
+        suggested: Mapping[str, Any],
+        errors: dict[str, str],
+        schema: vol.Schema = SENSOR_SCHEMA,
+    ) -> SubentryFlowResult:
+        schema, errors = show_errors_in_sections(schema, errors)
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
@@ -711,7 +1253,11 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
         )
 
     def _validate(
-        self, user_input: dict[str, Any], subentry_id: str | None
+        self,
+        user_input: dict[str, Any],
+        subentry_id: str | None,
+        *,
+        reading_key: str = "",
     ) -> tuple[str, dict[str, Any], dict[str, str]]:
         """Return (title, data to store, field errors)."""
         errors = range_errors(SENSOR_SCHEMA, user_input)
@@ -727,7 +1273,7 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
                 errors[CONF_TOPIC] = "own_output"
 
         config, model_errors = SensorSourceConfig.from_form(
-            user_input, topic_valid=CONF_TOPIC not in errors
+            user_input, topic_valid=CONF_TOPIC not in errors, reading_key=reading_key
         )
         # A number out of range is said by range_errors already.
         errors = {**model_errors, **errors}
@@ -749,6 +1295,97 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
             for subentry in self._get_entry().subentries.values()
             if subentry.subentry_id != subentry_id
         )
+
+
+# Announcements that are no sensor at all, or withdrawn: not worth a line.
+_NOT_SENSORS: Final = frozenset(
+    {
+        DiscoveryRefusal.NOT_A_SENSOR,
+        DiscoveryRefusal.REMOVED,
+        DiscoveryRefusal.NOT_A_DISCOVERY_TOPIC,
+    }
+)
+_REFUSED_HEADING: Final = "heading"
+"""The translation (among the refusal reasons) that introduces the list."""
+
+
+def _group(sensors: list[DiscoveredSensor]) -> _Group:
+    """A device's sensors on one topic, labelled as the discovered step lists it."""
+    first = sensors[0]
+    device = first.device
+    name = device.name or next(iter(device.identifiers), "") or first.state_topic
+    detail = " ".join(part for part in (device.manufacturer, device.model) if part)
+    count = f"{len(sensors)} sensor{'' if len(sensors) == 1 else 's'}"
+    label = f"{name} ({detail})" if detail else name
+    return _Group(
+        name=name,
+        label=f"{label}: {first.state_topic} — {count}",
+        state_topic=first.state_topic,
+        sensors=tuple(sensors),
+    )
+
+
+def _sensor_name(sensor: DiscoveredSensor) -> str:
+    """A reading's name: the announced one, else one from its path."""
+    if sensor.name:
+        return sensor.name
+    keys = sensor.value_path.split(".") if sensor.value_path else [sensor.object_id]
+    return field_name(keys)
+
+
+def _sensor_label(sensor: DiscoveredSensor) -> str:
+    """An announced sensor as the discovered readings step lists it."""
+    unit = f" ({sensor.unit})" if sensor.unit else ""
+    return f"{_sensor_name(sensor)}{unit}"
+
+
+def _refused_label(refused: RefusedDiscovery) -> str:
+    """What a refused announcement is called in the list."""
+    name = refused.name or refused.object_id or refused.discovery_topic
+    return f"{refused.device_name}: {name}" if refused.device_name else name
+
+
+def _literal_template(name: str) -> str:
+    """A device name template that is `name` as written (no level placeholders)."""
+    return name.replace("{", "").replace("}", "").strip()
+
+
+def _candidate_label(candidate: _Candidate) -> str:
+    """A reading as the readings step lists it: "temperature: 21.4 °C"."""
+    if candidate.seen is not None:
+        guess = candidate.seen.guess
+        unit = f" {guess.unit}" if guess.unit else ""
+        label = f"{candidate.path}: {format_number(candidate.seen.example)}{unit}"
+    else:
+        label = candidate.path
+    if candidate.stored is not None and candidate.stored.name:
+        label = f"{label} ({candidate.stored.name})"
+    return label
+
+
+def _reading_form_values(candidate: _Candidate) -> dict[str, Any]:
+    """What the reading step shows first: the stored reading, or the guess."""
+    values: dict[str, Any]
+    if candidate.stored is not None:
+        reading = candidate.stored
+        values = {CONF_NAME: reading.name, CONF_DIAGNOSTIC: reading.diagnostic}
+        unit, device_class, precision = (
+            reading.unit,
+            reading.device_class,
+            reading.precision,
+        )
+    else:
+        assert candidate.seen is not None
+        guess = candidate.seen.guess
+        values = {CONF_NAME: candidate.seen.name, CONF_DIAGNOSTIC: guess.diagnostic}
+        unit, device_class, precision = guess.unit, guess.device_class, None
+    if unit:
+        values[CONF_UNIT] = unit
+    if device_class in MEASUREMENT_DEVICE_CLASSES:
+        values[CONF_DEVICE_CLASS] = device_class
+    if precision is not None:
+        values[CONF_PRECISION] = precision
+    return values
 
 
 def _form_values(title: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -846,17 +1483,37 @@ def _alert_schema(
     return vol.Schema(schema)
 
 
+def _reading_choices(entry: ConfigEntry) -> dict[str, str]:
+    """Every reading of the hub's sources: `source_key` -> label.
+
+    A source of one reading is called by its title, a reading of a source of
+    several "<title>: <reading name or value path>".
+    """
+    choices: dict[str, str] = {}
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type != SUBENTRY_SENSOR:
+            continue
+        readings = SensorSourceConfig.from_subentry_data(subentry.data).readings
+        for reading in readings:
+            label = subentry.title
+            if len(readings) > 1:
+                label = f"{label}: {reading.name or reading.value_path}"
+            choices[source_key(subentry_id, reading.key)] = label
+    return choices
+
+
 class AlertSubentryFlowHandler(IoTitanSubentryFlow):
     """Add or change an alert: a sensor source, its rule, then that rule's settings."""
 
     _source_id: str
+    _reading = ""
     _rule: AlertRule
     _reconfiguring = False
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Choose the sensor source to watch."""
+        """Choose the sensor source (and reading) to watch."""
         return await self._async_step_source("user", user_input, None)
 
     async def async_step_reconfigure(
@@ -865,38 +1522,35 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
         """Change an alert: its source first, then the rule."""
         self._reconfiguring = True
         subentry = self._get_reconfigure_subentry()
+        stored = AlertSubentryConfig.from_subentry_data(subentry.data)
         return await self._async_step_source(
-            "reconfigure", user_input, subentry.data.get(CONF_SOURCE)
+            "reconfigure", user_input, stored.source_key
         )
 
     async def _async_step_source(
         self, step_id: str, user_input: dict[str, Any] | None, current: str | None
     ) -> SubentryFlowResult:
-        sources = {
-            subentry_id: subentry
-            for subentry_id, subentry in self._get_entry().subentries.items()
-            if subentry.subentry_type == SUBENTRY_SENSOR
-        }
-        if not sources:
+        readings = _reading_choices(self._get_entry())
+        if not readings:
             return self.async_abort(reason="no_sources")
         if user_input is not None:
-            self._source_id = user_input[CONF_SOURCE]
+            self._source_id, self._reading = split_source_key(user_input[CONF_SOURCE])
             return await self.async_step_rule()
         schema = vol.Schema(
             {
                 vol.Required(CONF_SOURCE): SelectSelector(
                     SelectSelectorConfig(
                         options=[
-                            SelectOptionDict(value=subentry_id, label=subentry.title)
-                            for subentry_id, subentry in sources.items()
+                            SelectOptionDict(value=key, label=label)
+                            for key, label in readings.items()
                         ],
                         mode=SelectSelectorMode.DROPDOWN,
                     )
                 )
             }
         )
-        if current not in sources:
-            current = next(iter(sources))
+        if current not in readings:
+            current = next(iter(readings))
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
@@ -904,24 +1558,31 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
             ),
         )
 
+    def _source(self) -> tuple[str, SensorSourceConfig]:
+        """The watched reading: its label, and its source as it sees it."""
+        entry = self._get_entry()
+        config = SensorSourceConfig.from_subentry_data(
+            entry.subentries[self._source_id].data
+        )
+        reading = config.reading_by_key(self._reading) or config.readings[0]
+        key = source_key(self._source_id, self._reading)
+        return _reading_choices(entry)[key], config.for_reading(reading)
+
     async def async_step_rule(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Which rule: the next step asks only for what that rule uses."""
-        source = self._get_entry().subentries[self._source_id]
+        label, source_config = self._source()
         if user_input is not None:
             self._rule = AlertRule(user_input[CONF_RULE])
-            if (
-                self._rule is AlertRule.RATE
-                and not SensorSourceConfig.from_subentry_data(source.data).windows
-            ):
+            if self._rule is AlertRule.RATE and not source_config.windows:
                 return self.async_show_form(
                     step_id="rule",
                     data_schema=self.add_suggested_values_to_schema(
                         RULE_SCHEMA, user_input
                     ),
                     errors={CONF_RULE: "rate_needs_window"},
-                    description_placeholders={"source": source.title},
+                    description_placeholders={"source": label},
                 )
             return await self.async_step_settings()
         current = self._suggested()[CONF_RULE]
@@ -930,15 +1591,14 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
             data_schema=self.add_suggested_values_to_schema(
                 RULE_SCHEMA, {CONF_RULE: current}
             ),
-            description_placeholders={"source": source.title},
+            description_placeholders={"source": label},
         )
 
     async def async_step_settings(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """The chosen rule's limits and delays, what it watches, its severity."""
-        source = self._get_entry().subentries[self._source_id]
-        source_config = SensorSourceConfig.from_subentry_data(source.data)
+        label, source_config = self._source()
         watch_options = await self._async_watch_options(source_config)
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -947,10 +1607,11 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
             alert, errors = AlertSubentryConfig.from_form(
                 {CONF_WATCH: watch, **user_input, CONF_RULE: self._rule},
                 source_id=self._source_id,
+                reading=self._reading,
             )
             if not errors:
                 title = alert.name or (
-                    f"{source.title}: {_rule_summary(alert.config, source_config.unit)}"
+                    f"{label}: {_rule_summary(alert.config, source_config.unit)}"
                 )
                 return self._save(title, alert.to_subentry_data())
             suggested = user_input
@@ -967,7 +1628,7 @@ class AlertSubentryFlowHandler(IoTitanSubentryFlow):
                 _alert_schema(self._rule, watch_options, source_config.unit), suggested
             ),
             errors=errors,
-            description_placeholders={"source": source.title},
+            description_placeholders={"source": label},
         )
 
     def _suggested(self) -> dict[str, Any]:
@@ -1092,7 +1753,7 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
         self._settings: ChannelSubentryConfig | None = None
         self._fields_suggested: dict[str, Any] = {}
         self._statistics_suggested: dict[str, str] = {}
-        self._field_topics: dict[int, tuple[str, str]] = {}
+        self._field_topics: dict[int, FieldTopic] = {}
         self._send_status = False
         # Filled when another channel subentry already sends to the channel.
         self._placeholders: dict[str, str] = {}
@@ -1216,8 +1877,8 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
             data_schema=self.add_suggested_values_to_schema(
                 _fields_schema(
                     [
-                        SelectOptionDict(value=choice, label=topic)
-                        for choice, (_, topic) in topics.items()
+                        SelectOptionDict(value=choice, label=field_topic.label)
+                        for choice, field_topic in topics.items()
                     ]
                 ),
                 user_input or self._fields_suggested,
@@ -1231,25 +1892,30 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
         """Which statistic of which window each chosen field carries."""
         entry = self._get_entry()
         labels: dict[str, list[SelectOptionDict]] = {}
-        for number, (source_id, _) in self._field_topics.items():
+        for number, field_topic in self._field_topics.items():
             config = SensorSourceConfig.from_subentry_data(
-                entry.subentries[source_id].data
+                entry.subentries[field_topic.source_id].data
             )
+            reading = config.reading_by_key(field_topic.reading) or config.readings[0]
             labels[field_key(number)] = await async_statistic_options(
                 self.hass,
-                config,
+                config.for_reading(reading),
                 lambda window_statistic: window_statistic.channel_choice,
             )
         if user_input is not None:
             assert self._settings is not None  # the settings step came first
             fields = {}
-            for number, (source_id, topic) in self._field_topics.items():
+            for number, field_topic in self._field_topics.items():
                 # The selector accepts only its options.
                 chosen = WindowStatistic.from_channel_choice(
                     user_input[field_key(number)]
                 )
                 fields[number] = FieldSource(
-                    source_id, topic, chosen.window, chosen.statistic
+                    field_topic.source_id,
+                    field_topic.topic,
+                    chosen.window,
+                    chosen.statistic,
+                    field_topic.reading,
                 )
             settings = self._settings.with_fields(fields, send_status=self._send_status)
             return self._save(self._title, settings.to_subentry_data())
@@ -1276,8 +1942,8 @@ class ChannelSubentryFlowHandler(IoTitanSubentryFlow):
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             description_placeholders={
                 "fields": "\n".join(
-                    f"- {number}: {topic}"
-                    for number, (_, topic) in self._field_topics.items()
+                    f"- {number}: {field_topic.label}"
+                    for number, field_topic in self._field_topics.items()
                 )
             },
         )

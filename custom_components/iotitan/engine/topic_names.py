@@ -112,11 +112,17 @@ def readable(text: str) -> str:
     return " ".join(text.replace("_", " ").replace("-", " ").split())
 
 
-def _capitalised(text: str) -> str:
-    """First letter upper case, the rest as written (`CO2`, `iPhone` stay)."""
+def _bounded(text: str) -> str:
+    """Spaces collapsed, at most `MAX_NAME_CHARS` characters."""
     text = " ".join(text.split())
     if len(text) > MAX_NAME_CHARS:
         text = text[: MAX_NAME_CHARS - 1].rstrip() + "…"
+    return text
+
+
+def _capitalised(text: str) -> str:
+    """First letter upper case, the rest as written (`CO2`, `iPhone` stay)."""
+    text = _bounded(text)
     return text[:1].upper() + text[1:]
 
 
@@ -151,7 +157,8 @@ def device_name(topic_filter: str, topic: str, template: str = "") -> str:
 
     A template that renders empty (levels missing from this topic) or that is
     invalid (checked by the flow; stored data may predate a check) gives the
-    default name.
+    default name. A template of literal text only (a device's announced name,
+    `weather_sensor`) is the name as written, not capitalised.
     """
     if template.strip():
         levels = topic.split("/")
@@ -159,6 +166,8 @@ def device_name(topic_filter: str, topic: str, template: str = "") -> str:
             parts = _parse(template)
         except NameTemplateError:
             parts = []
+        if len(parts) == 1:
+            return _bounded(template)
         text = "".join(
             part
             if isinstance(part, str)
