@@ -69,6 +69,9 @@ def test_default_names_read_as_words(topic_filter: str, topic: str, name: str) -
         # Stored before the flow checked it: the default, never an exception.
         ("{banana}", "Kitchen temperature"),
         ("{2", "Kitchen temperature"),
+        # Literal text only (a discovered device's announced name): as written.
+        ("weather_sensor", "weather_sensor"),
+        ("  living   room climate ", "living room climate"),
     ],
 )
 def test_templates_name_levels_by_position(template: str, name: str) -> None:

@@ -166,8 +166,8 @@ def device_name(topic_filter: str, topic: str, template: str = "") -> str:
             parts = _parse(template)
         except NameTemplateError:
             parts = []
-        if len(parts) == 1:
-            return _bounded(template)
+        if len(parts) == 1 and isinstance(parts[0], str):
+            return _bounded(parts[0])
         text = "".join(
             part
             if isinstance(part, str)
