@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from unittest.mock import PropertyMock, patch
 
 from homeassistant.core import HomeAssistant
@@ -22,6 +23,9 @@ import custom_components.iotitan  # noqa: F401
 
 from .common import CHANNEL_ID, WRITE_KEY
 from .fake_thingspeak import FakeThingSpeak, start_fake_thingspeak
+
+if TYPE_CHECKING:
+    from .e2e.conftest import Mosquitto
 
 # Property tests judge results, never time: Hypothesis' per-example deadline
 # and its "too slow" check are timings, and on a shared, loaded machine they
@@ -100,3 +104,16 @@ async def fake_thingspeak(
     )
     yield fake
     await fake.close()
+
+
+@pytest.fixture
+def broker(tmp_path: Path, socket_enabled: None) -> Iterator[Mosquitto]:
+    """A real Mosquitto on a free loopback port (tests of tests/real_mqtt.py)."""
+    from .e2e.conftest import Mosquitto  # paho, psutil: imported only here
+
+    mosquitto = Mosquitto(tmp_path / "mosquitto")
+    mosquitto.start()
+    try:
+        yield mosquitto
+    finally:
+        mosquitto.child.stop()

@@ -12,11 +12,8 @@ so a subscriber asking for bytes, if served first, hands bytes to everyone.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 import logging
-from pathlib import Path
-import time
 from typing import Any
 
 from homeassistant.components import mqtt
@@ -34,54 +31,11 @@ from custom_components.iotitan.hub import IoTitanHub
 
 from .common import hub_entry, sensor_subentry
 from .e2e.conftest import Mosquitto
+from .real_mqtt import settled, setup_mqtt, until
 
 TOPIC = "iotitan/home/adelaide/temperature"
 OTHER = "iotitan/home/adelaide/humidity"
 EVENT = "iotitan_test_trigger"
-
-
-@pytest.fixture
-def broker(tmp_path: Path, socket_enabled: None) -> Iterator[Mosquitto]:
-    """A real Mosquitto on a free loopback port."""
-    mosquitto = Mosquitto(tmp_path / "mosquitto")
-    mosquitto.start()
-    try:
-        yield mosquitto
-    finally:
-        mosquitto.child.stop()
-
-
-async def _until(what: str, probe: Callable[[], Any], limit: float = 20) -> Any:
-    """Wait without blocking the event loop; fail after `limit` s."""
-    deadline = time.monotonic() + limit
-    while not (result := probe()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-    return result
-
-
-async def _settled(broker: Mosquitto, filters: set[str]) -> None:
-    """Until the broker has every filter subscribed and nothing changed for 1 s."""
-    last: list[Any] = [None, time.monotonic()]
-
-    def probe() -> bool:
-        events, active = broker.subscriptions()
-        if events != last[0]:
-            last[:] = [events, time.monotonic()]
-        return filters <= active and time.monotonic() - last[1] >= 1.0
-
-    await _until(f"subscriptions {sorted(filters)}", probe)
-
-
-def _mqtt_entry(port: int) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=mqtt.DOMAIN,
-        data={"broker": "127.0.0.1", "port": port},
-        version=2,
-        minor_version=1,
-        title="Mosquitto",
-    )
 
 
 async def _add_hub(
@@ -142,16 +96,7 @@ mqtt:
 
 async def _setup_mqtt(hass: HomeAssistant, port: int) -> MockConfigEntry:
     """The MQTT entry; its YAML sensors come from configuration.yaml."""
-    await hass.async_add_executor_job(
-        Path(hass.config.path("configuration.yaml")).write_text, CONFIGURATION_YAML
-    )
-    assert await async_setup_component(hass, mqtt.DOMAIN, {})
-    entry = _mqtt_entry(port)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert await mqtt.async_wait_for_mqtt_client(hass)
-    return entry
+    return await setup_mqtt(hass, port, CONFIGURATION_YAML)
 
 
 # (set-up order, IoTitan hubs' log filters). Hub "exact" logs only its source's
@@ -195,7 +140,7 @@ async def test_every_subscriber_gets_its_value(
 
     value = 20.0
     for round_ in range(6):
-        await _settled(broker, {TOPIC, "#"})
+        await settled(broker, {TOPIC, "#"})
         events.clear()
         value += 0.5
         text = f"{value:.1f}"
@@ -223,7 +168,7 @@ async def test_every_subscriber_gets_its_value(
             )
 
         try:
-            await _until(f"every subscriber to see {text} ({label})", all_seen, 10)
+            await until(f"every subscriber to see {text} ({label})", all_seen, 10)
         except pytest.fail.Exception:
             pytest.fail(
                 f"round {round_} ({label}): core sensor "
@@ -283,7 +228,7 @@ async def test_payloads_that_are_not_utf8(
         await _add_hub(hass, "exact", [TOPIC]),
         await _add_hub(hass, "all", ["#"]),
     ]
-    await _settled(broker, {TOPIC, "#"})
+    await settled(broker, {TOPIC, "#"})
     await mqtt.async_publish(hass, TOPIC, "21.5", 0, False)
     for _ in range(3):
         await mqtt.async_publish(hass, TOPIC, b"\xff\xfe21", 0, False)
@@ -295,7 +240,7 @@ async def test_payloads_that_are_not_utf8(
             h.runtime_data.messages_received for h in hubs
         ] == [4, 5]
 
-    await _until("every message", done)
+    await until("every message", done)
     assert _state(hass, "sensor.core_temperature") == "21.5"
     for hub in hubs:
         runtime = hub.runtime_data
