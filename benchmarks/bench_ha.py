@@ -7,6 +7,7 @@ Run from the repository root::
     .venv/bin/python -m benchmarks.bench_ha --ablation   # + what each part costs
     .venv/bin/python -m benchmarks.bench_ha --json out.json   # + every figure
     .venv/bin/python -m benchmarks.bench_ha --large-home      # bench_large_home
+    .venv/bin/python -m benchmarks.bench_ha --readings        # bench_readings_ha
     .venv/bin/python -m benchmarks.bench_ha --topics 10,1000 --no-restart --no-scaling
         # IoTitan's own cost at 10 and 1,000 topics (no chain above 100), ~6 min
 
@@ -634,12 +635,25 @@ def main() -> None:
 
         large_home([arg for arg in sys.argv[1:] if arg != "--large-home"])
         return
+    if "--readings" in sys.argv[1:]:
+        # Devices of several readings have their own driver too.
+        from benchmarks.bench_readings_ha import main as readings
+
+        readings([arg for arg in sys.argv[1:] if arg != "--readings"])
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--large-home",
         action="store_true",
         help="run benchmarks/bench_large_home.py instead (500 topics, 1 h and 24 h"
         " windows; with its own options, e.g. --quick, --json)",
+    )
+    parser.add_argument(
+        "--readings",
+        action="store_true",
+        help="run benchmarks/bench_readings_ha.py instead (10 devices of 4 readings"
+        " in one JSON payload: IoTitan vs MQTT sensors with value_template feeding"
+        " statistics; with its own options, e.g. --quick, --json)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="T = 10 only, no restart (< 2 minutes)"

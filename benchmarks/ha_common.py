@@ -10,8 +10,9 @@ pre-filled buffers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+import json
 import math
 from pathlib import Path
 import time
@@ -126,6 +127,25 @@ def write_journal(
     driver process, so the scenario's memory figures do not include it.
     Returns how many records it wrote.
     """
+    names = [topic(index) for index in range(topics)]
+
+    def messages() -> Iterator[tuple[float, str, bytes]]:
+        for second in range(-window - margin + 1, 1):
+            stamp = timestamp(second)
+            for index in due(topics, second, period):
+                yield stamp, names[index], payload(index, second)
+
+    return write_messages(directory, messages())
+
+
+def write_messages(
+    directory: Path, messages: Iterable[tuple[float, str, bytes]]
+) -> int:
+    """Write `messages` (POSIX time, topic, payload) as the hub's journal would.
+
+    With the header the hub uses, in the order given (oldest first). Returns
+    how many records it wrote.
+    """
     # Imported here: only the driver writes journals.
     from custom_components.iotitan.engine.journal import (
         JournalWriter,
@@ -135,14 +155,6 @@ def write_journal(
         Facility,
         SyslogFormatter,
     )
-
-    names = [topic(index) for index in range(topics)]
-
-    def records() -> Iterator[MqttRecord]:
-        for second in range(-window - margin + 1, 1):
-            stamp = timestamp(second)
-            for index in due(topics, second, period):
-                yield MqttRecord(stamp, names[index], payload(index, second), 0, False)
 
     async def write() -> int:
         writer = JournalWriter(
@@ -156,8 +168,8 @@ def write_journal(
         )
         await writer.start()
         count = 0
-        for record in records():
-            writer.submit(record)
+        for stamp, name, body in messages:
+            writer.submit(MqttRecord(stamp, name, body, 0, False))
             count += 1
             if count % 50_000 == 0:
                 await writer.flush()
@@ -165,6 +177,118 @@ def write_journal(
         return count
 
     return asyncio.run(write())
+
+
+# -- devices of several readings (bench_readings_ha) ---------------------------------------
+
+DEVICE_READINGS: tuple[tuple[str, str, str], ...] = (
+    ("temperature", "°C", "temperature"),
+    ("humidity", "%", "humidity"),
+    ("pressure", "hPa", "pressure"),
+    ("battery", "%", "battery"),
+)
+"""The readings of a device's payload: key (= JSON field), unit, device class."""
+READING_KEYS = tuple(key for key, _, _ in DEVICE_READINGS)
+READING_STATISTICS = ("mean", "value_min", "value_max")
+"""The statistics of every reading in the readings scenario (1 h windows)."""
+
+
+def device_topic(index: int) -> str:
+    """Zigbee2MQTT's state topic of device `index`: one JSON payload, all readings."""
+    return f"zigbee2mqtt/bench_d{index:03d}"
+
+
+def device_object_id(index: int) -> str:
+    """The object id of device `index`'s entities in the core chain."""
+    return f"bench_d{index:03d}"
+
+
+def split_topic(index: int, key: str) -> str:
+    """The topic of one reading of device `index`, published on its own."""
+    return f"bench/d{index:03d}/{key}"
+
+
+def device_values(index: int, second: int) -> dict[str, float | int]:
+    """Device `index`'s readings at simulated second `second`, as its JSON holds them.
+
+    Temperature as the one-reading scenarios' sensor (so the alert turns on
+    and off now and then), humidity and pressure slower cycles with noise,
+    battery a whole percentage that drops now and then; link quality is in
+    the payload as Zigbee2MQTT sends it, but no one reads it.
+    """
+    noise = math.sin(second * 4.1414 + index * 17.17) * 9631.7
+    noise -= math.floor(noise)
+    return {
+        "battery": 100 - (second // 600 + index) % 7,
+        "humidity": round(
+            50.0 + 8.0 * math.sin(2 * math.pi * second / 1200 + index) + noise, 2
+        ),
+        "linkquality": 100 + (index * 13 + second // 60) % 50,
+        "pressure": round(
+            1012.0 + 3.0 * math.sin(2 * math.pi * second / 3000 + index) + noise, 1
+        ),
+        "temperature": reading(index, second),
+    }
+
+
+def device_payload(index: int, second: int) -> bytes:
+    """Device `index`'s payload at `second`, compact JSON as Zigbee2MQTT sends it."""
+    return json.dumps(device_values(index, second), separators=(",", ":")).encode()
+
+
+def value_text(value: float | int) -> str:
+    """A reading as text: its JSON form (what `{{ value_json.x }}` renders too)."""
+    return json.dumps(value)
+
+
+def device_stream(
+    devices: int, first: int, seconds: int
+) -> list[list[tuple[str, bytes]]]:
+    """Each second of first..first+seconds-1, one payload per device."""
+    names = [device_topic(index) for index in range(devices)]
+    return [
+        [(names[index], device_payload(index, second)) for index in range(devices)]
+        for second in range(first, first + seconds)
+    ]
+
+
+def split_stream(
+    devices: int, first: int, seconds: int
+) -> list[list[tuple[str, bytes]]]:
+    """The same readings, each on its own topic: four messages per device and second."""
+    names = [
+        [split_topic(index, key) for key in READING_KEYS] for index in range(devices)
+    ]
+    batches = []
+    for second in range(first, first + seconds):
+        batch = []
+        for index in range(devices):
+            values = device_values(index, second)
+            batch += [
+                (name, value_text(values[key]).encode())
+                for name, key in zip(names[index], READING_KEYS, strict=True)
+            ]
+        batches.append(batch)
+    return batches
+
+
+def write_device_journal(
+    directory: Path, devices: int, window: int, split: bool = False
+) -> int:
+    """The journal a hub would have written over `window` seconds of the devices.
+
+    Seconds -window+1..0, each device's payload once a second (`split`: its
+    four readings on their own topics). Returns how many records it wrote.
+    """
+    feed = split_stream if split else device_stream
+
+    def messages() -> Iterator[tuple[float, str, bytes]]:
+        for second, batch in enumerate(feed(devices, -window + 1, window), -window + 1):
+            stamp = timestamp(second)
+            for name, body in batch:
+                yield stamp, name, body
+
+    return write_messages(directory, messages())
 
 
 class SimClock:

@@ -230,17 +230,10 @@ def threshold_configs(topics: int) -> list[dict[str, Any]]:
     ]
 
 
-def hub_entry(
-    topics: int, window: int | list[float], syslog_port: int, variant: dict[str, Any]
-) -> MockConfigEntry:
-    """The hub: one wildcard source, six statistics, one high alert, UDP syslog.
+def hub_options(syslog_port: int, variant: dict[str, Any]) -> dict[str, Any]:
+    """The hub's options: the defaults, a 10 s update tick, UDP syslog, MQTT output.
 
-    `window`: the source's window in seconds, or a list of them (one window
-    each, all with the six statistics).
-
-    `variant` switches parts off for the ablation runs (--ablation): "syslog",
-    "alert", "output" (False: off), "update_interval" (seconds),
-    "syslog_transport" ("tcp" instead of "udp").
+    `variant`: see `hub_entry`.
     """
     options = json.loads(json.dumps(OPTIONS_DEFAULTS))
     options[CONF_UPDATE_INTERVAL] = variant.get("update_interval", 10)
@@ -261,6 +254,22 @@ def hub_entry(
     )
     options[CONF_OUTPUT][CONF_OUTPUT_ENABLED] = variant.get("output", True)
     assert CONF_JOURNAL in options
+    return options
+
+
+def hub_entry(
+    topics: int, window: int | list[float], syslog_port: int, variant: dict[str, Any]
+) -> MockConfigEntry:
+    """The hub: one wildcard source, six statistics, one high alert, UDP syslog.
+
+    `window`: the source's window in seconds, or a list of them (one window
+    each, all with the six statistics).
+
+    `variant` switches parts off for the ablation runs (--ablation): "syslog",
+    "alert", "output" (False: off), "update_interval" (seconds),
+    "syslog_transport" ("tcp" instead of "udp").
+    """
+    options = hub_options(syslog_port, variant)
     sensor = {
         "subentry_id": SENSOR_SUBENTRY_ID,
         "subentry_type": SUBENTRY_SENSOR,
@@ -431,8 +440,12 @@ async def run_segments(
     modes: list[str],
     finish: Callable[[], Awaitable[None]],
     snapshot: Callable[[], dict[str, Any]],
+    batches: Callable[[int, int], list[list[tuple[str, bytes]]]] | None = None,
 ) -> dict[str, Any]:
     """Feed `segments` rounds of `seconds` simulated seconds per injection mode.
+
+    `topics` messages a simulated second: by default `stream`'s, one per
+    topic; `batches(first, count)` gives others (as many a second).
 
     First WARMUP_SECONDS unmeasured (timers left over from the setup run,
     caches warm up; the peak RSS is taken after it), then segments of the
@@ -459,7 +472,8 @@ async def run_segments(
     async def feed(
         fire: Callable[[HomeAssistant, str, bytes], None], count: int
     ) -> None:
-        for batch in stream(topics, first, count):
+        messages = batches(first, count) if batches else stream(topics, first, count)
+        for batch in messages:
             clock.advance(1.0)
             for name, body in batch:
                 fire(hass, name, body)
