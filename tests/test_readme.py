@@ -45,6 +45,7 @@ import voluptuous as vol
 import yaml
 
 from custom_components.iotitan.const import DOMAIN, EVENT_ALERT
+from custom_components.iotitan.models import ReadingConfig
 from custom_components.iotitan.services import (
     IMPORT_SYSLOG_SCHEMA,
     PUSH_NOW_SCHEMA,
@@ -237,6 +238,10 @@ FIRST_READINGS = {
     FREEZER_TOPIC: "-20",
     GREENHOUSE_TOPIC: '{"temperature": 22.5, "humidity": 61}',
     "home/hall/motion": "0",
+    "zigbee2mqtt/living_room_weather": (
+        '{"battery":97,"humidity":48.2,"linkquality":120,"pressure":1012.3,'
+        '"temperature":21.4,"voltage":2995}'
+    ),
 }
 
 
@@ -278,6 +283,27 @@ def readme_hub() -> MockConfigEntry:
             value_path="temperature",
             windows=[3600.0],
             statistics=min_mean_max,
+        ),
+        # As "Add from discovered sensors" stores a Zigbee2MQTT weather sensor:
+        # named after the announced device, one reading per announced sensor.
+        source(
+            "weather",
+            "zigbee2mqtt/living_room_weather",
+            windows=[3600.0],
+            statistics=min_mean_max,
+            name_template="living_room_weather",
+            readings=(
+                ReadingConfig(
+                    "temperature", "temperature", "Temperature", "°C", "temperature"
+                ),
+                ReadingConfig("humidity", "humidity", "Humidity", "%", "humidity"),
+                ReadingConfig(
+                    "pressure", "pressure", "Pressure", "hPa", "atmospheric_pressure"
+                ),
+                ReadingConfig(
+                    "linkquality", "linkquality", "Linkquality", "lqi", diagnostic=True
+                ),
+            ),
         ),
         source(
             MOTION,
