@@ -87,7 +87,7 @@ def test_parts_below_the_hub_do_not_import_it() -> None:
 # stored (models, const), the engine, their form and label helpers and the
 # ThingSpeak helpers that need Home Assistant, never a runtime part (hub,
 # sources, alerts, channels, MQTT output, logging).
-FLOW_IMPORTS = {"models", "const", "form", "names", "channel_helpers"}
+FLOW_IMPORTS = {"models", "const", "form", "names", "channel_helpers", "mqtt_encoding"}
 # What those import in turn besides each other and the engine: device
 # identifiers (channel_helpers reads the topics of the registry's devices).
 FLOW_HELPER_IMPORTS = FLOW_IMPORTS | {"device"}

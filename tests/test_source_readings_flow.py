@@ -13,6 +13,7 @@ import json
 from statistics import fmean
 from typing import Any
 
+from homeassistant.components import mqtt
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     SOURCE_USER,
@@ -648,3 +649,31 @@ async def test_a_channel_field_reads_one_reading(
         "window": 3600.0,
         "statistic": "mean",
     }
+
+
+async def test_listening_leaves_other_subscribers_their_text_and_hears_junk(
+    hass: HomeAssistant, setup_hub: SetupHub
+) -> None:
+    """The flow's subscription shares its topic string with a default subscriber
+    (a core MQTT sensor) that came after it, so the client serves the flow
+    first: that subscriber still receives text, as without IoTitan, and the
+    flow still hears a payload that is not UTF-8 (and skips it as no reading)."""
+    entry = await setup_hub(hub_entry())
+    topic = payloads.Z2M_WEATHER_TOPIC
+    result = await start_sensor_flow(hass, entry)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], topic_form(topic)
+    )
+    assert result["step_id"] == "listen"
+    received: list[Any] = []
+    unsubscribe = await mqtt.async_subscribe(
+        hass, topic, lambda message: received.append(message.payload)
+    )
+    async_fire_mqtt_message(hass, topic, payloads.Z2M_WEATHER)
+    async_fire_mqtt_message(hass, topic, b"\xff\xfe junk")
+    await hass.async_block_till_done()
+    unsubscribe()
+    assert received == [payloads.Z2M_WEATHER.decode()]
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"])
+    assert result["step_id"] == "readings"
+    assert "temperature: 21.4 °C" in options_of(result)

@@ -187,6 +187,7 @@ from .models import (
     split_source_key,
     valid_write_key,
 )
+from .mqtt_encoding import ENCODING, payload_bytes, register as register_encoding
 from .names import async_raw_value_name, async_statistic_options
 
 DEFAULT_HUB_NAME = "IoTitan"
@@ -849,8 +850,16 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
         seconds: float,
         keep: Any,
     ) -> asyncio.Task[None]:
-        """Subscribe to `topic` now, and unsubscribe after `seconds` (the task)."""
-        unsubscribe = await mqtt.async_subscribe(self.hass, topic, keep, encoding=None)
+        """Subscribe to `topic` now, and unsubscribe after `seconds` (the task).
+
+        With IoTitan's lossless UTF-8 codec, as the hub subscribes: asking for
+        raw bytes would hand bytes to another subscriber of the same topic
+        string (a core MQTT sensor) while the flow listens (see mqtt_encoding).
+        """
+        register_encoding()
+        unsubscribe = await mqtt.async_subscribe(
+            self.hass, topic, keep, encoding=ENCODING
+        )
 
         async def wait() -> None:
             try:
@@ -863,12 +872,10 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
     @callback
     def _keep_payload(self, message: mqtt.ReceiveMessage) -> None:
         """Keep a payload heard while listening (bounded in number and size)."""
-        payload = message.payload
-        if (
-            len(self._payloads) < MAX_LISTEN_PAYLOADS
-            and isinstance(payload, bytes)
-            and len(payload) <= MAX_LISTEN_BYTES
-        ):
+        if len(self._payloads) >= MAX_LISTEN_PAYLOADS:
+            return
+        payload, _ = payload_bytes(message.payload)
+        if len(payload) <= MAX_LISTEN_BYTES:
             self._payloads.append(payload)
             self._last_topic = message.topic
 
@@ -1086,14 +1093,9 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
     @callback
     def _keep_config(self, message: mqtt.ReceiveMessage) -> None:
         """Keep a discovery config (bounded: at most so many, none too large)."""
-        payload = message.payload
-        if (
-            isinstance(payload, bytes)
-            and len(payload) <= MAX_LISTEN_BYTES
-            and (
-                message.topic in self._configs
-                or len(self._configs) < MAX_DISCOVERY_CONFIGS
-            )
+        payload, _ = payload_bytes(message.payload)
+        if len(payload) <= MAX_LISTEN_BYTES and (
+            message.topic in self._configs or len(self._configs) < MAX_DISCOVERY_CONFIGS
         ):
             self._configs[message.topic] = payload
 
