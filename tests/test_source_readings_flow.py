@@ -31,6 +31,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.iotitan.config_flow import MAX_LISTEN_PAYLOADS
 from custom_components.iotitan.const import (
     DOMAIN,
     SUBENTRY_ALERT,
@@ -677,3 +678,18 @@ async def test_listening_leaves_other_subscribers_their_text_and_hears_junk(
     result = await hass.config_entries.subentries.async_configure(result["flow_id"])
     assert result["step_id"] == "readings"
     assert "temperature: 21.4 °C" in options_of(result)
+
+
+async def test_listening_keeps_a_bounded_number_of_payloads(
+    hass: HomeAssistant, setup_hub: SetupHub
+) -> None:
+    """A flood on the filter is not all kept: fields only in payloads past
+    the bound are not heard."""
+    entry = await setup_hub(hub_entry())
+    topic = payloads.Z2M_WEATHER_TOPIC
+    flood = [(topic, b'{"temperature": 20}')] * MAX_LISTEN_PAYLOADS
+    late = (topic, b'{"temperature": 21, "humidity": 50}')
+    result = await listen(hass, entry, topic_form(topic), *flood, late)
+    assert result["step_id"] == "readings"
+    labels = list(options_of(result))
+    assert labels == ["temperature: 20 °C"], labels
