@@ -922,22 +922,7 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
                     and not candidate.seen.guess.diagnostic
                 )
             ]
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_READINGS): SelectSelector(
-                    SelectSelectorConfig(
-                        options=[
-                            SelectOptionDict(
-                                value=str(index), label=_candidate_label(c)
-                            )
-                            for index, c in enumerate(self._candidates)
-                        ],
-                        multiple=True,
-                        mode=SelectSelectorMode.LIST,
-                    )
-                )
-            }
-        )
+        schema = _ticks_schema([_candidate_label(c) for c in self._candidates])
         return self.async_show_form(
             step_id="readings",
             data_schema=self.add_suggested_values_to_schema(
@@ -1175,20 +1160,7 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
                 for index, sensor in enumerate(group.sensors)
                 if not sensor.diagnostic
             ]
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_READINGS): SelectSelector(
-                    SelectSelectorConfig(
-                        options=[
-                            SelectOptionDict(value=str(index), label=_sensor_label(s))
-                            for index, s in enumerate(group.sensors)
-                        ],
-                        multiple=True,
-                        mode=SelectSelectorMode.LIST,
-                    )
-                )
-            }
-        )
+        schema = _ticks_schema([_sensor_label(sensor) for sensor in group.sensors])
         return self.async_show_form(
             step_id="discovered_readings",
             data_schema=self.add_suggested_values_to_schema(
@@ -1333,6 +1305,24 @@ def _sensor_name(sensor: DiscoveredSensor) -> str:
         return sensor.name
     keys = sensor.value_path.split(".") if sensor.value_path else [sensor.object_id]
     return field_name(keys)
+
+
+def _ticks_schema(labels: list[str]) -> vol.Schema:
+    """A list of readings to tick, each by its position in `labels`."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_READINGS): SelectSelector(
+                SelectSelectorConfig(
+                    options=[
+                        SelectOptionDict(value=str(index), label=label)
+                        for index, label in enumerate(labels)
+                    ],
+                    multiple=True,
+                    mode=SelectSelectorMode.LIST,
+                )
+            )
+        }
+    )
 
 
 def _sensor_label(sensor: DiscoveredSensor) -> str:
