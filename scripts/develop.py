@@ -176,6 +176,12 @@ CHANNEL_FIELDS = {
 TOPICS_TIMEOUT = 60
 # How long a hub may take to reload by itself with a new subentry.
 SETTLE_TIMEOUT = 15
+# How long to wait for the simulator's retained discovery announcements.
+DISCOVERY_WAIT = 60
+# The simulated device set up from its announcements (simulator.TASMOTA_STATE_TOPIC).
+DISCOVERED_TOPIC = "tele/tasmota_A1B2C3/SENSOR"
+# The simulated device the demo leaves for the UI (simulator.Z2M_STATE_TOPIC).
+DEMO_ZIGBEE2MQTT_TOPIC = "zigbee2mqtt/living_room_weather"
 
 CONFIGURATION_YAML = """\
 # Home Assistant configuration of the IoTitan demo, written by scripts/develop on
@@ -894,6 +900,48 @@ def add_sensor(api: HomeAssistantApi, hub_id: str, user_input: dict[str, Any]) -
     raise Fatal(f"adding sensor source {user_input['topic']} failed: {result}")
 
 
+def add_discovered(api: HomeAssistantApi, hub_id: str, state_topic: str) -> bool:
+    """Add the device announced on `state_topic` as "Add from discovered
+    sensors" does, with the sensors the flow ticks.
+
+    Returns False if the hub already reads that topic (the flow leaves such
+    devices out). Waits (bounded) for the announcement: the simulator
+    publishes it retained once connected.
+    """
+    deadline = time.monotonic() + DISCOVERY_WAIT
+    listed: list[dict[str, Any]] = []
+
+    def choose(form: dict[str, Any]) -> dict[str, Any]:
+        listed.append(form)
+        for option in select_options(form, "group"):
+            if f": {state_topic}" in option["label"]:
+                return {"group": option["value"]}
+        raise NotYet  # other devices announced, not this one yet
+
+    while True:
+        if state_topic in seen_topics(api, hub_id) or any(
+            s["data"].get("topic") == state_topic
+            for s in subentries(api, hub_id).values()
+        ):
+            return False
+        try:
+            result = api.run_flow(
+                SUBENTRY_FLOW,
+                {"handler": [hub_id, "sensor"]},
+                {"next_step_id": "discovered"},
+                choose,
+                form_values,
+            )
+        except NotYet:
+            result = listed[-1]
+        if result.get("type") == "create_entry":
+            return True
+        api.abort_flow(SUBENTRY_FLOW, result)
+        if time.monotonic() > deadline:
+            raise Fatal(f"no device announced on {state_topic}: {result}")
+        time.sleep(2)
+
+
 def add_alert(
     api: HomeAssistantApi, hub_id: str, source: str, rule: dict[str, Any]
 ) -> None:
@@ -1544,7 +1592,10 @@ class Runner:
         ]
         self.supervisor.start(Child("simulator", argv, self._log("simulator")))
         print(
-            f"  simulator publishes under iotitan/home/ (speed {self.options.speed:g}x)"
+            f"  simulator publishes under iotitan/home/ (speed {self.options.speed:g}x),"
+            f" a Tasmota on {DISCOVERED_TOPIC} and a Zigbee2MQTT sensor on"
+            f" {DEMO_ZIGBEE2MQTT_TOPIC}: add that one with Add sensor source >"
+            " Add from discovered sensors"
         )
 
     def _start_fake_thingspeak(self, port: int) -> None:
@@ -1611,6 +1662,10 @@ class Runner:
             for sensor in SENSOR_SUBENTRIES:
                 if add_sensor(api, hub_id, sensor):
                     print(f"  sensor source {sensor['topic']} added")
+            # The simulated Tasmota, from what it announces; its Zigbee2MQTT
+            # sensor is left for "Add from discovered sensors" in the UI.
+            if add_discovered(api, hub_id, DISCOVERED_TOPIC):
+                print(f"  sensor source {DISCOVERED_TOPIC} added from discovery")
         if onboarded_now:
             remove_offline_useless(api)
         state["provisioned"] = True

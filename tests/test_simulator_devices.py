@@ -443,3 +443,19 @@ def test_device_readings_do_not_jump() -> None:
         assert abs(reading.pressure - previous.pressure) < 1.5
         assert reading.battery == previous.battery
         previous = reading
+
+
+def test_the_demo_sets_up_the_simulated_tasmota_from_its_announcement() -> None:
+    """scripts/develop adds the source of the topic the simulator announces."""
+    spec = importlib.util.spec_from_file_location(
+        "develop", ROOT / "scripts" / "develop.py"
+    )
+    assert spec is not None and spec.loader is not None
+    develop = importlib.util.module_from_spec(spec)
+    sys.modules["develop"] = develop
+    try:
+        spec.loader.exec_module(develop)
+    finally:
+        del sys.modules["develop"]
+    assert develop.DISCOVERED_TOPIC == sim.TASMOTA_STATE_TOPIC == TASMOTA_STATE_TOPIC
+    assert develop.DEMO_ZIGBEE2MQTT_TOPIC == sim.Z2M_STATE_TOPIC == Z2M_STATE_TOPIC
