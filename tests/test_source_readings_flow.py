@@ -693,3 +693,35 @@ async def test_listening_keeps_a_bounded_number_of_payloads(
     assert result["step_id"] == "readings"
     labels = list(options_of(result))
     assert labels == ["temperature: 20 °C"], labels
+
+
+async def test_a_reading_is_not_named_after_its_device_twice(
+    hass: HomeAssistant, setup_hub: SetupHub
+) -> None:
+    """Tasmota names its sensors with the device's name first ("Office climate
+    AM2301 Temperature" of the device "Office climate"); the reading's
+    entities carry the device's name already."""
+    entry = await setup_hub(hub_entry())
+    config = {
+        "name": "Office climate AM2301 Temperature",
+        "stat_t": "tele/office/SENSOR",
+        "uniq_id": "A1B2C3_AM2301_Temperature",
+        "dev": {"ids": ["A1B2C3"], "name": "Office climate"},
+        "unit_of_meas": "°C",
+        "dev_cla": "temperature",
+        "val_tpl": "{{value_json['AM2301'].Temperature}}",
+    }
+    result = await discover(
+        hass,
+        entry,
+        (
+            "homeassistant/sensor/A1B2C3_AM2301_Temperature/config",
+            json.dumps(config).encode(),
+        ),
+    )
+    (group,) = options_of(result, "group").values()
+    result = await configure_sensor(hass, result["flow_id"], {"group": group})
+    assert list(options_of(result)) == ["AM2301 Temperature (°C)"]
+    result = await configure_sensor(hass, result["flow_id"], {"readings": ["0"]})
+    assert result["title"] == "Office climate"
+    assert result["data"]["readings"][0]["name"] == "AM2301 Temperature"

@@ -1300,8 +1300,16 @@ def _group(sensors: list[DiscoveredSensor]) -> _Group:
 
 
 def _sensor_name(sensor: DiscoveredSensor) -> str:
-    """A reading's name: the announced one, else one from its path."""
+    """A reading's name: the announced one, else one from its path.
+
+    The device's name before it is left out (Tasmota announces "Office
+    climate AM2301 Temperature" for the device "Office climate"): the
+    reading's entities are named after their device already.
+    """
     if sensor.name:
+        device = sensor.device.name
+        if device and sensor.name.lower().startswith(device.lower() + " "):
+            return sensor.name[len(device) :].strip() or sensor.name
         return sensor.name
     keys = sensor.value_path.split(".") if sensor.value_path else [sensor.object_id]
     return field_name(keys)

@@ -271,7 +271,8 @@ def _check_demo(api: Api, demo: Demo) -> None:
     diagnostics = api.call("GET", f"/api/diagnostics/config_entry/{hub['entry_id']}")
     assert set(_values(diagnostics, "topic")) >= TOPIC_FILTERS
     types = [s["type"] for s in diagnostics["data"]["entry"]["subentries"].values()]
-    assert sorted(types) == ["alert", "channel", "sensor", "sensor", "sensor"]
+    # Three sources by topic, one from the simulated Tasmota's announcement.
+    assert sorted(types) == ["alert", "channel", "sensor", "sensor", "sensor", "sensor"]
 
     kitchen = _wait_for_statistics(api, demo, "Kitchen temperature")
     temperatures = [
@@ -289,6 +290,33 @@ def _check_demo(api: Api, demo: Demo) -> None:
     assert all(state["attributes"]["unit_of_measurement"] == "%" for state in humidity)
     motion = _wait_for_statistics(api, demo, "Bedroom motion")
     assert all(0 <= _numeric(state) <= 1 for state in motion), motion  # shares
+
+    # The Tasmota, added from what it announced: a device of IoTitan's own
+    # named as announced, one reading per announced sensor, named without the
+    # device's name repeated. (Home Assistant's MQTT discovery makes its own
+    # "Office climate AM2301 Temperature" sensor too: not IoTitan's.)
+    climate = _wait_for_named(api, demo, "Office climate AM2301 Temperature mean 1h")
+    assert 0 <= _numeric(climate) <= 50, climate
+    assert climate["attributes"]["unit_of_measurement"] == "°C"
+    humidity = _wait_for_named(api, demo, "Office climate AM2301 Humidity mean 1h")
+    assert 0 <= _numeric(humidity) <= 100, humidity
+
+
+def _wait_for_named(api: Api, demo: Demo, friendly_name: str) -> dict[str, Any]:
+    """Poll /api/states until an entity of that name has a number."""
+    deadline = time.monotonic() + STATES_TIMEOUT
+    while True:
+        for state in api.call("GET", "/api/states"):
+            if state["attributes"].get("friendly_name") == friendly_name and (
+                math.isfinite(_numeric(state))
+            ):
+                return dict(state)
+        assert demo.process.poll() is None, demo.text()
+        assert time.monotonic() < deadline, (
+            f"no {friendly_name} after {STATES_TIMEOUT} s; Home Assistant log ends "
+            f"with:\n{demo.home_assistant_log()}"
+        )
+        time.sleep(2)
 
 
 def _assert_home_assistant_speaks_mqtt5(develop_dir: Path) -> None:
