@@ -865,7 +865,9 @@ def hub_is_current(api: HomeAssistantApi, hub_id: str) -> bool:
     if data["entry"].get("state") != "loaded":
         return False  # not loaded (a reload under way): no runtime parts yet
     running = (
-        set(data["hub"]["sources"])
+        # A source of several readings is listed once per reading, its key
+        # "<subentry id>:<reading key>".
+        {key.partition(":")[0] for key in data["hub"]["sources"]}
         | set(data.get("alerts") or {})
         | set(data.get("thingspeak") or {})
     )

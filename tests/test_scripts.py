@@ -100,3 +100,24 @@ def test_develop_fills_the_forms_as_the_models_read_them() -> None:
         {**develop.CHANNEL_SETTINGS, "advanced": {"base_url": "http://127.0.0.1:1"}},
     )
     assert ChannelSubentryConfig.from_form(channel)[1] == {}
+
+
+def test_a_hub_running_every_reading_of_a_source_is_current() -> None:
+    """The demo reloads a hub it finds missing a subentry; a source of several
+    readings is listed in the diagnostics once per reading (`<id>:<key>`)."""
+    develop = load_develop()
+
+    class Api:
+        def __init__(self, sources: list[str]) -> None:
+            self.sources = sources
+
+        def request(self, method: str, path: str) -> dict[str, Any]:
+            return {
+                "data": {
+                    "entry": {"state": "loaded", "subentries": {"s1": {}, "s2": {}}},
+                    "hub": {"sources": {key: {} for key in self.sources}},
+                }
+            }
+
+    assert develop.hub_is_current(Api(["s1", "s2:temperature", "s2:humidity"]), "h")
+    assert not develop.hub_is_current(Api(["s1", "s3:temperature"]), "h")

@@ -264,8 +264,9 @@ def _check_demo(api: Api, demo: Demo) -> None:
     """The hub is loaded with its subentries, and statistics flow in."""
     (hub,) = api.call("GET", "/api/config/config_entries/entry?domain=iotitan")
     assert hub["state"] == "loaded", hub
-    # The sensor sources, the alert and the ThingSpeak channel.
-    assert hub["num_subentries"] == len(TOPIC_FILTERS) + 2
+    # The sensor sources (and the Tasmota's, from its announcement), the alert
+    # and the ThingSpeak channel.
+    assert hub["num_subentries"] == len(TOPIC_FILTERS) + 1 + 2
     (mqtt,) = api.call("GET", "/api/config/config_entries/entry?domain=mqtt")
     assert mqtt["state"] == "loaded", mqtt
     diagnostics = api.call("GET", f"/api/diagnostics/config_entry/{hub['entry_id']}")
@@ -359,7 +360,10 @@ def test_develop_runs_provisions_and_stops_cleanly(tmp_path: Path) -> None:
             assert expected in demo.text()
             # The banner lists what Home Assistant holds, read back from it.
             banner = demo.text()
-            assert "sensor sources: Humidity, Motion, Temperatures" in banner
+            assert (
+                "sensor sources: Humidity, Motion, Office climate, Temperatures"
+                in banner
+            ), banner
             assert "alerts: Too warm" in banner
             assert "ThingSpeak channels: Demo channel (channel " in banner
             assert "any channel ID takes write key ANYCHANNEL0KEY00" in banner
