@@ -187,7 +187,7 @@ def add_discovered_source(page: Any, base: str) -> None:
     group = page.get_by_text(f": {Z2M_TOPIC}", exact=False).first
     group.wait_for(timeout=TIMEOUT_MS)
     dialog = page.get_by_role("alertdialog", name="Discovered sensors")
-    text = " ".join(dialog.inner_text().split())
+    text = " ".join(str(dialog.aria_snapshot()).split())
     assert "Translation error" not in text and "component.iotitan" not in text
     # Announcements it cannot read are named with the reason.
     assert "Last seen: not a numeric sensor" in text, text
