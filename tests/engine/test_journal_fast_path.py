@@ -98,12 +98,12 @@ def millisecond_stamp(line: bytes) -> bytes:
 
 def fast_path(data: bytes) -> list[MqttRecord] | None:
     """What the fast path alone makes of whole lines: records, or None if it declines."""
-    out: list[journal_module.Row] = []
+    out: list[MqttRecord] = []
     parser = journal_module._Parser()
     if not parser._parse_chunk(data, 0, len(data), EVERYTHING, out):
         assert out == []  # a declined chunk leaves nothing behind
         return None
-    return journal_module.build_records(out)
+    return out
 
 
 def reference_replay(data: bytes) -> tuple[list[MqttRecord], int]:

@@ -23,7 +23,6 @@ from collections.abc import (
     Awaitable,
     Callable,
     Generator,
-    Iterable,
     Iterator,
     Mapping,
     Sequence,
@@ -217,39 +216,22 @@ _CACHE_SIZE: Final = 4096  # distinct SD parameter strings (topics) kept parsed
 # b"\\" as an integer and clears the TypeError, about ten times slower.
 _BACKSLASH: Final = 0x5C
 
-
-class _Cache[V](dict[bytes, V]):
-    """A dictionary that fills itself: a missing key's value is `make(key)`.
-
-    Read with ``map(cache.__getitem__, keys)``, it converts a column with no
-    Python code run but for the keys it has not seen (at most `_CACHE_SIZE`
-    kept). `make` raising ValueError leaves the key out.
-    """
-
-    __slots__ = ("_make",)
-
-    def __init__(self, make: Callable[[bytes], V]) -> None:
-        super().__init__()
-        self._make = make
-
-    def __missing__(self, key: bytes) -> V:
-        value = self._make(key)
-        if len(self) >= _CACHE_SIZE:
-            self.clear()
-        self[key] = value
-        return value
+_new_record: Final = object.__new__
+_RECORD_SETTERS: Final = tuple(
+    getattr(MqttRecord, name).__set__
+    for name in ("timestamp", "topic", "payload", "qos", "retain")
+)
 
 
 class _Parser:
     """Parses our journal lines fast, with small caches (one per replay)."""
 
-    __slots__ = ("_params", "_second", "_second_us", "_seconds")
+    __slots__ = ("_params", "_second", "_second_us")
 
     def __init__(self) -> None:
         self._second = b""
         self._second_us = 0
-        self._seconds = _Cache(self.second_us)
-        self._params = _Cache(self._parse_params)
+        self._params: dict[bytes, tuple[str, int, bool]] = {}
 
     def second_us(self, second: bytes) -> int:
         """``2026-11-26T22:39:49`` (UTC) to POSIX microseconds; ValueError if bad.
@@ -285,34 +267,25 @@ class _Parser:
         ValueError if the topic is not an SD-PARAM value (a raw ']', a lone
         backslash): the line is left to the generic parser.
         """
-        return self._params[raw]
-
-    @staticmethod
-    def _parse_params(raw: bytes) -> tuple[str, int, bool]:
-        match = _PARAMS_RE.fullmatch(raw)
-        if match is None:
-            raise ValueError("not our SD parameters")
-        raw_topic, qos, retain = match.groups()
-        topic = unescape(_SD_UNESCAPE_RE.sub(rb"\1", raw_topic)).decode(
-            "utf-8", "surrogateescape"
-        )
-        return (topic, qos[0] - 48, retain == b"1")
+        params = self._params.get(raw)
+        if params is None:
+            match = _PARAMS_RE.fullmatch(raw)
+            if match is None:
+                raise ValueError("not our SD parameters")
+            raw_topic, qos, retain = match.groups()
+            topic = unescape(_SD_UNESCAPE_RE.sub(rb"\1", raw_topic)).decode(
+                "utf-8", "surrogateescape"
+            )
+            params = (topic, qos[0] - 48, retain == b"1")
+            if len(self._params) >= _CACHE_SIZE:
+                self._params.clear()
+            self._params[raw] = params
+        return params
 
     def parse(
         self, data: bytes, start: int, since_us: int, out: list[MqttRecord]
     ) -> int:
         """Append the records in `data[start:]` at or after `since_us` to `out`.
-
-        `start` is where a line begins. Return how many lines could not be
-        parsed (see `parse_rows`).
-        """
-        rows: list[Row] = []
-        skipped = self.parse_rows(data, start, since_us, rows)
-        out.extend(build_records(rows))
-        return skipped
-
-    def parse_rows(self, data: bytes, start: int, since_us: int, out: list[Row]) -> int:
-        """Append a `Row` per record in `data[start:]` at or after `since_us`.
 
         `start` is where a line begins. Return how many lines could not be
         parsed. Whole lines go chunk by chunk through `_parse_chunk`, else line
@@ -333,53 +306,22 @@ class _Parser:
         return skipped
 
     def _parse_chunk(
-        self, data: bytes, start: int, end: int, since_us: int, out: list[Row]
+        self, data: bytes, start: int, end: int, since_us: int, out: list[MqttRecord]
     ) -> bool:
-        """Append the rows of the whole lines `data[start:end]` if all are ours.
+        """Append the records of the whole lines `data[start:end]` if all are ours.
 
-        The replay's hot path, with no Python code run per line: the regular
-        expression finds every line, and each column is converted by ``map``
-        (seconds and SD parameters through dictionaries whose misses parse
-        them, fractions by ``int``), the rows zipped together. Payloads with
-        a backslash (escapes, a truncation marker) and records before
-        `since_us` take `_append_rows`, a Python loop. Return False, having
-        appended nothing, if a line is not ours or has a stamp or SD
-        parameters the fast path declines.
+        The replay's hot path: the regular expression finds every line in C,
+        and Python only assembles each record (the second from a one-entry
+        cache, topic, qos and retain from a dict, the slots set directly).
+        Return False, having appended nothing, if a line is not ours or has a
+        stamp or SD parameters the fast path declines.
         """
-        matches = _OURS_RE.findall(data, start, end)
-        if len(matches) != data.count(b"\n", start, end):
+        rows = _OURS_RE.findall(data, start, end)
+        if len(rows) != data.count(b"\n", start, end):
             return False
-        if not matches:
-            return True
         mark = len(out)
         try:
-            seconds, fractions, params, msgs = zip(*matches, strict=True)
-            micros = list(
-                map(
-                    operator.add,
-                    map(self._seconds.__getitem__, seconds),
-                    map(
-                        int if min(map(len, fractions)) == 6 else _fraction_us,
-                        fractions,
-                    ),
-                )
-            )
-            if data.find(b"\\", start, end) >= 0 or min(micros) < since_us:
-                self._append_rows(matches, since_us, out)
-                return True
-            topics, qos, retain = zip(
-                *map(self._params.__getitem__, params), strict=True
-            )
-            out.extend(
-                zip(
-                    map(operator.truediv, micros, itertools.repeat(1_000_000)),
-                    topics,
-                    msgs,
-                    qos,
-                    retain,
-                    strict=True,
-                )
-            )
+            self._append_rows(rows, since_us, out)
         except ValueError:
             del out[mark:]
             return False
@@ -387,19 +329,21 @@ class _Parser:
 
     def _append_rows(
         self,
-        matches: list[tuple[bytes, ...]],
+        rows: list[tuple[bytes, ...]],
         since_us: int,
-        out: list[Row],
+        out: list[MqttRecord],
     ) -> None:
-        """Append a row for each match of `_OURS_RE` at or after `since_us`.
+        """Append a record for each row of `_OURS_RE` at or after `since_us`.
 
         Raises ValueError for a stamp or SD parameters the fast path declines
-        (the rows of the matches before it are appended by then).
+        (records of the rows before it are appended by then).
         """
         params_of = self._params.get
         append = out.append
+        new = _new_record
+        set_timestamp, set_topic, set_payload, set_qos, set_retain = _RECORD_SETTERS
         last_second, last_second_us = self._second, self._second_us
-        for second, fraction, raw_params, msg in matches:
+        for second, fraction, raw_params, msg in rows:
             if second != last_second:
                 last_second_us = self.second_us(second)
                 last_second = second
@@ -411,10 +355,16 @@ class _Parser:
             if _BACKSLASH in msg:
                 msg = _unescape_msg(msg)
             topic, qos, retain = params_of(raw_params) or self.params(raw_params)
-            append((when_us / 1_000_000, topic, msg, qos, retain))
+            record = new(MqttRecord)
+            set_timestamp(record, when_us / 1_000_000)
+            set_topic(record, topic)
+            set_payload(record, msg)
+            set_qos(record, qos)
+            set_retain(record, retain)
+            append(record)
 
     def _parse_lines(
-        self, data: bytes, start: int, end: int, since_us: int, out: list[Row]
+        self, data: bytes, start: int, end: int, since_us: int, out: list[MqttRecord]
     ) -> int:
         """Line by line: ours through the fast path, the rest the generic way."""
         skipped = 0
@@ -432,56 +382,7 @@ class _Parser:
         return skipped
 
 
-Row = tuple[float, str, bytes, int, bool]
-"""A record's fields (`MqttRecord`'s, in its order) as the parser finds them.
-
-Rows are plain tuples of atoms: the garbage collector stops tracking them, so
-a file's worth waiting to be handed out costs it nothing; records are built
-from them a batch at a time (`build_records`)."""
-
-
-def _fraction_us(fraction: bytes) -> int:
-    """``123456`` (microseconds) or ``123`` (milliseconds) to microseconds."""
-    return int(fraction) if len(fraction) == 6 else int(fraction) * 1000
-
-
-class _Building:
-    """`MqttRecord`'s layout with a plain ``__init__``: see `build_records`."""
-
-    __slots__ = MqttRecord.__slots__
-
-    def __init__(
-        self, timestamp: float, topic: str, payload: bytes, qos: int, retain: bool
-    ) -> None:
-        self.timestamp = timestamp
-        self.topic = topic
-        self.payload = payload
-        self.qos = qos
-        self.retain = retain
-
-
-def build_records(rows: Iterable[Row]) -> list[MqttRecord]:
-    """An `MqttRecord` per row, the cheapest way Python has.
-
-    The frozen dataclass's ``__init__`` sets each field through
-    ``object.__setattr__``; here an object of the same slots is built by a
-    plain ``__init__`` and then made an `MqttRecord` (its class swapped: the
-    layouts are the same), about a third faster than setting the slots
-    through their descriptors (`fast_record`). Its values and type are those
-    ``MqttRecord(*row)`` gives.
-    """
-    records: list[MqttRecord] = []
-    append = records.append
-    building = _Building
-    record_class = MqttRecord
-    for row in rows:
-        record = building(*row)
-        record.__class__ = record_class  # type: ignore[assignment]
-        append(record)  # type: ignore[arg-type]
-    return records
-
-
-def _parse_foreign(segment: bytes, since_us: int, out: list[Row]) -> int:
+def _parse_foreign(segment: bytes, since_us: int, out: list[MqttRecord]) -> int:
     """Lines that are not ours: generic RFC 5424 with our SD element, or garbage.
 
     Blank lines are passed over; return how many others could not be parsed.
@@ -494,15 +395,7 @@ def _parse_foreign(segment: bytes, since_us: int, out: list[Row]) -> int:
         if isinstance(record, str):
             skipped += 1
         elif to_micros(record.timestamp) >= since_us:
-            out.append(
-                (
-                    record.timestamp,
-                    record.topic,
-                    record.payload,
-                    record.qos,
-                    record.retain,
-                )
-            )
+            out.append(record)
     return skipped
 
 
@@ -879,8 +772,8 @@ class JournalReplay:
 
     def _load(
         self, item: _Waiting, parser: _Parser, since_key: bytes, since_us: int
-    ) -> list[Row]:
-        """The rows of one waiting file, sorted by time (an unread file: none)."""
+    ) -> list[MqttRecord]:
+        """The records of one waiting file, sorted by time (an unread file: none)."""
         try:
             data = item.data
             if data is None:
@@ -894,25 +787,24 @@ class JournalReplay:
             item.data = None
         self.files_read += 1
         start = _first_line_at_or_after(data, since_key) if item.last_file else 0
-        rows: list[Row] = []
-        self.skipped += parser.parse_rows(data, start, since_us, rows)
+        records: list[MqttRecord] = []
+        self.skipped += parser.parse(data, start, since_us, records)
         del data
-        rows.sort(key=_ROW_TIME)  # in order already, but for clock steps: linear
-        return rows
+        records.sort(key=_TIMESTAMP)  # in order already, but for clock steps: linear
+        return records
 
     def _merge(
         self, waiting: list[_Waiting], since_key: bytes, since_us: int
     ) -> Iterator[list[MqttRecord]]:
         """Parse the waiting files as their turn comes and merge their records.
 
-        `runs` are the parsed files not handed out entirely: [rows, next
-        index, order]; records are built from rows a batch at a time. The
-        record handed out next is the smallest (timestamp, order) among the
-        runs' next ones; from its run every record before both the other
-        runs' next records and the first stamp of every file still waiting
-        goes out in one slice (a file's records follow each other unless the
-        clock stepped). A waiting file is parsed before a record at or after
-        its first stamp goes out.
+        `runs` are the parsed files not handed out entirely: [records, next
+        index, order]. The record handed out next is the smallest (timestamp,
+        order) among the runs' next ones; from its run every record before
+        both the other runs' next records and the first stamp of every file
+        still waiting goes out in one slice (a file's records follow each
+        other unless the clock stepped). A waiting file is parsed before a
+        record at or after its first stamp goes out.
         """
         parser = _Parser()
         pending = sorted(waiting, key=lambda item: (item.first_us, item.order))
@@ -931,8 +823,8 @@ class JournalReplay:
                 waiting.remove(item)
                 if not records:
                     continue
-                if last is not None and (records[0][0], item.order) < last:
-                    later = bisect.bisect_left(records, last[0], key=_ROW_TIME)
+                if last is not None and (records[0].timestamp, item.order) < last:
+                    later = bisect.bisect_left(records, last[0], key=_TIMESTAMP)
                     self.out_of_order += max(later, 1)
                 runs.append([records, 0, item.order])
                 head = _head(runs)
@@ -944,7 +836,7 @@ class JournalReplay:
             # the next waiting file; the run's records before it go out.
             bound = min(
                 (
-                    (other[0][other[1]][0], other[2])
+                    (other[0][other[1]].timestamp, other[2])
                     for other in runs
                     if other is not run
                 ),
@@ -956,14 +848,17 @@ class JournalReplay:
             if bound is None:
                 cut = len(records)
             elif order < bound[1]:
-                cut = bisect.bisect_right(records, bound[0], position, key=_ROW_TIME)
+                cut = bisect.bisect_right(records, bound[0], position, key=_TIMESTAMP)
             else:
-                cut = bisect.bisect_left(records, bound[0], position, key=_ROW_TIME)
+                cut = bisect.bisect_left(records, bound[0], position, key=_TIMESTAMP)
             cut = max(cut, position + 1)  # the head itself is before the bound
-            last = (records[cut - 1][0], order)
+            last = (records[cut - 1].timestamp, order)
             while position < cut:
                 take = min(cut, position + batch - len(out))
-                out.extend(build_records(records[position:take]))
+                if out:
+                    out.extend(records[position:take])
+                else:
+                    out = records[position:take]
                 position = take
                 if len(out) >= batch:
                     self.records += len(out)
@@ -984,7 +879,7 @@ def _head(runs: list[list[Any]]) -> tuple[tuple[float, int], list[Any]] | None:
     """The smallest (timestamp, order) among the runs' next records, and its run."""
     best: tuple[tuple[float, int], list[Any]] | None = None
     for run in runs:
-        key = (run[0][run[1]][0], run[2])
+        key = (run[0][run[1]].timestamp, run[2])
         if best is None or key < best[0]:
             best = (key, run)
     return best
@@ -1092,7 +987,6 @@ def _first_line_at_or_after(data: bytes, since_key: bytes) -> int:
 
 
 _TIMESTAMP: Final = operator.attrgetter("timestamp")
-_ROW_TIME: Final = operator.itemgetter(0)
 
 
 def _newest_stamp(path: Path) -> float | None:
