@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 import shutil
 import time
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -24,6 +25,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.iotitan import message_log as message_log_module
 from custom_components.iotitan.const import DOMAIN
 from custom_components.iotitan.engine.journal import (
     ACTIVE_FILE,
@@ -301,3 +303,48 @@ async def test_a_hub_with_no_source_left_drops_the_journal_issue(
     await setup_hub(entry)
     assert entry.state is ConfigEntryState.LOADED
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_replay_is_streamed_in_batches(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The hub takes the journal batch by batch, each read in the executor.
+
+    The windows and counts are those of the whole journal, in its order.
+    """
+    monkeypatch.setattr(message_log_module, "REPLAY_BATCH", 7)
+    entry = new_entry()
+    directory = tmp_path / "iotitan" / entry.entry_id
+    start = int(time.time()) - 1200
+    records = [
+        MqttRecord(float(start + 10 * index), TOPIC, b"%d" % index, 0, False)
+        for index in range(100)
+    ]
+    await write_journal(directory, records)
+    assert len(journal_files(directory)) >= 3
+    batches: list[int] = []
+    real_next = next
+
+    def spy_next(iterator: Any, default: Any) -> Any:
+        batch = real_next(iterator, default)
+        batches.append(len(batch))
+        return batch
+
+    real_job = hass.async_add_executor_job
+
+    def add_job(target: Any, *args: Any) -> Any:
+        if target is next:
+            return real_job(spy_next, *args)
+        return real_job(target, *args)
+
+    monkeypatch.setattr(hass, "async_add_executor_job", add_job)
+    await setup_hub(entry)
+    assert batches == [7] * 14 + [2, 0]
+    hub = entry.runtime_data
+    window = hub.sources[subentry_id(entry)].topics[TOPIC].windows[3600.0]
+    assert [value for _, value in window] == [float(index) for index in range(100)]
+    assert hub.records_replayed == 100
+    assert hub.replay_report["files_read"] == len(journal_files(directory))

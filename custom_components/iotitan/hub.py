@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,7 +40,12 @@ from .const import (
     SUBENTRY_SENSOR,
 )
 from .device import topics_of_device
-from .engine.journal import UnreadableFile
+from .engine.journal import (
+    REPLAY_BATCH,
+    JournalReplay,
+    ReplayResult,
+    UnreadableFile,
+)
 from .engine.output import OutputGuard, topic_matches, uncovered_filters
 from .engine.payload import Rejection
 from .engine.record import MqttRecord, to_micros
@@ -502,23 +507,30 @@ class IoTitanHub:
         now = time.time()
         since = now - self.longest_window
         restored = await self._async_restore_snapshot(now, since)
-        result = (
-            restored.records
-            if restored is not None
-            else await self.message_log.async_replay(since)
-        )
+        result: ReplayResult | JournalReplay
+        if restored is not None:
+            result = restored.records
+            batches = _async_slices(result.records, REPLAY_BATCH)
+        else:
+            # Streamed: one executor call per batch, about one journal file's
+            # records in memory, the loop free between batches.
+            result = self.message_log.replay(since)
+            batches = self.message_log.async_batches(result)
         # One pass over up to millions of records: lookups bound once, the
         # refused count added at the end (nothing reads it in between).
         route = self._route
         refused_outcome = Outcome.FUTURE
         refused = 0
-        for record in result:
-            for source in route(record.topic).sources:
-                if source.ingest(record, now).outcome is refused_outcome:
-                    refused += 1
+        replayed = 0
+        async for batch in batches:
+            replayed += len(batch)
+            for record in batch:
+                for source in route(record.topic).sources:
+                    if source.ingest(record, now).outcome is refused_outcome:
+                        refused += 1
         if refused:
             self.future_samples[FUTURE_REFUSED_REPLAY] += refused
-        self.records_replayed = len(result)
+        self.records_replayed = replayed
         for source in self.sources.values():
             for state in source.topics.values():
                 state.expire(now)
@@ -549,7 +561,7 @@ class IoTitanHub:
             "not be read%s, %d lines were unreadable, %d samples from the "
             "future were refused",
             self.entry.title,
-            len(result),
+            replayed,
             result.files_read,
             len(result.unreadable),
             "".join(
@@ -1016,3 +1028,13 @@ class IoTitanHub:
                 for subentry_id, source in self.sources.items()
             },
         }
+
+
+async def _async_slices(
+    records: list[MqttRecord], size: int
+) -> AsyncIterator[list[MqttRecord]]:
+    """`records` in lists of `size`, the loop free to run between them."""
+    for start in range(0, len(records), size):
+        if start:
+            await asyncio.sleep(0)
+        yield records[start : start + size]

@@ -9,6 +9,8 @@ loop (asyncio sockets for syslog, the executor for files).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+import contextlib
 from dataclasses import asdict
 from pathlib import Path
 import shutil
@@ -19,6 +21,8 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 
 from .engine.journal import (
     JOURNAL_MAX_PAYLOAD,
+    REPLAY_BATCH,
+    JournalReplay,
     JournalWriter,
     ReplayResult,
     journal_files,
@@ -126,8 +130,33 @@ class MessageLog:
         self._listeners: Listeners[[]] = Listeners()
 
     async def async_replay(self, since: float) -> ReplayResult:
-        """Read the journal's records from `since` on, oldest first."""
+        """Read the journal's records from `since` on, oldest first, all at once."""
         return await self.hass.async_add_executor_job(read_since, self.directory, since)
+
+    def replay(self, since: float) -> JournalReplay:
+        """The journal's records from `since` on, to stream with `async_batches`."""
+        return JournalReplay(self.directory, since, batch_records=REPLAY_BATCH)
+
+    async def async_batches(
+        self, replay: JournalReplay
+    ) -> AsyncIterator[list[MqttRecord]]:
+        """The replay's batches, oldest first, each read in the executor.
+
+        The loop gets one batch (`REPLAY_BATCH` records) at a time, so that
+        handling a batch blocks it briefly, and at most about one journal
+        file's records are in memory; the replay's counters are final once
+        the batches are exhausted.
+        """
+        batches = replay.batches()
+        empty: list[MqttRecord] = []
+        try:
+            while batch := await self.hass.async_add_executor_job(next, batches, empty):
+                yield batch
+        finally:
+            # Closes the files still open if the caller stopped early (unless
+            # a cancelled read still runs it: its files close with it then).
+            with contextlib.suppress(ValueError):
+                batches.close()
 
     async def async_start(self) -> None:
         """Start flushing the journal and connecting to the syslog receiver."""

@@ -919,6 +919,9 @@ async def test_replay_skips_a_file_that_fails(
         def read(self, *args: object) -> bytes:
             raise OSError(error, os.strerror(error))
 
+        def close(self) -> None:
+            return None
+
     def fake_open(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
         if path == bad:
             if where == "open":

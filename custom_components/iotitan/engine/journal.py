@@ -18,7 +18,15 @@ file formats), for importing old syslog files.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+import bisect
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from concurrent.futures import Executor
 import contextlib
 from dataclasses import dataclass
@@ -32,7 +40,7 @@ from pathlib import Path
 import re
 import threading
 import time
-from typing import Final, Protocol
+from typing import Any, BinaryIO, Final, Protocol
 
 from .record import (
     MqttRecord,
@@ -45,8 +53,10 @@ from .syslog import SD_ID, SyslogFormatter
 __all__ = [
     "ACTIVE_FILE",
     "JOURNAL_MAX_PAYLOAD",
+    "REPLAY_BATCH",
     "BlockingRunner",
     "JournalPosition",
+    "JournalReplay",
     "JournalStats",
     "JournalWriter",
     "ReplayResult",
@@ -604,51 +614,284 @@ class ReplayResult:
 def read_since(directory: str | os.PathLike[str], since: float) -> ReplayResult:
     """Records with a timestamp >= `since`, in time order (blocking: for an executor).
 
-    Timestamps are kept to the microsecond (to the millisecond in journals written
-    before 1.4), so `since` is compared rounded to its microsecond. Files are read newest first; the first file whose first
-    record is older than `since` is the last one read, and in it the lines before
-    the first one at or after `since` are skipped by comparing timestamps as
-    text. Lines of our own format are matched by one regular expression, not a
-    general RFC 5424 parser; other RFC 5424 lines with our SD element are parsed
-    generically; the rest are skipped and counted. A file that cannot be read
-    (a directory in its place, no permission, an I/O error) is skipped and
-    listed in `ReplayResult.unreadable`; the rest are still read. A file deleted
-    between listing and reading (retention) is skipped silently.
+    Every record at once, in a list: `JournalReplay` streams the same records
+    in the same order with about one file's records in memory. Timestamps are
+    kept to the microsecond (to the millisecond in journals written before
+    1.4), so `since` is compared rounded to its microsecond. Files are read
+    newest first as far back as needed; the first file whose first record is
+    older than `since` is the last one read, and in it the lines before the
+    first one at or after `since` are skipped by comparing timestamps as text.
+    Lines of our own format are matched by one regular expression, not a
+    general RFC 5424 parser; other RFC 5424 lines with our SD element are
+    parsed generically; the rest are skipped and counted. A file that cannot
+    be read (a directory in its place, no permission, an I/O error) is skipped
+    and listed in `ReplayResult.unreadable`; the rest are still read. A file
+    deleted between listing and reading (retention) is skipped silently.
     """
-    since_key = _stamp_key(since)
-    since_us = _since_us(since)
-    parser = _Parser()
-    chunks: list[list[MqttRecord]] = []
-    skipped = 0
-    files_read = 0
-    unreadable: list[UnreadableFile] = []
-    try:
-        paths = journal_files(directory)
-    except OSError as err:  # the folder itself: not a folder, no permission, EIO
-        paths = []
-        unreadable.append(UnreadableFile(Path(directory), describe_os_error(err)))
-    for path in paths:
+    replay = JournalReplay(directory, since, batch_records=_WHOLE)
+    records = list(replay)
+    if replay.out_of_order:  # a clock stepped back inside a file: see JournalReplay
+        records.sort(key=_TIMESTAMP)
+    return ReplayResult(
+        records, replay.skipped, replay.files_read, tuple(replay.unreadable)
+    )
+
+
+_WHOLE: Final = 2**62
+_HEAD_BYTES: Final = 64 * 1024
+"""How much of a file is read to find its first stamp, before its turn."""
+
+REPLAY_BATCH: Final = 10_000
+"""Records per batch `JournalReplay.batches` hands out by default."""
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """A journal file opened for a replay, not parsed yet."""
+
+    order: int
+    """Its place among the files read, oldest first: breaks timestamp ties."""
+    path: Path
+    file: BinaryIO
+    first_us: float
+    """No record of the file is older than this (POSIX seconds, -inf: unknown)."""
+    last_file: bool
+    """The oldest file read: its lines before `since` are skipped."""
+    data: bytes | None = None
+    """The whole file, if it was read already to find its first stamp."""
+
+
+class JournalReplay:
+    """The journal's records from `since` on, oldest first, streamed file by file.
+
+    Blocking: run `batches` (or iterate) in an executor. The files are chosen
+    as `read_since` does (newest first, back to the first one whose first
+    record is older than `since`), opened at once (so a rotation meanwhile
+    renames nothing under the replay) and their first stamps read; then they
+    are parsed one at a time, oldest first, each sorted by time, and merged: a
+    file is parsed only once the records handed out reach its first stamp. So
+    at most about one file's records are in memory while their records come
+    out in exactly `read_since`'s order: time order, ties in file then line
+    order, even when the clock stepped between files. A file whose records go
+    back before its first stamp (the clock stepped back inside it) can hold
+    records older than some already handed out: they come out as soon as the
+    file is parsed, and `out_of_order` counts them (`read_since` sorts then).
+
+    The counters (`files_read`, `skipped`, `unreadable`, `records`) are final
+    once the batches are exhausted. A replay can be iterated once.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        since: float,
+        *,
+        batch_records: int = REPLAY_BATCH,
+    ) -> None:
+        """Nothing is read until the batches are iterated."""
+        if batch_records < 1:
+            raise ValueError("batch_records must be positive")
+        self.directory = directory
+        self.since = since
+        self.batch_records = batch_records
+        self.files_read = 0
+        self.skipped = 0
+        """Lines that could not be parsed (torn last line after a crash, garbage)."""
+        self.unreadable: list[UnreadableFile] = []
+        self.records = 0
+        """Records handed out so far."""
+        self.out_of_order = 0
+        """Records handed out after a newer one (see the class description)."""
+        self._started = False
+
+    def __iter__(self) -> Iterator[MqttRecord]:
+        """Every record, oldest first."""
+        return itertools.chain.from_iterable(self.batches())
+
+    def batches(self) -> Generator[list[MqttRecord]]:
+        """Lists of at most `batch_records` records (none empty), oldest first."""
+        if self._started:
+            raise RuntimeError("a journal replay can be iterated once")
+        self._started = True
+        since_key = _stamp_key(self.since)
+        waiting = self._open(since_key)
         try:
-            data = _read_whole(path)
-        except FileNotFoundError:  # deleted by retention while we listed
-            continue
-        except OSError as err:  # a directory, no permission, an I/O error, ...
-            # Skipped, not fatal: the rest of the journal still rebuilds the
-            # windows; the caller reports the file.
-            unreadable.append(UnreadableFile(path, describe_os_error(err)))
-            continue
-        files_read += 1
-        first = _FIRST_STAMP_RE.search(data)
-        last_file = first is not None and first.group(1) < since_key
-        start = _first_line_at_or_after(data, since_key) if last_file else 0
+            yield from self._merge(waiting, since_key, _since_us(self.since))
+        finally:
+            for item in waiting:
+                item.file.close()
+
+    def _open(self, since_key: bytes) -> list[_Waiting]:
+        """Open the files to read and find their first stamps; oldest first."""
+        try:
+            paths = journal_files(self.directory)
+        except OSError as err:  # the folder itself: not a folder, no permission, EIO
+            self.unreadable.append(
+                UnreadableFile(Path(self.directory), describe_os_error(err))
+            )
+            return []
+        opened: list[_Waiting] = []
+        try:
+            for path in paths:
+                try:
+                    # Unbuffered: dozens of files wait open, each read once.
+                    file = path.open("rb", buffering=0)
+                except FileNotFoundError:  # deleted by retention while we listed
+                    continue
+                except OSError as err:  # a directory, no permission, ...
+                    # Skipped, not fatal: the rest of the journal still
+                    # rebuilds the windows; the caller reports the file.
+                    self.unreadable.append(UnreadableFile(path, describe_os_error(err)))
+                    continue
+                try:
+                    data: bytes | None = None
+                    head = file.read(_HEAD_BYTES)
+                    first = _FIRST_STAMP_RE.search(head)
+                    if first is None and len(head) == _HEAD_BYTES:
+                        data = head + file.read()
+                        first = _FIRST_STAMP_RE.search(data)
+                except OSError as err:  # an I/O error
+                    file.close()
+                    self.unreadable.append(UnreadableFile(path, describe_os_error(err)))
+                    continue
+                last_file = first is not None and first.group(1) < since_key
+                first_us = -math.inf
+                if first is not None and first.start() == 0 and not last_file:
+                    first_us = _key_seconds(first.group(1))
+                opened.append(_Waiting(0, path, file, first_us, last_file, data))
+                if last_file:
+                    break
+        except BaseException:
+            for item in opened:
+                item.file.close()
+            raise
+        opened.reverse()
+        for order, item in enumerate(opened):
+            item.order = order
+        return opened
+
+    def _load(
+        self, item: _Waiting, parser: _Parser, since_key: bytes, since_us: int
+    ) -> list[MqttRecord]:
+        """The records of one waiting file, sorted by time (an unread file: none)."""
+        try:
+            data = item.data
+            if data is None:
+                item.file.seek(0)
+                data = item.file.read()
+        except OSError as err:
+            self.unreadable.append(UnreadableFile(item.path, describe_os_error(err)))
+            return []
+        finally:
+            item.file.close()
+            item.data = None
+        self.files_read += 1
+        start = _first_line_at_or_after(data, since_key) if item.last_file else 0
         records: list[MqttRecord] = []
-        skipped += parser.parse(data, start, since_us, records)
-        chunks.append(records)
-        if last_file:
-            break
-    result = list(itertools.chain.from_iterable(reversed(chunks)))
-    result.sort(key=_TIMESTAMP)  # in order already, but for clock steps: linear
-    return ReplayResult(result, skipped, files_read, tuple(unreadable))
+        self.skipped += parser.parse(data, start, since_us, records)
+        del data
+        records.sort(key=_TIMESTAMP)  # in order already, but for clock steps: linear
+        return records
+
+    def _merge(
+        self, waiting: list[_Waiting], since_key: bytes, since_us: int
+    ) -> Iterator[list[MqttRecord]]:
+        """Parse the waiting files as their turn comes and merge their records.
+
+        `runs` are the parsed files not handed out entirely: [records, next
+        index, order]. The record handed out next is the smallest (timestamp,
+        order) among the runs' next ones; from its run every record before
+        both the other runs' next records and the first stamp of every file
+        still waiting goes out in one slice (a file's records follow each
+        other unless the clock stepped). A waiting file is parsed before a
+        record at or after its first stamp goes out.
+        """
+        parser = _Parser()
+        pending = sorted(waiting, key=lambda item: (item.first_us, item.order))
+        pending.reverse()  # the next file to parse last: popped
+        runs: list[list[Any]] = []
+        batch = self.batch_records
+        out: list[MqttRecord] = []
+        last: tuple[float, int] | None = None
+        while True:
+            head = _head(runs)
+            while pending and (
+                head is None or (pending[-1].first_us, pending[-1].order) <= head[0]
+            ):
+                item = pending.pop()
+                records = self._load(item, parser, since_key, since_us)
+                waiting.remove(item)
+                if not records:
+                    continue
+                if last is not None and (records[0].timestamp, item.order) < last:
+                    later = bisect.bisect_left(records, last[0], key=_TIMESTAMP)
+                    self.out_of_order += max(later, 1)
+                runs.append([records, 0, item.order])
+                head = _head(runs)
+            if head is None:
+                break
+            _, run = head
+            records, position, order = run
+            # The bound: the next record of any other run, the first stamp of
+            # the next waiting file; the run's records before it go out.
+            bound = min(
+                (
+                    (other[0][other[1]].timestamp, other[2])
+                    for other in runs
+                    if other is not run
+                ),
+                default=None,
+            )
+            if pending:
+                next_file = (pending[-1].first_us, pending[-1].order)
+                bound = next_file if bound is None else min(bound, next_file)
+            if bound is None:
+                cut = len(records)
+            elif order < bound[1]:
+                cut = bisect.bisect_right(records, bound[0], position, key=_TIMESTAMP)
+            else:
+                cut = bisect.bisect_left(records, bound[0], position, key=_TIMESTAMP)
+            cut = max(cut, position + 1)  # the head itself is before the bound
+            last = (records[cut - 1].timestamp, order)
+            while position < cut:
+                take = min(cut, position + batch - len(out))
+                if out:
+                    out.extend(records[position:take])
+                else:
+                    out = records[position:take]
+                position = take
+                if len(out) >= batch:
+                    self.records += len(out)
+                    yield out
+                    out = []
+            if position == len(records):
+                runs.remove(run)
+            else:
+                run[1] = position
+            # A file handed out entirely is freed before the next is parsed.
+            del records, run, head
+        if out:
+            self.records += len(out)
+            yield out
+
+
+def _head(runs: list[list[Any]]) -> tuple[tuple[float, int], list[Any]] | None:
+    """The smallest (timestamp, order) among the runs' next records, and its run."""
+    best: tuple[tuple[float, int], list[Any]] | None = None
+    for run in runs:
+        key = (run[0][run[1]].timestamp, run[2])
+        if best is None or key < best[0]:
+            best = (key, run)
+    return best
+
+
+def _key_seconds(key: bytes) -> float:
+    """A line's stamp to the millisecond (``2026-11-26T22:39:49.123``) in seconds.
+
+    No record of the line is older: its stamp goes on to the microsecond.
+    """
+    second = datetime.fromisoformat(key[:19].decode()).replace(tzinfo=UTC)
+    return (int(second.timestamp()) * 1_000_000 + int(key[20:23]) * 1000) / 1_000_000
 
 
 def _since_us(since: float) -> int:
