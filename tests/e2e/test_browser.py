@@ -212,12 +212,25 @@ def add_discovered_source(page: Any, base: str) -> None:
 
     # Its device, IoTitan's own, named as announced, shows every reading's
     # statistics under the reading's name.
-    wait_for(
-        "the discovered device",
-        lambda: any(d["name"] == Z2M_DEVICE for d in devices(page)),
-        interval=1,
+    # Home Assistant's MQTT integration made a device of that name from the
+    # same announcement; IoTitan's is its own, the raw topic as its model.
+    def ours() -> list[dict[str, Any]]:
+        return [
+            d
+            for d in devices(page)
+            if d["name"] == Z2M_DEVICE and d["model"] == Z2M_TOPIC
+        ]
+
+    wait_for("the discovered device", lambda: bool(ours()), interval=1)
+    (device,) = ours()
+    theirs = [
+        d for d in devices(page) if d["name"] == Z2M_DEVICE and d["id"] != device["id"]
+    ]
+    assert [d["model"] for d in theirs] != [Z2M_TOPIC], theirs
+    assert all(
+        set(d["config_entries"]).isdisjoint(device["config_entries"]) for d in theirs
     )
-    page.goto(f"{base}/config/devices/device/{device_id(page, Z2M_DEVICE)}")
+    page.goto(f"{base}/config/devices/device/{device['id']}")
     value = r"(-?[\d,]+(?:\.\d+)?) "
     wanted = {
         "temperature": rf"Temperature mean 1h {value}°C",
