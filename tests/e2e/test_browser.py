@@ -195,7 +195,7 @@ def add_discovered_source(page: Any, base: str) -> None:
     assert develop.DISCOVERED_TOPIC not in text, text
     group.click()
     page.wait_for_timeout(300)
-    save_small_png(shoot(page, "08-discovered-sensors.png"), DISCOVERED_SCREENSHOT)
+    shoot(page, "08-discovered-devices.png")
     page.get_by_role("button", name="Submit").click()
     # The device's sensors: measurements ticked, diagnostics offered unticked.
     temperature = page.get_by_role("checkbox", name="Temperature (°C)")
@@ -205,7 +205,7 @@ def add_discovered_source(page: Any, base: str) -> None:
     sync_api.expect(
         page.get_by_role("checkbox", name="Linkquality (lqi)")
     ).not_to_be_checked()
-    shoot(page, "09-discovered-readings.png")
+    save_small_png(shoot(page, "09-discovered-sensors.png"), DISCOVERED_SCREENSHOT)
     page.get_by_role("button", name="Submit").click()
     page.get_by_text(f"Created configuration for {Z2M_DEVICE}.").wait_for()
     page.get_by_role("button", name="Finish").click()
@@ -231,11 +231,11 @@ def add_discovered_source(page: Any, base: str) -> None:
         set(d["config_entries"]).isdisjoint(device["config_entries"]) for d in theirs
     )
     page.goto(f"{base}/config/devices/device/{device['id']}")
-    value = r"(-?[\d,]+(?:\.\d+)?) "
-    wanted = {
-        "temperature": rf"Temperature mean 1h {value}°C",
+    value = r"(-?[\d,]+(?:\.\d+)?)"
+    wanted = {  # Home Assistant writes "21.18 °C" but "47.96%"
+        "temperature": rf"Temperature mean 1h {value} °C",
         "humidity": rf"Humidity mean 1h {value}%",
-        "pressure": rf"Pressure mean 1h {value}hPa",
+        "pressure": rf"Pressure mean 1h {value} hPa",
     }
     shown: dict[str, float] = {}
 
