@@ -1289,11 +1289,12 @@ def _group(sensors: list[DiscoveredSensor]) -> _Group:
     device = first.device
     name = device.name or next(iter(device.identifiers), "") or first.state_topic
     detail = " ".join(part for part in (device.manufacturer, device.model) if part)
-    count = f"{len(sensors)} sensor{'' if len(sensors) == 1 else 's'}"
     label = f"{name} ({detail})" if detail else name
+    # No count of sensors: words here would not be translated, and the next
+    # step lists them.
     return _Group(
         name=name,
-        label=f"{label}: {first.state_topic} — {count}",
+        label=f"{label}: {first.state_topic}",
         state_topic=first.state_topic,
         sensors=tuple(sensors),
     )
