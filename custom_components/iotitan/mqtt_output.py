@@ -78,8 +78,8 @@ class MqttOutput:
         # must end with the latest state.
         self._queue: deque[tuple[str, str, bool]] = deque()
         self._worker: asyncio.Task[None] | None = None
-        # (source topic, label, window, first window) -> topic name, or None
-        # for a name longer than MQTT allows.
+        # (source topic, label, window, first window, reading key) -> topic
+        # name, or None for a name longer than MQTT allows.
         self._topic_names: dict[tuple[str, str, float, bool, str], str | None] = {}
 
     @callback

@@ -4,7 +4,8 @@ Each reading of a sensor subentry becomes a `SensorSource` (a subentry of one
 reading, as every source before 1.6, becomes one); every concrete topic that
 matches its filter becomes a `TopicState` of that reading, holding one sliding
 window per configured duration. The readings of one subentry share one parse
-of each payload (`PayloadReadings`), and one device per topic. `SensorSource.ingest` is the one path of a message into the windows,
+of each payload (`PayloadReadings`), and one device per topic.
+`SensorSource.ingest` is the one path of a message into the windows,
 live and at the journal's replay alike; it returns an `Ingested` saying what
 happened, which the hub fans out. Nothing here holds the hub.
 """
