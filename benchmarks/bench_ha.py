@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 import json
 import math
@@ -712,27 +713,14 @@ def main() -> None:
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
 
-    # The receiver lives in this process: its CPU time is not the scenario's.
-    from benchmarks.bench_logging import UdpReceiver
-
-    began = time.perf_counter()
-    header = [
+    results, datagrams, began = run_with_receivers(
         "IoTitan vs Home Assistant: MQTT -> windows of statistics -> alert",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs,"
-        f" Python {platform.python_version()}, Home Assistant {ha_version()};"
-        f" load average before the run {load_average()}",
-    ]
-    for line in header:
-        print(line, flush=True)
-    workdir = Path(tempfile.mkdtemp(prefix="iotitan-bench-ha-"))
-    try:
-        with UdpReceiver() as receiver, TcpReceiver() as tcp:
-            runner = Runner(workdir, receiver.port, tcp.port, args.profile)
-            results = run_plan(plan, runner)
-            datagrams = receiver.protocol.count
-    finally:
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+        "iotitan-bench-ha-",
+        lambda workdir, udp, tcp: run_plan(
+            plan, Runner(workdir, udp, tcp, args.profile)
+        ),
+        keep=args.keep,
+    )
     modes = [
         name
         for name in next(iter(results["main"].values()))["iotitan"]["modes"]
@@ -740,6 +728,40 @@ def main() -> None:
     ]
     lines = report(results, modes)
     print_report(lines, results, datagrams, began, args.json)
+
+
+def run_with_receivers(
+    title: str,
+    prefix: str,
+    run: Callable[[Path, int, int], dict[str, Any]],
+    *,
+    keep: bool = False,
+) -> tuple[dict[str, Any], int, float]:
+    """Print the title and the machine, then `run(workdir, udp_port, tcp_port)`
+    in a new work directory with the syslog receivers listening.
+
+    Returns the results, the datagrams the UDP receiver got and when it began.
+    The receivers live in this process: their CPU time is not the scenario's.
+    """
+    from benchmarks.bench_logging import UdpReceiver
+
+    began = time.perf_counter()
+    print(title, flush=True)
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs,"
+        f" Python {platform.python_version()}, Home Assistant {ha_version()};"
+        f" load average before the run {load_average()}",
+        flush=True,
+    )
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        with UdpReceiver() as receiver, TcpReceiver() as tcp:
+            results = run(workdir, receiver.port, tcp.port)
+            datagrams = receiver.protocol.count
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return results, datagrams, began
 
 
 def ha_version() -> str:

@@ -54,12 +54,9 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-import os
 from pathlib import Path
-import platform
 import shutil
 import sys
-import tempfile
 import time
 from typing import Any
 
@@ -68,10 +65,8 @@ if not __package__:  # run as a script: make the repository root importable
 
 from benchmarks.bench_ha import (
     Runner,
-    TcpReceiver,
-    ha_version,
-    load_average,
     print_report,
+    run_with_receivers,
 )
 from benchmarks.ha_common import HUB_ENTRY_ID, STATISTICS, write_journal
 
@@ -554,25 +549,14 @@ def main(argv: list[str] | None = None) -> None:
         plan.chain_topics = args.chain_topics
     plan.chain = not args.no_chain
 
-    from benchmarks.bench_logging import UdpReceiver
-
-    began = time.perf_counter()
-    print("IoTitan vs Home Assistant: the large home", flush=True)
-    print(
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs,"
-        f" Python {platform.python_version()}, Home Assistant {ha_version()};"
-        f" load average before the run {load_average()}",
-        flush=True,
+    results, datagrams, began = run_with_receivers(
+        "IoTitan vs Home Assistant: the large home",
+        "iotitan-bench-large-",
+        lambda workdir, udp, tcp: run(
+            plan, LargeHomeRunner(workdir, udp, tcp, None), workdir
+        ),
+        keep=args.keep,
     )
-    workdir = Path(tempfile.mkdtemp(prefix="iotitan-bench-large-"))
-    try:
-        with UdpReceiver() as receiver, TcpReceiver() as tcp:
-            runner = LargeHomeRunner(workdir, receiver.port, tcp.port, None)
-            results = run(plan, runner, workdir)
-            datagrams = receiver.protocol.count
-    finally:
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
     rows = figures(results)
     results["table"] = rows
     lines = report(results, rows)

@@ -47,14 +47,10 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
-import os
 from pathlib import Path
-import platform
 import shutil
 import statistics
 import sys
-import tempfile
-import time
 from typing import Any
 
 if not __package__:  # run as a script: make the repository root importable
@@ -62,11 +58,9 @@ if not __package__:  # run as a script: make the repository root importable
 
 from benchmarks.bench_ha import (
     Runner,
-    TcpReceiver,
-    ha_version,
-    load_average,
     mode,
     print_report,
+    run_with_receivers,
 )
 from benchmarks.ha_common import (
     HUB_ENTRY_ID,
@@ -350,25 +344,14 @@ def main(argv: list[str] | None = None) -> None:
     plan.split = not args.no_split
     plan.chain = not args.no_chain
 
-    from benchmarks.bench_logging import UdpReceiver
-
-    began = time.perf_counter()
-    print("IoTitan vs Home Assistant: devices of several readings", flush=True)
-    print(
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs,"
-        f" Python {platform.python_version()}, Home Assistant {ha_version()};"
-        f" load average before the run {load_average()}",
-        flush=True,
+    results, datagrams, began = run_with_receivers(
+        "IoTitan vs Home Assistant: devices of several readings",
+        "iotitan-bench-readings-",
+        lambda workdir, udp, tcp: run(
+            plan, ReadingsRunner(workdir, udp, tcp, None), workdir
+        ),
+        keep=args.keep,
     )
-    workdir = Path(tempfile.mkdtemp(prefix="iotitan-bench-readings-"))
-    try:
-        with UdpReceiver() as receiver, TcpReceiver() as tcp:
-            runner = ReadingsRunner(workdir, receiver.port, tcp.port, None)
-            results = run(plan, runner, workdir)
-            datagrams = receiver.protocol.count
-    finally:
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
     modes = [
         name
         for name in next(iter(results["contenders"].values()))["modes"]
