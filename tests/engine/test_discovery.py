@@ -653,7 +653,10 @@ def test_bracket_templates_read_their_keys(keys: list[str], quote: str) -> None:
         "{{ value_json" + "".join(f"[{quote}{key}{quote}]" for key in keys) + " }}"
     )
     result = value_path_of(template)
-    if "{{" in "".join(keys) or "}}" in "".join(keys) or "{%" in "".join(keys):
+    # Template markers inside the expression make it another template; keys
+    # that merely put "{" next to "{" across a "']['" do not.
+    inner = template[2:-2]
+    if "{{" in inner or "}}" in inner or "{%" in inner:
         assert isinstance(result, R)
         return
     assert result == TemplatePath(tuple(keys))
