@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from custom_components.iotitan.engine.journal import JournalWriter
+from custom_components.iotitan.engine.journal import JournalPosition, JournalWriter
 from custom_components.iotitan.engine.record import MqttRecord
 from custom_components.iotitan.engine.snapshot import write_snapshot
 from custom_components.iotitan.hub_snapshot import (
     Restored,
+    begin_capture,
     capture,
     ignored_topics,
     load_snapshot,
@@ -27,6 +28,7 @@ from .common import sensor_subentry
 
 T0 = 1_800_000_000.0
 IGNORED = ignored_topics("iotitan", False)
+POSITION = JournalPosition(1, 0, b"")
 
 
 def source(source_id: str = "s1", **settings: object) -> SensorSource:
@@ -159,3 +161,35 @@ async def test_older_records_after_the_position(tmp_path: Path) -> None:
     assert (
         reason == "the journal has records older than the snapshot after its position"
     )
+
+
+def test_a_capture_copies_a_topic_before_a_reading_or_a_clock_step_changes_it() -> None:
+    """Copy on write at the source: a reading (live path) and samples dropped
+    because the clock stepped back copy the topic first; mere expiry does not
+    (the restore expires alike), nor do topics that appear after arming."""
+    sources = {"s1": source()}
+    for record in records(T0, 30) + records(T0, 30, "room/b"):
+        sources["s1"].ingest(record, now=record.timestamp)
+    topics = sources["s1"].topics
+    armed_at = capture(sources, IGNORED, POSITION, T0)
+
+    armed = begin_capture(sources, IGNORED, POSITION, T0)
+    topics["room/a"].expire(T0 + 100)  # samples leave the 60 s window: no copy
+    assert armed.copied_on_write == 0
+    sources["s1"].ingest(MqttRecord(T0 + 40, "room/b", b"99", 0, False), now=T0 + 40)
+    assert armed.copied_on_write == 1
+    sources["s1"].ingest(MqttRecord(T0 + 41, "room/c", b"7", 0, False), now=T0 + 41)
+    assert armed.copied_on_write == 1  # a new topic: not in the snapshot
+    assert armed.copy_some(samples=10**9)
+    snapshot = armed.snapshot()
+    assert [t.topic for t in snapshot.sources[0].topics] == ["room/a", "room/b"]
+    expected_b = armed_at.sources[0].topics[1]
+    assert snapshot.sources[0].topics[1] == expected_b  # as it was when armed
+    assert topics["room/b"].last_value == 99.0
+
+    stepped = begin_capture(sources, IGNORED, POSITION, T0 + 50)
+    before = topics["room/b"].export_snapshot()
+    assert topics["room/b"].expire(T0 + 10) > 0  # the clock stepped back 30 s
+    assert stepped.copied_on_write == 1
+    assert stepped.copy_some(samples=10**9)
+    assert stepped.snapshot().sources[0].topics[1] == before

@@ -37,6 +37,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.iotitan.device import topics_of_device
 from custom_components.iotitan.diagnostics import async_get_config_entry_diagnostics
 from custom_components.iotitan.engine.journal import ACTIVE_FILE, journal_files
+from custom_components.iotitan.engine.snapshot import SnapshotCapture
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.hub_snapshot import SNAPSHOT_INTERVAL
 from custom_components.iotitan.message_log import journal_directory
@@ -185,6 +186,55 @@ async def test_crash_before_the_journal_flush_gives_what_was_written(
     assert {t: len(s.windows[900.0]) for t, s in topics.items()} == count_at_snapshot
     restored = all_states(hass, entry)
     assert restored == await full_replay_states(hass, entry)
+
+
+async def test_readings_while_the_snapshot_is_being_copied(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The capture copies a topic per loop iteration here; readings arrive on
+    every topic between its steps. A topic not copied yet is copied before its
+    reading changes it, so the snapshot holds the windows at its journal
+    position, and restoring it and replaying the rest gives the live windows."""
+    entry = await new_hub(setup_hub)
+    rng = random.Random(11)
+    await feed(hass, freezer, rng, 60)
+    copy_some = SnapshotCapture.copy_some
+    steps = 0
+
+    def one_topic_then_readings(capture: SnapshotCapture, samples: int = 0) -> bool:
+        nonlocal steps
+        steps += 1
+        done = copy_some(capture, samples=1)
+        for letter in "abc":  # dispatched at once: before the capture's next step
+            freezer.tick(timedelta(seconds=1))
+            async_fire_mqtt_message(
+                hass, f"plant/{letter}/value", repr(1e6 + rng.gauss(0, 0.5))
+            )
+        return done
+
+    monkeypatch.setattr(SnapshotCapture, "copy_some", one_topic_then_readings)
+    await entry.runtime_data.async_write_snapshot()
+    monkeypatch.setattr(SnapshotCapture, "copy_some", copy_some)
+    writes = entry.runtime_data.snapshot_writes
+    assert writes["written"] == 1, writes
+    # Step one copies plant/a; its readings make b and c copy themselves.
+    assert steps == 2
+    assert writes["last_copied_on_write"] == 2
+    await tick(hass, freezer, 2)
+    await entry.runtime_data.message_log.journal.flush()
+    live = all_states(hass, entry)
+    await crash(hass, entry, lose_buffer=False)
+
+    await start(hass, entry)
+    report = entry.runtime_data.snapshot_report
+    assert report["restored"] is True, report
+    assert report["records_replayed_after"] == 3 * steps
+    restored = all_states(hass, entry)
+    assert restored == await full_replay_states(hass, entry)
+    assert restored == live
 
 
 async def test_journal_shorter_than_the_snapshot_position(

@@ -54,7 +54,7 @@ from .hub_snapshot import (
     SNAPSHOT_FILE,
     SNAPSHOT_INTERVAL,
     Restored,
-    capture,
+    begin_capture,
     ignored_topics,
     load_snapshot,
     remove_snapshot,
@@ -252,6 +252,7 @@ class IoTitanHub:
             "last_size_bytes": None,
             "last_topics": None,
             "last_samples": None,
+            "last_copied_on_write": None,
             "last_write_seconds": None,
             "disabled": None,
         }
@@ -673,20 +674,37 @@ class IoTitanHub:
                 return
             journal = self.message_log.journal
             position = await journal.clean_position()
-            # No await between the position and the copy: the journal up to
-            # the position holds exactly the records in the windows.
+            # No await between the position and arming the capture: the
+            # journal up to the position holds exactly the records in the
+            # windows it copies.
             if position is None or self._catching_up:
                 stats["skipped"] += 1
                 return
             taken_at = time.time()
-            snapshot = capture(
-                self.sources,
+            sources = dict(self.sources)
+            capture = begin_capture(
+                sources,
                 ignored_topics(
                     self.options.output.prefix, self.options.output.legacy_topics
                 ),
                 position,
                 taken_at,
             )
+            # A few topics per loop iteration: a large home's windows are
+            # tens of milliseconds of copying.
+            try:
+                done = capture.copy_some()
+                while not done:
+                    await asyncio.sleep(0)  # messages meanwhile copy their topic first
+                    done = capture.copy_some()
+            except BaseException:  # cancelled (the hub stops): topics let go
+                capture.cancel()
+                raise
+            if self.sources != sources or self._catching_up:
+                # A source changed meanwhile: its copy may not match its settings.
+                stats["skipped"] += 1
+                return
+            snapshot = capture.snapshot()
             began = time.monotonic()
             result = await self.hass.async_add_executor_job(
                 write_snapshot, self.snapshot_path, snapshot
@@ -708,6 +726,7 @@ class IoTitanHub:
             stats["last_size_bytes"] = result
             stats["last_topics"] = snapshot.topics
             stats["last_samples"] = snapshot.samples
+            stats["last_copied_on_write"] = capture.copied_on_write
             stats["last_write_seconds"] = round(time.monotonic() - began, 3)
 
     @callback

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
+import sys
 import time
 
 from .engine.journal import (
@@ -32,8 +33,8 @@ from .engine.journal import (
 )
 from .engine.snapshot import (
     HubSnapshot,
+    SnapshotCapture,
     SnapshotProblem,
-    SourceSnapshot,
     read_snapshot,
 )
 from .engine.window import SlidingWindow
@@ -101,25 +102,33 @@ def source_settings(
     }
 
 
+def begin_capture(
+    sources: Mapping[str, SensorSource],
+    ignored: str,
+    position: JournalPosition,
+    taken_at: float,
+) -> SnapshotCapture:
+    """Arm a capture of every source's windows as they are now (see `SnapshotCapture`)."""
+    return SnapshotCapture(
+        (
+            (source_id, source.fingerprint(ignored), source.topics.values())
+            for source_id, source in sources.items()
+        ),
+        position,
+        taken_at,
+    )
+
+
 def capture(
     sources: Mapping[str, SensorSource],
     ignored: str,
     position: JournalPosition,
     taken_at: float,
 ) -> HubSnapshot:
-    """Copy every source's windows now (on the loop; array copies only)."""
-    return HubSnapshot(
-        taken_at=taken_at,
-        position=position,
-        sources=tuple(
-            SourceSnapshot(
-                source_id,
-                source.fingerprint(ignored),
-                tuple(state.export_snapshot() for state in source.topics.values()),
-            )
-            for source_id, source in sources.items()
-        ),
-    )
+    """Copy every source's windows now, in one go."""
+    armed = begin_capture(sources, ignored, position, taken_at)
+    armed.copy_some(samples=sys.maxsize)
+    return armed.snapshot()
 
 
 def load_snapshot(

@@ -29,7 +29,7 @@ from .engine.payload import PayloadParser, Rejection, parse_value_path
 from .engine.readings import MultiPathParser, Reading, value_paths
 from .engine.record import MqttRecord, to_micros
 from .engine.sensor_time import TimeRejection, read_payload_time
-from .engine.snapshot import TopicSnapshot, source_fingerprint
+from .engine.snapshot import SnapshotCapture, TopicSnapshot, source_fingerprint
 from .engine.window import SlidingWindow
 from .engine.window_statistic import window_diagnostics_key
 from .listeners import Listeners
@@ -165,6 +165,8 @@ class TopicState:
         """Sensor-dated readings left out, by reason (live ones only)."""
         self.late_samples_inserted = 0
         self.dirty = False
+        self.capture: SnapshotCapture | None = None
+        """A snapshot being taken that has not copied this topic yet."""
         self._listeners: Listeners[[]] = Listeners()
 
     def add(self, timestamp: float, value: float, now: float | None = None) -> bool:
@@ -249,6 +251,14 @@ class TopicState:
         Samples from the future of `now` (the clock stepped back) go too;
         return how many of those there were.
         """
+        if (
+            self.capture is not None
+            and self.last_received is not None
+            and self.last_received > now + FUTURE_SLACK
+        ):
+            # A snapshot being taken copies the samples about to be dropped. Mere
+            # expiry needs no copy: the restore and every later sample expire alike.
+            self.capture.copy(self)
         future = self.discard_future(now)
         self.expire_windows(now)
         return future
@@ -499,6 +509,8 @@ class SensorSource:
             state = self.topic_state(topic)
             if state is None:
                 return _OVER_LIMIT
+        elif state.capture is not None:  # a snapshot being taken copies it first
+            state.capture.copy(state)
         payload = record.payload
         state.last_record_at = record.timestamp
         if state.is_repeat(payload, record.retain):

@@ -39,7 +39,7 @@ snapshot or the new one, never half of one.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 import contextlib
 from dataclasses import dataclass
 from enum import StrEnum
@@ -52,17 +52,20 @@ from pathlib import Path
 import struct
 import sys
 import threading
-from typing import Any, Final
+from typing import Any, Final, Protocol
 import zlib
 
 from .journal import JournalPosition, describe_os_error
 from .window import WindowState
 
 __all__ = [
+    "CAPTURE_STEP_SAMPLES",
     "FORMAT_VERSION",
     "MAGIC",
+    "CapturedTopic",
     "HubSnapshot",
     "ProblemKind",
+    "SnapshotCapture",
     "SnapshotProblem",
     "SourceSnapshot",
     "TopicSnapshot",
@@ -166,6 +169,113 @@ class HubSnapshot:
             for source in self.sources
             for topic in source.topics
             for _, state in topic.windows
+        )
+
+
+CAPTURE_STEP_SAMPLES: Final = 50_000
+"""About how many samples `SnapshotCapture.copy_some` copies in one call (about
+a millisecond of array copies): the rest waits for the next loop iteration."""
+
+
+class CapturedTopic(Protocol):
+    """A topic's state as a capture copies it (the Home Assistant layer's `TopicState`)."""
+
+    capture: SnapshotCapture | None
+    """The capture that has not copied the topic yet, if any."""
+
+    def export_snapshot(self) -> TopicSnapshot:
+        """Copy the topic's windows and what a replay rebuilds, as they are now."""
+        ...
+
+
+class SnapshotCapture:
+    """A hub's windows as they were at one moment, copied a few topics at a time.
+
+    Copying a large home's windows at once (4.5 million samples) would hold the
+    event loop for tens of milliseconds. A capture is instead armed at the
+    moment the snapshot stands for (the journal position it goes with): each
+    topic's `capture` then points at it, which costs one attribute per topic.
+    `copy_some` copies topics between loop iterations, and whatever is about
+    to change a topic not copied yet calls `copy` first (copy on write). So
+    every topic is copied as it was when the capture was armed, and the loop
+    never waits for more than one step or one topic.
+
+    Topics that appear after arming are not in the snapshot (the journal after
+    its position brings them back); a topic dropped meanwhile is copied as it
+    was. Only one capture may be armed on a topic at a time.
+    """
+
+    def __init__(
+        self,
+        sources: Iterable[tuple[str, bytes, Iterable[CapturedTopic]]],
+        position: JournalPosition,
+        taken_at: float,
+    ) -> None:
+        """Arm: `sources` are (source id, fingerprint, its topics in order)."""
+        self.position = position
+        self.taken_at = taken_at
+        self._sources = [
+            (source_id, fingerprint, list(topics))
+            for source_id, fingerprint, topics in sources
+        ]
+        self._copies: dict[int, TopicSnapshot] = {}
+        self._topics = [topic for _, _, topics in self._sources for topic in topics]
+        self._next = 0
+        self._cancelled = False
+        self.copied_on_write = 0
+        """Topics copied because they were about to change."""
+        for topic in self._topics:
+            if topic.capture is not None:
+                raise RuntimeError("a topic is already being captured")
+        for topic in self._topics:
+            topic.capture = self
+
+    def copy(self, topic: CapturedTopic) -> None:
+        """Copy a topic not copied yet now, before it changes."""
+        topic.capture = None
+        self._copies[id(topic)] = topic.export_snapshot()
+        self.copied_on_write += 1
+
+    def copy_some(self, samples: int = CAPTURE_STEP_SAMPLES) -> bool:
+        """Copy topics not copied yet, about `samples` samples; True once all are."""
+        topics = self._topics
+        copied = 0
+        while self._next < len(topics):
+            topic = topics[self._next]
+            self._next += 1
+            if topic.capture is not self:
+                continue  # copied on write already
+            topic.capture = None
+            snapshot = self._copies[id(topic)] = topic.export_snapshot()
+            copied += sum(len(state.times) for _, state in snapshot.windows)
+            if copied >= samples:
+                break
+        return self._next >= len(topics)
+
+    def cancel(self) -> None:
+        """Disarm: topics not copied yet stop pointing here (the capture is dropped)."""
+        for topic in self._topics[self._next :]:
+            if topic.capture is self:
+                topic.capture = None
+        self._next = len(self._topics)
+        self._cancelled = True
+
+    def snapshot(self) -> HubSnapshot:
+        """The snapshot, once `copy_some` said every topic is copied."""
+        if self._cancelled or self._next < len(self._topics):
+            raise RuntimeError("the capture was cancelled or is not done yet")
+        copies = self._copies
+        return HubSnapshot(
+            taken_at=self.taken_at,
+            position=self.position,
+            sources=tuple(
+                SourceSnapshot(
+                    source_id,
+                    fingerprint,
+                    tuple(copies[id(topic)] for topic in topics),
+                )
+                for source_id, fingerprint, topics in self._sources
+            ),
         )
 
 
