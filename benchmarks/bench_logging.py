@@ -16,7 +16,10 @@ Run from the repository root::
    directory, rotated at 16 MiB) is replayed with ``read_since`` against merely
    reading the same files and splitting their lines, and streamed with
    ``JournalReplay`` (batches dropped once counted, as the hub replays it,
-   about one file's records in memory). Also timed: building the
+   about one file's records in memory), also next to three million other
+   objects (a Home Assistant's heap, just built as at its start, and settled)
+   with the garbage collector paused during the parse, as it is, and
+   collecting as it goes. Also timed: building the
    same number of ``MqttRecord`` objects from ready values (the least any replay
    that hands out records pays, with no parsing at all), rebuilding 1-hour
    windows from the replayed records with the engine alone (payload parser and
@@ -31,6 +34,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+import contextlib
+import gc
 import math
 import os
 from pathlib import Path
@@ -44,6 +49,7 @@ from typing import Any
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from custom_components.iotitan.engine import journal as journal_module
 from custom_components.iotitan.engine.journal import (
     JournalReplay,
     JournalWriter,
@@ -65,6 +71,7 @@ BURST = 500
 JOURNAL_RECORDS = 1_000_000
 START = 1_795_732_789.0
 TOPICS = [f"weather/station{i}/{kind}" for i in range(20) for kind in ("temp", "hum")]
+HEAP_OBJECTS = 3_000_000
 
 
 def make_records(count: int) -> list[MqttRecord]:
@@ -221,6 +228,50 @@ def hub_sources() -> Callable[[], Any] | None:
     return lambda: SensorSource("bench", "bench", config)
 
 
+def stream_next_to_a_heap(directory: Path) -> dict[str, float]:
+    """The streamed replay next to HEAP_OBJECTS other objects (CPU seconds).
+
+    A running Home Assistant's heap, which a full collection walks: "fresh"
+    just built before each replay (as at Home Assistant's start, when the hub
+    replays, its objects still young), "settled" collected once into the
+    oldest generation. Each with the parse pausing the garbage collector, as
+    it does, and collecting as it goes; interleaved, best of two.
+    """
+
+    def stream() -> float:
+        began = time.process_time()
+        for _ in JournalReplay(directory, 0).batches():
+            pass
+        return time.process_time() - began
+
+    def build() -> list[Any]:
+        return [
+            {"state": [i], "attributes": (i, [i])} for i in range(HEAP_OBJECTS // 4)
+        ]
+
+    pause = journal_module._COLLECTOR_PAUSE
+    times: dict[str, list[float]] = {}
+    heap = build()
+    for regime in ("fresh", "settled"):
+        for _ in range(2):
+            for paused in (True, False):
+                if regime == "fresh":
+                    del heap
+                    heap = build()
+                else:
+                    gc.collect()
+                if not paused:
+                    journal_module._COLLECTOR_PAUSE = contextlib.nullcontext()  # type: ignore[assignment]
+                try:
+                    seconds = stream()
+                finally:
+                    journal_module._COLLECTOR_PAUSE = pause
+                key = f"{regime} {'paused' if paused else 'collected'}"
+                times.setdefault(key, []).append(seconds)
+    del heap
+    return {key: min(values) for key, values in times.items()}
+
+
 def bench_journal(directory: Path) -> dict[str, float]:
     new_source = hub_sources()  # imports Home Assistant: before any timing
     records = make_records(JOURNAL_RECORDS)
@@ -234,13 +285,16 @@ def bench_journal(directory: Path) -> dict[str, float]:
     lines = bare_read(directory)
     bare = time.perf_counter() - began
     bare_cpu = time.process_time() - began_cpu
-    # The floor of any replay that hands out records: building them, nothing else.
+    # The floor of any replay that hands out records: building them, nothing
+    # else (with the garbage collector paused, as the replay's parse pauses it).
+    gc.disable()
     began, began_cpu = time.perf_counter(), time.process_time()
     built = [
         fast_record(r.timestamp, r.topic, r.payload, r.qos, r.retain) for r in records
     ]
     floor = time.perf_counter() - began
     floor_cpu = time.process_time() - began_cpu
+    gc.enable()
     del built
     # The hub's way: streamed in batches, each dropped once handled.
     began, began_cpu = time.perf_counter(), time.process_time()
@@ -251,6 +305,7 @@ def bench_journal(directory: Path) -> dict[str, float]:
     streamed = time.perf_counter() - began
     streamed_cpu = time.process_time() - began_cpu
     assert streamed_count == JOURNAL_RECORDS, streamed_count
+    heap = stream_next_to_a_heap(directory)
     began, began_cpu = time.perf_counter(), time.process_time()
     result = read_since(directory, 0)
     replay = time.perf_counter() - began
@@ -300,6 +355,7 @@ def bench_journal(directory: Path) -> dict[str, float]:
         "ingest_cpu": ingest_cpu,
         "replay": replay,
         "streamed": streamed,
+        **{f"heap {key}": value for key, value in heap.items()},
         "streamed_cpu": streamed_cpu,
         "replay_cpu": replay_cpu,
         "rebuild": rebuild,
@@ -366,6 +422,14 @@ def main() -> None:
         f" x{journal['streamed'] / journal['bare']:.1f} read + split"
         f" (x{journal['streamed_cpu'] / journal['bare_cpu']:.1f} in CPU time)"
     )
+    for regime in ("fresh", "settled"):
+        paused = journal[f"heap {regime} paused"]
+        collected = journal[f"heap {regime} collected"]
+        print(
+            f"  next to {HEAP_OBJECTS:,} objects, {regime:7s}: streamed"
+            f" {paused:.3f} s CPU with the collector paused during the parse,"
+            f" {collected:.3f} s collecting as it goes (x{paused / collected:.2f})"
+        )
     total = journal["replay"] + journal["rebuild"]
     total_cpu = journal["replay_cpu"] + journal["rebuild_cpu"]
     print(

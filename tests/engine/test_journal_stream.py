@@ -6,6 +6,7 @@ from collections.abc import Callable
 import gc
 from pathlib import Path
 import random
+import sys
 import tracemalloc
 
 import pytest
@@ -194,3 +195,57 @@ def test_stream_holds_about_one_file_of_records(tmp_path: Path) -> None:
     held_thirty = peak(lambda: read_since(thirty, 0))
     assert streamed_thirty < 1.3 * streamed_ten, (streamed_ten, streamed_thirty)
     assert streamed_thirty < held_thirty / 4, (streamed_thirty, held_thirty)
+
+
+def test_the_collector_is_paused_while_lines_are_parsed(tmp_path: Path) -> None:
+    """No garbage collection during a parse (it would walk Home Assistant's
+    whole heap for records that hold no cycles), only the one its allocations
+    are due as it resumes; it runs again afterwards, and stays off if it was
+    off before."""
+    write_files(tmp_path, [[stamp(i * 0.01, i) for i in range(30_000)]])
+    collections: list[str] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase != "start":
+            return
+        frame = sys._getframe(1)
+        while frame is not None:  # inside a parse of journal lines?
+            if frame.f_code.co_qualname == "_Parser.parse":
+                collections.append(f"during a parse (generation {info['generation']})")
+                return
+            frame = frame.f_back
+        collections.append("elsewhere")
+
+    gc.callbacks.append(seen)
+    try:
+        assert gc.isenabled()
+        assert len(read_since(tmp_path, 0)) == 30_000
+        assert gc.isenabled()
+        garbage = [[i] for i in range(50_000)]  # tracked allocations: collections
+        assert "elsewhere" in collections
+        del garbage
+        gc.disable()
+        try:
+            read_since(tmp_path, 0)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+    finally:
+        gc.callbacks.remove(seen)
+    during = [seen for seen in collections if seen.startswith("during a parse")]
+    assert len(during) <= 1  # the one due when it resumes: without the pause, dozens
+
+
+def test_overlapping_parses_resume_the_collector_once_both_are_done() -> None:
+    from custom_components.iotitan.engine.journal import _COLLECTOR_PAUSE as pause
+
+    assert gc.isenabled()
+    pause.__enter__()
+    pause.__enter__()  # a second hub's replay, in another executor thread
+    pause.__exit__(None, None, None)
+    assert not gc.isenabled()
+    pause.__exit__(None, None, None)
+    assert gc.isenabled()
+    with pytest.raises(ValueError), pause:
+        raise ValueError("a parse that fails")
+    assert gc.isenabled()
