@@ -433,7 +433,7 @@ async def test_nothing_discovered_says_why(
     assert result["reason"] == "no_discovered_sensors"
     refused = result["description_placeholders"]["refused"]
     assert refused.count("arithmetic") == 20  # the first 20, then how many more
-    assert "2 more" in refused
+    assert "\n- … and 2 more" in refused  # strings.json: discovery_refusal "more"
     assert "huge" not in refused  # over 64 KiB: never read
     # A device whose topic already is a source is left out.
     entry2 = await setup_hub(

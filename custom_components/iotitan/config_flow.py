@@ -1130,7 +1130,9 @@ class SensorSubentryFlowHandler(IoTitanSubentryFlow):
             for item in refused[:MAX_REFUSALS_SHOWN]
         ]
         if len(refused) > MAX_REFUSALS_SHOWN:
-            lines.append(f"- … {len(refused) - MAX_REFUSALS_SHOWN} more")
+            more = translations.get(f"{prefix}.{_REFUSED_MORE}", _REFUSED_MORE)
+            count = str(len(refused) - MAX_REFUSALS_SHOWN)
+            lines.append(f"- {more.replace('{count}', count)}")
         return (
             "\n\n"
             + translations.get(f"{prefix}.{_REFUSED_HEADING}", _REFUSED_HEADING)
@@ -1280,6 +1282,7 @@ _NOT_SENSORS: Final = frozenset(
     }
 )
 _REFUSED_HEADING: Final = "heading"
+_REFUSED_MORE: Final = "more"
 """The translation (among the refusal reasons) that introduces the list."""
 
 
