@@ -11,7 +11,12 @@ Run from the repository root::
    loop. The baseline runs the same loop of callbacks doing nothing. Reported:
    the time the callbacks take (what the event loop pays per message), the time
    until every record has been handed to the kernel, both against the bare loop,
-   and how many datagrams the receiver got.
+   and how many datagrams the receiver got. Then records one per loop
+   iteration with 1 ms of other work between (a receiver process blocked in
+   recv() falls asleep meanwhile, as rsyslog does between a home's messages),
+   by a writer that wakes for every record and by one with the default linger:
+   the event loop thread's CPU per record above the same loop alone (median of
+   7 interleaved rounds).
 2. Journal: a 1,000,000-record journal (written by ``JournalWriter`` into a temp
    directory, rotated at 16 MiB) is replayed with ``read_since`` against merely
    reading the same files and splitting their lines, and streamed with
@@ -33,18 +38,20 @@ slow machine.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 import contextlib
 import gc
 import math
 import os
 from pathlib import Path
 import socket
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from typing import Any
+from typing import Any, Final
 
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -59,6 +66,7 @@ from custom_components.iotitan.engine.journal import (
 from custom_components.iotitan.engine.payload import PayloadParser, Rejection
 from custom_components.iotitan.engine.record import MqttRecord, fast_record
 from custom_components.iotitan.engine.syslog import (
+    DEFAULT_LINGER,
     SyslogFormatter,
     SyslogTarget,
     SyslogWriter,
@@ -68,6 +76,9 @@ from custom_components.iotitan.engine.window import SlidingWindow
 
 SYSLOG_RECORDS = 200_000
 BURST = 500
+ONE_AT_A_TIME = 2_000
+ONE_AT_A_TIME_GAP = 0.001  # other work between two messages
+ONE_AT_A_TIME_ROUNDS = 7
 JOURNAL_RECORDS = 1_000_000
 START = 1_795_732_789.0
 TOPICS = [f"weather/station{i}/{kind}" for i in range(20) for kind in ("temp", "hum")]
@@ -183,6 +194,85 @@ async def bench_syslog(port: int, receiver: _Receiver) -> dict[str, float]:
         "received": receiver.count,
         "dropped": sum(stats.dropped.values()),
     }
+
+
+_RECEIVER_PROCESS: Final = """
+import socket, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
+sock.bind(("127.0.0.1", 0))
+print(sock.getsockname()[1], flush=True)
+while sock.recv(65536):
+    pass
+"""
+
+
+@contextlib.contextmanager
+def receiver_process() -> Iterator[int]:
+    """A UDP receiver in a process of its own, blocked in recv() between
+    datagrams as a syslog daemon is; yields its port."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _RECEIVER_PROCESS], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        yield int(process.stdout.readline())
+    finally:
+        process.kill()
+        process.wait()
+
+
+async def _one_at_a_time(
+    writer: SyslogWriter | None, records: list[MqttRecord]
+) -> float:
+    """Submit one record per loop iteration with ONE_AT_A_TIME_GAP of other work
+    in between (the receiver falls asleep meanwhile, as a local rsyslog does
+    between a home's messages); return the event loop thread's CPU seconds
+    besides that work, the writer's sends included (the kernel charges waking
+    the receiver to the sender)."""
+    if writer is not None:
+        await writer.start()
+        writer.submit(records[0])  # connected before the timing
+        await writer.flush()
+    thread_time = time.thread_time
+    working = 0.0
+    began = thread_time()
+    for record in records:
+        if writer is not None:
+            writer.submit(record)
+        await asyncio.sleep(0)
+        work_began = thread_time()
+        until = time.perf_counter() + ONE_AT_A_TIME_GAP
+        while time.perf_counter() < until:
+            pass
+        working += thread_time() - work_began
+    if writer is not None:
+        await writer.flush()
+    spent = thread_time() - began - working
+    if writer is not None:
+        await writer.stop()
+    return spent
+
+
+async def bench_one_at_a_time(port: int) -> dict[str, float]:
+    """The loop alone, a writer that wakes for every record (no linger) and one
+    with the default linger, interleaved ONE_AT_A_TIME_ROUNDS times: the
+    median CPU seconds of each."""
+    records = make_records(ONE_AT_A_TIME)
+
+    def writer(linger: float) -> SyslogWriter:
+        return SyslogWriter(
+            SyslogTarget(Transport.UDP, host="127.0.0.1", port=port),
+            SyslogFormatter(hostname="bench"),
+            linger=linger,
+        )
+
+    runs: dict[str, list[float]] = {"bare": [], "no_linger": [], "linger": []}
+    for _ in range(ONE_AT_A_TIME_ROUNDS):
+        runs["bare"].append(await _one_at_a_time(None, records))
+        runs["no_linger"].append(await _one_at_a_time(writer(0.0), records))
+        runs["linger"].append(await _one_at_a_time(writer(DEFAULT_LINGER), records))
+    return {name: statistics.median(values) for name, values in runs.items()}
 
 
 async def write_journal(directory: Path, records: list[MqttRecord]) -> None:
@@ -373,6 +463,8 @@ def main() -> None:
     )
     with UdpReceiver() as receiver:
         syslog = asyncio.run(bench_syslog(receiver.port, receiver.protocol))
+    with receiver_process() as port:
+        one = asyncio.run(bench_one_at_a_time(port))
     n = SYSLOG_RECORDS
     print(f"Syslog over UDP, {n:,} records in bursts of {BURST}:")
     print(
@@ -391,6 +483,20 @@ def main() -> None:
         f" (x{syslog['total'] / syslog['bare_total']:.1f} the bare loop);"
         f" sent {syslog['sent']:,}, received {syslog['received']:,},"
         f" dropped {syslog['dropped']:,}"
+    )
+    m = ONE_AT_A_TIME
+    no_linger = (one["no_linger"] - one["bare"]) / m * 1e6
+    linger = (one["linger"] - one["bare"]) / m * 1e6
+    print(
+        f"Syslog over UDP to a receiver process, {m:,} records one per loop"
+        f" iteration, {ONE_AT_A_TIME_GAP * 1000:.0f} ms of other work between"
+        f" (event loop thread's CPU above the same loop without a writer,"
+        f" {one['bare'] / m * 1e6:.1f} us):"
+    )
+    print(
+        f"  waking for every record : {no_linger:.1f} us/record;"
+        f" lingering {DEFAULT_LINGER * 1000:.0f} ms (default): {linger:.1f} us/record"
+        f" (x{linger / no_linger:.2f})"
     )
 
     with tempfile.TemporaryDirectory(prefix="iotitan-bench-") as folder:

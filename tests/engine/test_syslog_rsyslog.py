@@ -31,6 +31,7 @@ from custom_components.iotitan.engine.syslog import (
     SyslogTarget,
     SyslogWriter,
     Transport,
+    _DatagramConnection,
     create_ssl_context,
 )
 
@@ -688,6 +689,68 @@ async def test_udp_datagrams_and_oversize(udp_sink: tuple[UdpSink, int]) -> None
     await writer.stop()
     assert [int(SEQ_RE.search(d)[1]) for d in sink.datagrams] == [1, 3]  # type: ignore[index]
     assert writer.stats.dropped == {"oversize": 1}
+
+
+async def test_records_linger_to_share_the_writers_wake_up(
+    udp_sink: tuple[UdpSink, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records that arrive one per loop iteration wait for each other: the
+    writer wakes and sends once per linger, not once per record. A full batch
+    goes at once; `flush` and `stop` do not wait for the linger."""
+    sink, port = udp_sink
+    sends: list[int] = []
+    original = _DatagramConnection.send
+
+    async def counted(self: _DatagramConnection, batch: list[bytes]) -> int:
+        sends.append(len(batch))
+        return await original(self, batch)
+
+    monkeypatch.setattr(_DatagramConnection, "send", counted)
+    target = SyslogTarget(Transport.UDP, host="127.0.0.1", port=port)
+    writer = SyslogWriter(target, linger=0.3)
+    await writer.start()
+    writer.submit(seq_record(0))
+    await writer.flush()  # connected
+    sends.clear()
+    for seq in range(1, 11):  # one per loop iteration, well within the linger
+        writer.submit(seq_record(seq))
+        await asyncio.sleep(0.005)
+    assert writer.stats.sent == 1
+    await wait_until(lambda: writer.stats.sent == 11)
+    assert sends == [10]
+
+    sends.clear()
+    writer.submit(seq_record(11))
+    await writer.flush()  # now, not after the linger
+    assert sends == [1]
+    for seq in range(12, 12 + 100):  # a full batch does not linger
+        writer.submit(seq_record(seq))
+    await asyncio.sleep(0.05)
+    assert writer.stats.sent == 112
+    writer.submit(seq_record(112))
+    await writer.stop()  # sends what lingers
+    assert writer.stats.sent == 113
+    await wait_until(lambda: len(sink.datagrams) == 113)
+    assert [int(SEQ_RE.search(d)[1]) for d in sink.datagrams] == list(range(113))  # type: ignore[index]
+
+
+async def test_without_linger_every_loop_iteration_sends(
+    udp_sink: tuple[UdpSink, int],
+) -> None:
+    sink, port = udp_sink
+    writer = SyslogWriter(
+        SyslogTarget(Transport.UDP, host="127.0.0.1", port=port), linger=0
+    )
+    await writer.start()
+    writer.submit(seq_record(1))
+    await writer.flush()  # connected
+    writer.submit(seq_record(2))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert writer.stats.sent == 2
+    await writer.stop()
+    await writer.flush()  # stopped with nothing spooled: returns
+    await wait_until(lambda: len(sink.datagrams) == 2)
 
 
 async def test_unix_datagram_socket_appearing_later(
