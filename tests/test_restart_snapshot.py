@@ -129,6 +129,32 @@ async def full_replay_states(
     return all_states(hass, entry)
 
 
+async def crash_and_restore(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    *,
+    replayed_after: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The journal flushed, a crash, a start from the snapshot and the journal
+    after it: what it shows must be what was live and what a full replay
+    shows. Returns what it showed and the start's snapshot report."""
+    await tick(hass, freezer, 2)  # the journal flushes (1 s interval)
+    await entry.runtime_data.message_log.journal.flush()
+    live = all_states(hass, entry)
+    await crash(hass, entry, lose_buffer=False)
+
+    await start(hass, entry)
+    report = entry.runtime_data.snapshot_report
+    assert report["restored"] is True, report
+    assert report["records_replayed_after"] == replayed_after
+    assert entry.runtime_data.records_replayed == replayed_after
+    restored = all_states(hass, entry)
+    assert restored == await full_replay_states(hass, entry)
+    assert restored == live
+    return restored, report
+
+
 async def test_snapshot_then_journal_gives_what_a_full_replay_gives(
     hass: HomeAssistant, setup_hub: SetupHub, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -141,22 +167,9 @@ async def test_snapshot_then_journal_gives_what_a_full_replay_gives(
     writes = entry.runtime_data.snapshot_writes
     assert writes["written"] == 1, writes
     await feed(hass, freezer, rng, 80)
-    await tick(hass, freezer, 2)  # the journal flushes (1 s interval)
-    await entry.runtime_data.message_log.journal.flush()
-    live = all_states(hass, entry)
-    await crash(hass, entry, lose_buffer=False)
-
-    await start(hass, entry)
-    report = entry.runtime_data.snapshot_report
-    assert report["restored"] is True, report
-    assert report["records_replayed_after"] == 80
-    assert entry.runtime_data.records_replayed == 80
+    restored, report = await crash_and_restore(hass, freezer, entry, replayed_after=80)
     assert report["topics_restored"] == 3
-    restored = all_states(hass, entry)
     assert len(restored) >= 3 * 2 * len(ALL_STATISTICS)  # and a few per topic
-    reference = await full_replay_states(hass, entry)
-    assert restored == reference
-    assert restored == live
 
 
 async def test_crash_before_the_journal_flush_gives_what_was_written(
@@ -223,18 +236,7 @@ async def test_readings_while_the_snapshot_is_being_copied(
     # Step one copies plant/a; its readings make b and c copy themselves.
     assert steps == 2
     assert writes["last_copied_on_write"] == 2
-    await tick(hass, freezer, 2)
-    await entry.runtime_data.message_log.journal.flush()
-    live = all_states(hass, entry)
-    await crash(hass, entry, lose_buffer=False)
-
-    await start(hass, entry)
-    report = entry.runtime_data.snapshot_report
-    assert report["restored"] is True, report
-    assert report["records_replayed_after"] == 3 * steps
-    restored = all_states(hass, entry)
-    assert restored == await full_replay_states(hass, entry)
-    assert restored == live
+    await crash_and_restore(hass, freezer, entry, replayed_after=3 * steps)
 
 
 async def test_journal_shorter_than_the_snapshot_position(
