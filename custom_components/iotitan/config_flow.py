@@ -1282,8 +1282,9 @@ _NOT_SENSORS: Final = frozenset(
     }
 )
 _REFUSED_HEADING: Final = "heading"
-_REFUSED_MORE: Final = "more"
 """The translation (among the refusal reasons) that introduces the list."""
+_REFUSED_MORE: Final = "more"
+"""The translation that ends a list cut short: how many more (``{count}``)."""
 
 
 def _group(sensors: list[DiscoveredSensor]) -> _Group:

@@ -234,9 +234,9 @@ class _CollectorPause:
     replay) streamed in 1.33 s of CPU against 1.89 s collecting as they came,
     1.30 against 1.46 s once the other objects were old
     (`benchmarks/bench_logging.py`). Records hold no cycles: the collector
-    would find nothing in them. Process-wide and
-    reentrant across threads (replays of two hubs at once): the first parse
-    in pauses the collector if it runs, the last one out resumes it.
+    would find nothing in them. Process-wide and reentrant across threads
+    (replays of two hubs at once): the first parse in pauses the collector if
+    it runs, the last one out resumes it.
     """
 
     def __init__(self) -> None:
