@@ -16,6 +16,7 @@ log), and for the lost-records case, the readings that were written.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 import logging
@@ -25,6 +26,7 @@ import struct
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
@@ -237,6 +239,69 @@ async def test_readings_while_the_snapshot_is_being_copied(
     assert steps == 2
     assert writes["last_copied_on_write"] == 2
     await crash_and_restore(hass, freezer, entry, replayed_after=3 * steps)
+
+
+async def test_a_snapshot_stopped_while_copying_lets_go_of_its_topics(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cancelled between two steps (the hub stopping): no topic is left
+    pointing at the dropped capture, no file is written, the next one is."""
+    entry = await new_hub(setup_hub, windows=[900.0], statistics=["count"])
+    await feed(hass, freezer, random.Random(3), 30)
+    hub = entry.runtime_data
+    topics = list(hub.sources[subentry_id(entry)].topics.values())
+    copy_some = SnapshotCapture.copy_some
+    monkeypatch.setattr(
+        SnapshotCapture, "copy_some", lambda capture, samples=0: copy_some(capture, 1)
+    )
+    writing = hass.async_create_task(hub.async_write_snapshot())
+    for _ in range(100):
+        await asyncio.sleep(0)
+        if any(topic.capture is not None for topic in topics):
+            break  # armed, one topic copied by its first step
+    pending = [topic for topic in topics if topic.capture is not None]
+    assert 0 < len(pending) < len(topics)
+    writing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writing
+    assert all(topic.capture is None for topic in topics)
+    assert hub.snapshot_writes["written"] == 0
+    assert not hub.snapshot_path.exists()
+    await hub.async_write_snapshot()
+    assert hub.snapshot_writes["written"] == 1
+
+
+async def test_a_source_added_while_copying_skips_the_snapshot(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sources changed between the capture's steps: the copy may not
+    match them, so no snapshot is written this time (counted as skipped)."""
+    entry = await new_hub(setup_hub, windows=[900.0], statistics=["count"])
+    await feed(hass, freezer, random.Random(4), 30)
+    hub = entry.runtime_data
+    copy_some = SnapshotCapture.copy_some
+    added: list[str] = []
+
+    def step_then_add_a_source(capture: SnapshotCapture, samples: int = 0) -> bool:
+        if not added:
+            subentry = ConfigSubentry(**sensor_subentry("garden/+/value"))
+            hass.config_entries.async_add_subentry(entry, subentry)
+            added.append(subentry.subentry_id)
+        done = copy_some(capture, 1)
+        # Let the hub take the new source in before the capture ends.
+        return done and any(key.startswith(added[0]) for key in hub.sources)
+
+    monkeypatch.setattr(SnapshotCapture, "copy_some", step_then_add_a_source)
+    await hub.async_write_snapshot()
+    assert hub.snapshot_writes["skipped"] == 1, hub.snapshot_writes
+    assert hub.snapshot_writes["written"] == 0
+    assert not hub.snapshot_path.exists()
 
 
 async def test_journal_shorter_than_the_snapshot_position(
