@@ -258,7 +258,7 @@ async def test_a_snapshot_stopped_while_copying_lets_go_of_its_topics(
         SnapshotCapture, "copy_some", lambda capture, samples=0: copy_some(capture, 1)
     )
     writing = hass.async_create_task(hub.async_write_snapshot())
-    for _ in range(100):
+    for _ in range(200_000):  # the journal flushes in the executor first
         await asyncio.sleep(0)
         if any(topic.capture is not None for topic in topics):
             break  # armed, one topic copied by its first step
