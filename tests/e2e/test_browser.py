@@ -237,22 +237,12 @@ def add_discovered_source(page: Any, base: str) -> None:
         "humidity": rf"Humidity mean 1h {value}%",
         "pressure": rf"Pressure mean 1h {value} hPa",
     }
-    shown: dict[str, float] = {}
-
-    def all_shown() -> bool:
-        text = " ".join(text_of(page).split())
-        shown.clear()
-        for key, pattern in wanted.items():
-            if match := re.search(pattern, text):
-                shown[key] = float(match[1].replace(",", ""))
-        return shown.keys() == wanted.keys()
-
-    wait_for(
-        "the discovered device's page to show each reading",
-        all_shown,
-        interval=0.5,
-        details=lambda: f"found {shown} in:\n{text_of(page)}",
-    )
+    shown = {
+        key: float(text.replace(",", ""))
+        for key, text in wait_for_texts(
+            page, "the discovered device's page to show each reading", wanted
+        ).items()
+    }
     # The simulator's random walks (scripts/simulator.py WeatherSensor).
     assert 5 <= shown["temperature"] <= 35, shown
     assert 15 <= shown["humidity"] <= 95, shown
@@ -430,22 +420,7 @@ def check_device_page(page: Any, base: str) -> None:
         "maximum": rf"Maximum 1h {value}",
         "deviation": rf"Standard deviation 10m {value}",
     }
-    shown: dict[str, str] = {}
-
-    def all_shown() -> bool:
-        text = " ".join(text_of(page).split())
-        shown.clear()
-        for key, pattern in wanted.items():
-            if match := re.search(pattern, text):
-                shown[key] = match[1]
-        return shown.keys() == wanted.keys()
-
-    wait_for(
-        "the device page to show statistics",
-        all_shown,
-        interval=0.5,
-        details=lambda: f"found {shown} in:\n{text_of(page)}",
-    )
+    shown = wait_for_texts(page, "the device page to show statistics", wanted)
     assert float(shown["minimum"]) <= float(shown["mean"]) <= float(shown["maximum"])
     assert 5 <= float(shown["mean"]) <= 35  # the simulator's indoor range
     page.wait_for_timeout(500)  # let the cards finish their transitions
@@ -525,6 +500,27 @@ def check_enum_states_in_activity(page: Any, base: str) -> None:
             page.reload()
             wait_for_translated_activity(page, name)
         shoot(page, shot)
+
+
+def wait_for_texts(page: Any, what: str, wanted: dict[str, str]) -> dict[str, str]:
+    """Wait until the page's text matches every pattern; each one's first group."""
+    shown: dict[str, str] = {}
+
+    def all_shown() -> bool:
+        text = " ".join(text_of(page).split())
+        shown.clear()
+        for key, pattern in wanted.items():
+            if match := re.search(pattern, text):
+                shown[key] = match[1]
+        return shown.keys() == wanted.keys()
+
+    wait_for(
+        what,
+        all_shown,
+        interval=0.5,
+        details=lambda: f"found {shown} in:\n{text_of(page)}",
+    )
+    return shown
 
 
 def wait_for_translated_activity(page: Any, name: str) -> None:
