@@ -26,7 +26,9 @@ Run from the repository root::
    with the garbage collector paused during the parse, as it is, and
    collecting as it goes. Also timed: building the
    same number of ``MqttRecord`` objects from ready values (the least any replay
-   that hands out records pays, with no parsing at all), rebuilding 1-hour
+   that hands out records pays, with no parsing at all), the replay's regular
+   expression alone over the files (the least a parse that checks every line
+   this way pays, converting nothing), rebuilding 1-hour
    windows from the replayed records with the engine alone (payload parser and
    ``SlidingWindow``), and what the hub does at start: every record through
    ``SensorSource.ingest`` (skipped if Home Assistant is not installed).
@@ -362,6 +364,26 @@ def stream_next_to_a_heap(directory: Path) -> dict[str, float]:
     return {key: min(values) for key, values in times.items()}
 
 
+def find_lines(directory: Path) -> tuple[float, float]:
+    """Seconds (wall, CPU) for `_OURS_RE` alone over the journal, as `_Parser.parse` calls it."""
+    pattern = journal_module._OURS_RE
+    chunk = journal_module._CHUNK_BYTES
+    found = 0
+    began, began_cpu = time.perf_counter(), time.process_time()
+    with journal_module._COLLECTOR_PAUSE:
+        for path in journal_files(directory):
+            data = path.read_bytes()
+            position, end_of_lines = 0, data.rfind(b"\n") + 1
+            while position < end_of_lines:
+                end = data.find(b"\n", position + chunk, end_of_lines)
+                end = end_of_lines if end < 0 else end + 1
+                found += len(pattern.findall(data, position, end))
+                position = end
+    seconds, cpu = time.perf_counter() - began, time.process_time() - began_cpu
+    assert found == JOURNAL_RECORDS, found
+    return seconds, cpu
+
+
 def bench_journal(directory: Path) -> dict[str, float]:
     new_source = hub_sources()  # imports Home Assistant: before any timing
     records = make_records(JOURNAL_RECORDS)
@@ -386,6 +408,10 @@ def bench_journal(directory: Path) -> dict[str, float]:
     floor_cpu = time.process_time() - began_cpu
     gc.enable()
     del built
+    # The other part of that floor: the replay's regular expression finding and
+    # checking every line, chunk by chunk as the parser calls it, the matches
+    # converted to nothing.
+    regex, regex_cpu = find_lines(directory)
     # The hub's way: streamed in batches, each dropped once handled.
     began, began_cpu = time.perf_counter(), time.process_time()
     streamed_count = 0
@@ -441,6 +467,8 @@ def bench_journal(directory: Path) -> dict[str, float]:
         "bare_cpu": bare_cpu,
         "floor": floor,
         "floor_cpu": floor_cpu,
+        "regex": regex,
+        "regex_cpu": regex_cpu,
         "ingest": ingest,
         "ingest_cpu": ingest_cpu,
         "replay": replay,
@@ -514,6 +542,19 @@ def main() -> None:
         f"  MqttRecord objects only : {journal['floor']:.3f} s"
         f" ({journal['floor_cpu']:.3f} s CPU) to build {m:,} records from ready"
         f" values, no parsing; x{journal['floor'] / journal['bare']:.1f} read + split"
+    )
+    print(
+        f"  finding the lines only  : {journal['regex']:.3f} s"
+        f" ({journal['regex_cpu']:.3f} s CPU), the replay's regular expression"
+        f" alone (it reads and checks every line, converts nothing);"
+        f" x{journal['regex'] / journal['bare']:.1f} read + split"
+    )
+    least = journal["floor"] + journal["regex"]
+    print(
+        f"  the two floors together : x{least / journal['bare']:.1f} read + split"
+        f" (x{(journal['floor_cpu'] + journal['regex_cpu']) / journal['bare_cpu']:.1f}"
+        f" in CPU time), the least a replay that checks every line and hands"
+        f" out records pays (target: x5)"
     )
     print(
         f"  read_since (all)        : {journal['replay']:.3f} s"
