@@ -97,7 +97,10 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import accumulate, islice, repeat
 import math
+from operator import itemgetter, mul, sub
+from typing import Final
 
 from .sorted_floats import SortedFloats
 
@@ -115,6 +118,17 @@ _NO_SAMPLE: _Exact = (0, 0, 0, 0)
 # The time-ordered arrays drop their expired prefix (one memmove) once it is a
 # sixteenth of the samples kept, and at least this long.
 _MIN_COMPACT = 16
+
+# Samples queued by `add_later` are added once there are this many, or as many
+# as the window holds if that is more (so memory stays within twice the
+# window's), or when anything else looks at the window. Fewer than
+# `_BULK_MIN_QUEUED`, or fewer than a `_BULK_MIN_SHARE`-th of the window, are
+# added one by one: the bulk path rebuilds the whole window.
+_QUEUE_LIMIT = 1024
+_BULK_MIN_QUEUED = 32
+_BULK_MIN_SHARE = 8
+
+_denominator: Final = itemgetter(1)
 
 
 class Statistic(StrEnum):
@@ -223,6 +237,7 @@ class SlidingWindow:
         "_max_samples",
         "_newest_exact",
         "_oldest_exact",
+        "_queued",
         "_sorted",
         "_sum",
         "_sum_sq",
@@ -260,6 +275,8 @@ class SlidingWindow:
         # window's "now" for refusing late samples (insert). Kept when the
         # window empties; only discard_after (the clock stepped back) lowers it.
         self._expired_to = -math.inf
+        # Samples given to add_later and not added yet: times, values.
+        self._queued: tuple[array[float], array[float]] | None = None
         self._reset_sums()
 
     def _reset_sums(self) -> None:
@@ -298,15 +315,21 @@ class SlidingWindow:
     @property
     def first_timestamp(self) -> float | None:
         """Timestamp of the oldest sample, ``None`` if empty. O(1)."""
+        if self._queued is not None:
+            self._add_queued()
         return self._times[self._head] if self._times else None
 
     @property
     def last_timestamp(self) -> float | None:
         """Timestamp of the newest sample, ``None`` if empty. O(1)."""
+        if self._queued is not None:
+            self._add_queued()
         return self._times[-1] if self._times else None
 
     def __len__(self) -> int:
         """Return the number of samples in the window. O(1)."""
+        if self._queued is not None:
+            self._add_queued()
         return len(self._times) - self._head
 
     def __iter__(self) -> Iterator[tuple[float, float]]:
@@ -315,6 +338,8 @@ class SlidingWindow:
         The iterator works on a copy of the samples (16 bytes each), so the
         window may change meanwhile.
         """
+        if self._queued is not None:
+            self._add_queued()
         head = self._head
         return zip(self._times[head:], self._values[head:], strict=True)
 
@@ -330,6 +355,8 @@ class SlidingWindow:
 
         The arrays are copies (C-speed slices): the window may go on changing.
         """
+        if self._queued is not None:
+            self._add_queued()
         head = self._head
         return WindowState(
             times=self._times[head:],
@@ -409,6 +436,8 @@ class SlidingWindow:
 
         Runtime complexity: O(log n) amortised (each sample is expired once).
         """
+        if self._queued is not None:
+            self._add_queued()
         timestamp = float(timestamp)
         value = float(value) + 0.0  # -0.0 -> 0.0: the sorted list can't tell them apart
         if not (math.isfinite(timestamp) and math.isfinite(value)):
@@ -446,6 +475,119 @@ class SlidingWindow:
         ):
             self._pop_oldest()
 
+    def add_later(self, timestamp: float, value: float) -> None:
+        """Queue a sample for `add`: the window ends up the same, for less work.
+
+        For many samples in a row with nothing looking at the window between
+        them (the journal's replay at start). The queued samples are added
+        before anything else reads or changes the window, and in bulk once
+        there are enough: clamped, expired and capped as `add` would, the
+        sorted values sorted once, the exact sums computed over the samples
+        kept at C speed. The window is then the one `add` gives, bit for bit
+        (its state, the scales of its sums included). ``ValueError`` for NaN
+        or infinite input, at once, as `add`.
+
+        Runtime complexity: O(1) here; O((n + k) log(n + k)) for the bulk add
+        of k queued samples to a window of n, once per ``max(n, 1024)``
+        samples queued, so O(log n) amortised.
+        """
+        timestamp = float(timestamp)
+        value = float(value) + 0.0  # as add()
+        if not (math.isfinite(timestamp) and math.isfinite(value)):
+            raise ValueError(f"sample must be finite, got ({timestamp!r}, {value!r})")
+        queued = self._queued
+        if queued is None:
+            queued = self._queued = (array("d"), array("d"))
+        times, values = queued
+        times.append(timestamp)
+        values.append(value)
+        if len(times) >= _QUEUE_LIMIT and len(times) >= len(self._times) - self._head:
+            self._add_queued()
+
+    def _add_queued(self) -> None:
+        """Add the samples `add_later` queued: in bulk if enough, else one by one."""
+        queued = self._queued
+        if queued is None:
+            return
+        self._queued = None
+        times, values = queued
+        kept = len(self._times) - self._head
+        if (
+            len(times) >= _BULK_MIN_QUEUED
+            and len(times) * _BULK_MIN_SHARE >= kept
+            and self._add_bulk(times, values)
+        ):
+            return
+        add = self.add
+        for timestamp, value in zip(times, values, strict=True):
+            add(timestamp, value)
+
+    def _add_bulk(self, new_times: array[float], new_values: array[float]) -> bool:
+        """Add finite samples (``-0.0`` made ``0.0``) as `add` would, rebuilding.
+
+        Return False, having changed nothing, where the shortcut does not
+        apply: a timestamp of zero (``max`` cannot tell ``-0.0`` from ``0.0``
+        where `add` keeps the later one) or a sample too large for its scale
+        to be taken as a float (beyond ``2**1024`` scaled).
+        """
+        if 0.0 in new_times:
+            return False
+        head = self._head
+        times = self._times[head:]
+        values = self._values[head:]
+        # add() clamps a timestamp older than the newest to the newest.
+        start = (times[-1],) if times else ()
+        clamped = array("d", accumulate((*start, *new_times), max))
+        times += clamped[len(start) :]
+        values += new_values
+        # The scales are the finest denominators since the window was last
+        # empty: add() never empties it, so the queued samples' count too,
+        # the ones about to expire included.
+        kt = max(
+            self._kt,
+            max(map(_denominator, map(float.as_integer_ratio, clamped))).bit_length()
+            - 1,
+        )
+        kv = max(
+            self._kv,
+            max(map(_denominator, map(float.as_integer_ratio, new_values))).bit_length()
+            - 1,
+        )
+        # What add() keeps at the newest timestamp: the samples not older than
+        # max_age (the same float test), at most max_samples of them.
+        now, max_age = times[-1], self._max_age
+        low, high = 0, len(times) - 1  # the newest always stays
+        while low < high:
+            middle = (low + high) // 2
+            if now - times[middle] > max_age:
+                low = middle + 1
+            else:
+                high = middle
+        if self._max_samples is not None:
+            low = max(low, len(times) - self._max_samples)
+        del times[:low]
+        del values[:low]
+        # The exact sums over the samples kept: each float times 2**k is an
+        # integer, exactly, unless it overflows.
+        try:
+            scaled_times = list(map(int, map(math.ldexp, times, repeat(kt))))
+            scaled_values = list(map(int, map(math.ldexp, values, repeat(kv))))
+        except OverflowError:
+            return False
+        steps = list(map(sub, islice(scaled_times, 1, None), scaled_times))
+        self._times = times
+        self._values = values
+        self._head = 0
+        self._sorted = SortedFloats.from_sorted(array("d", sorted(values)))
+        self._oldest_exact = _exact(times[0], values[0])
+        self._newest_exact = _exact(times[-1], values[-1])
+        self._kt, self._kv = kt, kv
+        self._sum = sum(scaled_values)
+        self._sum_sq = sum(map(mul, scaled_values, scaled_values))
+        self._area_prev = sum(map(mul, scaled_values, steps))
+        self._area_next = sum(map(mul, islice(scaled_values, 1, None), steps))
+        return True
+
     def insert(self, timestamp: float, value: float) -> bool:
         """Add a sample at its place in time; ``False`` if the window refuses it.
 
@@ -473,6 +615,8 @@ class SlidingWindow:
         O(log n) (a bisection and the sorted values) plus one array insertion,
         a ``memmove`` of the samples newer than it (16 bytes each).
         """
+        if self._queued is not None:
+            self._add_queued()
         timestamp = float(timestamp)
         value = float(value) + 0.0  # -0.0 -> 0.0, as add()
         if not (math.isfinite(timestamp) and math.isfinite(value)):
@@ -543,6 +687,8 @@ class SlidingWindow:
         """
         if not math.isfinite(now):
             raise ValueError(f"now must be finite, got {now!r}")
+        if self._queued is not None:
+            self._add_queued()
         if now > self._expired_to:
             self._expired_to = now
         times = self._times
@@ -565,6 +711,8 @@ class SlidingWindow:
         Runtime complexity: O(1) if none is later (the usual case), else
         O(n log n).
         """
+        if self._queued is not None:
+            self._add_queued()
         if now < self._expired_to:
             self._expired_to = now
         times = self._times
@@ -634,6 +782,8 @@ class SlidingWindow:
         Runtime complexity: O(log n) for median and percentile, O(1) for the rest
         (the exact divisions work on ints of a few thousand bits, independent of n).
         """
+        if self._queued is not None:
+            self._add_queued()
         if statistic == Statistic.PERCENTILE:
             if isinstance(percentile, bool) or not isinstance(percentile, int):
                 raise ValueError(f"percentile must be an int, not {percentile!r}")
