@@ -34,7 +34,7 @@ from custom_components.iotitan.engine.journal import (
 )
 from custom_components.iotitan.engine.record import MqttRecord
 from custom_components.iotitan.engine.syslog import SyslogFormatter
-from custom_components.iotitan.engine.window import Statistic
+from custom_components.iotitan.engine.window import SlidingWindow, Statistic
 
 from .common import hub_entry, sensor_subentry, subentry_id
 
@@ -42,13 +42,15 @@ SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 TOPIC = "room/t"
 
 
-async def write_journal(directory: Path, records: list[MqttRecord]) -> None:
+async def write_journal(
+    directory: Path, records: list[MqttRecord], max_file_bytes: int = 2500
+) -> None:
     """Write `records` as IoTitan does, in small files (several of them)."""
     writer = JournalWriter(
         directory,
         keep_seconds=10 * 86400,
         formatter=SyslogFormatter(hostname="pi"),
-        max_file_bytes=2500,
+        max_file_bytes=max_file_bytes,
         flush_interval=3600,
     )
     await writer.start()
@@ -348,3 +350,74 @@ async def test_replay_is_streamed_in_batches(
     assert [value for _, value in window] == [float(index) for index in range(100)]
     assert hub.records_replayed == 100
     assert hub.replay_report["files_read"] == len(journal_files(directory))
+
+
+async def test_replayed_readings_are_added_to_the_windows_in_bulk(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    tmp_path: Path,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The replay queues each reading and the windows take them in bulk.
+
+    The windows are those `SlidingWindow.add` builds from the same readings one
+    by one, expired at the same moment: the same samples, the same exact sums
+    and scales. No reading goes through `add` itself.
+    """
+    now = datetime(2027, 5, 4, 12, 0, tzinfo=UTC)
+    freezer.move_to(now)
+    stamp = now.timestamp()
+    entry = hub_entry(
+        sensor_subentry("room/+", windows=[3600.0, 600.0], statistics=["mean"])
+    )
+    topics = ["room/a", "room/b"]
+    records = [
+        MqttRecord(
+            stamp - 3000 + 2 * index + (index % 7) / 8,
+            topics[index % 2],
+            b"%.2f" % (20 + (index % 13) / 3),
+            0,
+            False,
+        )
+        for index in range(1500)
+    ]
+    await write_journal(
+        tmp_path / "iotitan" / entry.entry_id, records, max_file_bytes=1 << 20
+    )
+    bulk_adds = 0
+    real_bulk = SlidingWindow._add_bulk
+
+    def counting_bulk(window: SlidingWindow, *args: Any) -> bool:
+        nonlocal bulk_adds
+        bulk_adds += 1
+        return real_bulk(window, *args)
+
+    def no_add(*args: Any) -> None:
+        raise AssertionError("a replayed reading went through add()")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SlidingWindow, "_add_bulk", counting_bulk)
+        patched.setattr(SlidingWindow, "add", no_add)
+        await setup_hub(entry)
+    assert bulk_adds >= 4  # two windows of two topics
+    source = entry.runtime_data.sources[subentry_id(entry)]
+    assert not source.replaying
+    for topic in topics:
+        for seconds in (3600.0, 600.0):
+            reference = SlidingWindow(seconds)
+            for record in records:
+                if record.topic == topic:
+                    reference.add(record.timestamp, float(record.payload))
+            reference.expire(stamp)
+            window = source.topics[topic].windows[seconds]
+            assert len(window) == len(reference) > 100
+            expected, got = reference.export_state(), window.export_state()
+            assert got.times.tobytes() == expected.times.tobytes()
+            assert got.values.tobytes() == expected.values.tobytes()
+            assert got.sorted_values.tobytes() == expected.sorted_values.tobytes()
+            assert (got.time_scale, got.value_scale, got.sums) == (
+                expected.time_scale,
+                expected.value_scale,
+                expected.sums,
+            )

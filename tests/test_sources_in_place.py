@@ -23,7 +23,8 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.iotitan.alert_runtime import alert_issue_id
 from custom_components.iotitan.const import DOMAIN
-from custom_components.iotitan.engine.journal import ReplayResult
+from custom_components.iotitan.engine.journal import ReplayResult, read_since
+from custom_components.iotitan.engine.window import SlidingWindow
 from custom_components.iotitan.hub import IoTitanHub
 
 from .alerts_common import ALERT_ID, SOURCE_ID, alert_subentry, source_subentry
@@ -100,6 +101,46 @@ async def test_a_new_source_starts_from_the_journal(
     await hass.async_block_till_done()
     rebuilt = hub.runtime_data.sources[source_id].topics[KITCHEN].windows[3600.0]
     assert list(rebuilt) == list(source.topics[KITCHEN].windows[3600.0])
+
+
+async def test_a_new_source_takes_the_journal_in_bulk(
+    hass: HomeAssistant, hub: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catch-up queues the journal's readings and the window adds them in
+    bulk: the window `add` builds from the journal's records one by one."""
+    await publish(hass, KITCHEN, *(f"{20 + (i % 9) / 4}" for i in range(200)))
+    runtime: IoTitanHub = hub.runtime_data
+    await runtime.message_log.journal.flush()
+    bulk_adds = 0
+    real_bulk = SlidingWindow._add_bulk
+
+    def counting_bulk(window: SlidingWindow, *args: Any) -> bool:
+        nonlocal bulk_adds
+        bulk_adds += 1
+        return real_bulk(window, *args)
+
+    monkeypatch.setattr(SlidingWindow, "_add_bulk", counting_bulk)
+    source_id = await add_source(hass, hub)
+    assert bulk_adds == 1
+    assert not runtime.sources[source_id].replaying
+    reference = SlidingWindow(3600.0)
+    journal = read_since(runtime.message_log.directory, 0)
+    for record in journal:
+        if record.topic == KITCHEN:
+            reference.add(record.timestamp, float(record.payload))
+    window = runtime.sources[source_id].topics[KITCHEN].windows[3600.0]
+    assert len(window) == len(reference) == 200
+    expected, got = reference.export_state(), window.export_state()
+    assert (got.times, got.values, got.sorted_values) == (
+        expected.times,
+        expected.values,
+        expected.sorted_values,
+    )
+    assert (got.time_scale, got.value_scale, got.sums) == (
+        expected.time_scale,
+        expected.value_scale,
+        expected.sums,
+    )
 
 
 @pytest.mark.parametrize("in_journal", [True, False])

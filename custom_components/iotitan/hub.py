@@ -470,15 +470,20 @@ class IoTitanHub:
             # journal too if it was written meanwhile: they are taken from the
             # waiting list, in the order they came, not twice.
             first = (waiting[0].timestamp, waiting[0].topic) if waiting else None
-            for record in result:
-                if (record.timestamp, record.topic) == first:
-                    break
-                if (
-                    topic_matches(source.config.topic, record.topic)
-                    and source.ingest(record, now).outcome is Outcome.FUTURE
-                ):
-                    self.future_samples[FUTURE_REFUSED_REPLAY] += 1
+            source.replaying = True
+            try:
+                for record in result:
+                    if (record.timestamp, record.topic) == first:
+                        break
+                    if (
+                        topic_matches(source.config.topic, record.topic)
+                        and source.ingest(record, now).outcome is Outcome.FUTURE
+                    ):
+                        self.future_samples[FUTURE_REFUSED_REPLAY] += 1
+            finally:
+                source.replaying = False
             for state in source.topics.values():
+                # Also adds what the replay queued in the windows.
                 state.expire(now)
                 async_dispatcher_send(
                     self.hass, signal_new_topic(self.entry.entry_id), source, state
@@ -523,17 +528,25 @@ class IoTitanHub:
         refused_outcome = Outcome.FUTURE
         refused = 0
         replayed = 0
-        async for batch in batches:
-            replayed += len(batch)
-            for record in batch:
-                for source in route(record.topic).sources:
-                    if source.ingest(record, now).outcome is refused_outcome:
-                        refused += 1
+        sources = list(self.sources.values())
+        for source in sources:
+            source.replaying = True
+        try:
+            async for batch in batches:
+                replayed += len(batch)
+                for record in batch:
+                    for source in route(record.topic).sources:
+                        if source.ingest(record, now).outcome is refused_outcome:
+                            refused += 1
+        finally:
+            for source in sources:
+                source.replaying = False
         if refused:
             self.future_samples[FUTURE_REFUSED_REPLAY] += refused
         self.records_replayed = replayed
         for source in self.sources.values():
             for state in source.topics.values():
+                # Also adds what the replay queued in the windows.
                 state.expire(now)
         future = self.future_samples[FUTURE_REFUSED_REPLAY]
         self.replay_report = {
