@@ -31,7 +31,8 @@ Run from the repository root::
    this way pays, converting nothing), rebuilding 1-hour
    windows from the replayed records with the engine alone (payload parser and
    ``SlidingWindow``), and what the hub does at start: every record through
-   ``SensorSource.ingest`` (skipped if Home Assistant is not installed).
+   ``SensorSource.ingest`` with the readings queued in the windows, and the
+   same adding them one by one (skipped if Home Assistant is not installed).
 
 Both are measured in one run; the whole run takes well under two minutes on a
 slow machine.
@@ -442,19 +443,29 @@ def bench_journal(directory: Path) -> dict[str, float]:
     # 100 records/s over the last hour, plus each topic's sample exactly 1 h old
     assert 360_000 <= sum(map(len, windows.values())) <= 360_000 + len(TOPICS)
     del windows
-    # The hub's own replay loop: every record through SensorSource.ingest.
-    ingest = ingest_cpu = math.nan
+    # The hub's own replay loop: every record through SensorSource.ingest,
+    # the readings queued in the windows (as the hub replays) and, to compare,
+    # added one by one; the expiry after the loop adds what is queued.
+    ingest: dict[bool, tuple[float, float]] = {}
     if new_source is not None:
         now = records[-1].timestamp + 1
-        source = new_source()
-        began, began_cpu = time.perf_counter(), time.process_time()
-        for record in result:
-            source.ingest(record, now)
-        ingest = time.perf_counter() - began
-        ingest_cpu = time.process_time() - began_cpu
-        samples = sum(len(state.windows[3600.0]) for state in source.topics.values())
-        assert 360_000 <= samples <= 360_000 + len(TOPICS), samples
-        del source
+        for queued in (True, False):
+            source = new_source()
+            source.replaying = queued
+            began, began_cpu = time.perf_counter(), time.process_time()
+            for record in result:
+                source.ingest(record, now)
+            for state in source.topics.values():
+                state.expire(records[-1].timestamp)  # what the last add expired
+            ingest[queued] = (
+                time.perf_counter() - began,
+                time.process_time() - began_cpu,
+            )
+            samples = sum(
+                len(state.windows[3600.0]) for state in source.topics.values()
+            )
+            assert 360_000 <= samples <= 360_000 + len(TOPICS), samples
+            del source
     # the last hour only: reads just the newest file(s)
     began = time.perf_counter()
     recent = read_since(directory, records[-1].timestamp - 3600)
@@ -469,8 +480,10 @@ def bench_journal(directory: Path) -> dict[str, float]:
         "floor_cpu": floor_cpu,
         "regex": regex,
         "regex_cpu": regex_cpu,
-        "ingest": ingest,
-        "ingest_cpu": ingest_cpu,
+        "ingest": ingest[True][0] if ingest else math.nan,
+        "ingest_cpu": ingest[True][1] if ingest else math.nan,
+        "ingest_one_by_one": ingest[False][0] if ingest else math.nan,
+        "ingest_one_by_one_cpu": ingest[False][1] if ingest else math.nan,
         "replay": replay,
         "streamed": streamed,
         **{f"heap {key}": value for key, value in heap.items()},
@@ -590,9 +603,16 @@ def main() -> None:
         total_cpu = journal["replay_cpu"] + journal["ingest_cpu"]
         print(
             f"  + SensorSource.ingest   : {journal['ingest']:.3f} s"
-            f" ({journal['ingest_cpu']:.3f} s CPU), the hub's replay loop; replay and"
-            f" ingest together x{total / journal['bare']:.1f} read + split"
+            f" ({journal['ingest_cpu']:.3f} s CPU), the hub's replay loop, readings"
+            f" queued in the windows; replay and ingest together"
+            f" x{total / journal['bare']:.1f} read + split"
             f" (x{total_cpu / journal['bare_cpu']:.1f} in CPU time)"
+        )
+        one_by_one = journal["ingest_one_by_one"]
+        print(
+            f"    readings added one by one: {one_by_one:.3f} s"
+            f" ({journal['ingest_one_by_one_cpu']:.3f} s CPU); queued"
+            f" x{journal['ingest'] / one_by_one:.2f} of that"
         )
     print(
         f"  read_since (last hour)  : {journal['recent']:.3f} s for"
