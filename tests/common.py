@@ -28,7 +28,7 @@ from custom_components.iotitan.const import (
     SUBENTRY_SENSOR,
 )
 from custom_components.iotitan.engine.thingspeak import Plan
-from custom_components.iotitan.engine.window import Statistic
+from custom_components.iotitan.engine.window import SlidingWindow, Statistic
 from custom_components.iotitan.models import (
     ChannelSubentryConfig,
     FieldSource,
@@ -265,3 +265,32 @@ async def restart_hub(
     await hass.async_block_till_done()
     report = entry.runtime_data.snapshot_report
     assert report["restored"] is from_snapshot, report
+
+
+# -- windows -------------------------------------------------------------------------
+
+
+def count_bulk_adds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, count the windows' bulk adds of queued readings (in `[0]`)."""
+    calls = [0]
+    real_bulk = SlidingWindow._add_bulk
+
+    def counting_bulk(window: SlidingWindow, *args: Any) -> bool:
+        calls[0] += 1
+        return real_bulk(window, *args)
+
+    monkeypatch.setattr(SlidingWindow, "_add_bulk", counting_bulk)
+    return calls
+
+
+def assert_same_window(window: SlidingWindow, reference: SlidingWindow) -> None:
+    """The two windows hold the same samples, sorted values, scales and sums."""
+    got, expected = window.export_state(), reference.export_state()
+    assert got.times.tobytes() == expected.times.tobytes()
+    assert got.values.tobytes() == expected.values.tobytes()
+    assert got.sorted_values.tobytes() == expected.sorted_values.tobytes()
+    assert (got.time_scale, got.value_scale, got.sums) == (
+        expected.time_scale,
+        expected.value_scale,
+        expected.sums,
+    )

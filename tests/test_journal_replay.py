@@ -36,7 +36,13 @@ from custom_components.iotitan.engine.record import MqttRecord
 from custom_components.iotitan.engine.syslog import SyslogFormatter
 from custom_components.iotitan.engine.window import SlidingWindow, Statistic
 
-from .common import hub_entry, sensor_subentry, subentry_id
+from .common import (
+    assert_same_window,
+    count_bulk_adds,
+    hub_entry,
+    sensor_subentry,
+    subentry_id,
+)
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 TOPIC = "room/t"
@@ -385,22 +391,15 @@ async def test_replayed_readings_are_added_to_the_windows_in_bulk(
     await write_journal(
         tmp_path / "iotitan" / entry.entry_id, records, max_file_bytes=1 << 20
     )
-    bulk_adds = 0
-    real_bulk = SlidingWindow._add_bulk
-
-    def counting_bulk(window: SlidingWindow, *args: Any) -> bool:
-        nonlocal bulk_adds
-        bulk_adds += 1
-        return real_bulk(window, *args)
 
     def no_add(*args: Any) -> None:
         raise AssertionError("a replayed reading went through add()")
 
     with monkeypatch.context() as patched:
-        patched.setattr(SlidingWindow, "_add_bulk", counting_bulk)
+        bulk_adds = count_bulk_adds(patched)
         patched.setattr(SlidingWindow, "add", no_add)
         await setup_hub(entry)
-    assert bulk_adds >= 4  # two windows of two topics
+    assert bulk_adds[0] >= 4  # two windows of two topics
     source = entry.runtime_data.sources[subentry_id(entry)]
     assert not source.replaying
     for topic in topics:
@@ -412,12 +411,4 @@ async def test_replayed_readings_are_added_to_the_windows_in_bulk(
             reference.expire(stamp)
             window = source.topics[topic].windows[seconds]
             assert len(window) == len(reference) > 100
-            expected, got = reference.export_state(), window.export_state()
-            assert got.times.tobytes() == expected.times.tobytes()
-            assert got.values.tobytes() == expected.values.tobytes()
-            assert got.sorted_values.tobytes() == expected.sorted_values.tobytes()
-            assert (got.time_scale, got.value_scale, got.sums) == (
-                expected.time_scale,
-                expected.value_scale,
-                expected.sums,
-            )
+            assert_same_window(window, reference)

@@ -28,7 +28,13 @@ from custom_components.iotitan.engine.window import SlidingWindow
 from custom_components.iotitan.hub import IoTitanHub
 
 from .alerts_common import ALERT_ID, SOURCE_ID, alert_subentry, source_subentry
-from .common import channel_subentry, hub_entry, sensor_subentry
+from .common import (
+    assert_same_window,
+    channel_subentry,
+    count_bulk_adds,
+    hub_entry,
+    sensor_subentry,
+)
 
 SetupHub = Callable[[MockConfigEntry], Awaitable[MockConfigEntry]]
 KITCHEN = "home/kitchen/temperature"
@@ -111,17 +117,9 @@ async def test_a_new_source_takes_the_journal_in_bulk(
     await publish(hass, KITCHEN, *(f"{20 + (i % 9) / 4}" for i in range(200)))
     runtime: IoTitanHub = hub.runtime_data
     await runtime.message_log.journal.flush()
-    bulk_adds = 0
-    real_bulk = SlidingWindow._add_bulk
-
-    def counting_bulk(window: SlidingWindow, *args: Any) -> bool:
-        nonlocal bulk_adds
-        bulk_adds += 1
-        return real_bulk(window, *args)
-
-    monkeypatch.setattr(SlidingWindow, "_add_bulk", counting_bulk)
+    bulk_adds = count_bulk_adds(monkeypatch)
     source_id = await add_source(hass, hub)
-    assert bulk_adds == 1
+    assert bulk_adds == [1]
     assert not runtime.sources[source_id].replaying
     reference = SlidingWindow(3600.0)
     journal = read_since(runtime.message_log.directory, 0)
@@ -130,17 +128,7 @@ async def test_a_new_source_takes_the_journal_in_bulk(
             reference.add(record.timestamp, float(record.payload))
     window = runtime.sources[source_id].topics[KITCHEN].windows[3600.0]
     assert len(window) == len(reference) == 200
-    expected, got = reference.export_state(), window.export_state()
-    assert (got.times, got.values, got.sorted_values) == (
-        expected.times,
-        expected.values,
-        expected.sorted_values,
-    )
-    assert (got.time_scale, got.value_scale, got.sums) == (
-        expected.time_scale,
-        expected.value_scale,
-        expected.sums,
-    )
+    assert_same_window(window, reference)
 
 
 @pytest.mark.parametrize("in_journal", [True, False])
