@@ -23,12 +23,14 @@ import logging
 from pathlib import Path
 import random
 import struct
+import threading
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -36,10 +38,16 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.iotitan import hub as hub_module
 from custom_components.iotitan.device import topics_of_device
 from custom_components.iotitan.diagnostics import async_get_config_entry_diagnostics
 from custom_components.iotitan.engine.journal import ACTIVE_FILE, journal_files
-from custom_components.iotitan.engine.snapshot import SnapshotCapture
+from custom_components.iotitan.engine.snapshot import (
+    HubSnapshot,
+    SnapshotCapture,
+    read_snapshot,
+    write_snapshot,
+)
 from custom_components.iotitan.engine.window import Statistic
 from custom_components.iotitan.hub_snapshot import SNAPSHOT_INTERVAL
 from custom_components.iotitan.message_log import journal_directory
@@ -272,6 +280,58 @@ async def test_a_snapshot_stopped_while_copying_lets_go_of_its_topics(
     assert not hub.snapshot_path.exists()
     await hub.async_write_snapshot()
     assert hub.snapshot_writes["written"] == 1
+
+
+async def test_a_snapshot_being_written_when_the_hub_stops(
+    hass: HomeAssistant,
+    setup_hub: SetupHub,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The periodic snapshot is still being written (a large home takes a
+    second) when the entry unloads, which cancels it: the write at stop waits
+    for that one to finish instead of writing the same temporary file at
+    once, and the next start restores from an intact snapshot."""
+    entry = await new_hub(setup_hub, windows=[900.0], statistics=["count"])
+    await feed(hass, freezer, random.Random(8), 30)
+    hub = entry.runtime_data
+    writing = 0
+    overlapped = threading.Event()
+    first_started = threading.Event()
+    first_done = threading.Event()
+    lock = threading.Lock()
+
+    def slow_first_write(path: Path, snapshot: Any) -> Any:
+        nonlocal writing
+        with lock:
+            writing += 1
+            first = not first_started.is_set()
+            if writing > 1:
+                overlapped.set()
+        first_started.set()
+        try:
+            if first:
+                # A slow disk: the first write lasts until another begins
+                # beside it (the race), or half a second.
+                overlapped.wait(0.5)
+            return write_snapshot(path, snapshot)
+        finally:
+            with lock:
+                writing -= 1
+            if first:
+                first_done.set()
+
+    monkeypatch.setattr(hub_module, "write_snapshot", slow_first_write)
+    hub._async_snapshot_tick(dt_util.utcnow())
+    assert await hass.async_add_executor_job(first_started.wait, 5)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.async_add_executor_job(first_done.wait, 5)
+    assert not overlapped.is_set(), "two writes of the snapshot at once"
+    assert isinstance(read_snapshot(hub.snapshot_path), HubSnapshot)
+    assert hub.snapshot_writes["written"] == 1  # the stop's; the other was cancelled
+    await start(hass, entry)
+    assert entry.runtime_data.snapshot_report["restored"] is True
 
 
 async def test_a_source_added_while_copying_skips_the_snapshot(

@@ -719,9 +719,17 @@ class IoTitanHub:
                 return
             snapshot = capture.snapshot()
             began = time.monotonic()
-            result = await self.hass.async_add_executor_job(
+            writing = self.hass.async_add_executor_job(
                 write_snapshot, self.snapshot_path, snapshot
             )
+            try:
+                result = await asyncio.shield(writing)
+            except asyncio.CancelledError:
+                # Cancelled (the entry unloading): the thread writes on, so
+                # the lock is kept until it is done. Else the write at stop
+                # would fill the same temporary file at the same time.
+                await asyncio.wait([writing])
+                raise
             if isinstance(result, SnapshotProblem):
                 stats["failures"] += 1
                 if stats["last_error"] != result.detail:
