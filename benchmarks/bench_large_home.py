@@ -422,6 +422,12 @@ def report(results: dict[str, Any], rows: dict[str, Any]) -> list[str]:
             " hub left no snapshot file in its journal folder at unload)"
         )
     else:
+        used = with_["snapshot_report"]
+        if not used.get("restored"):
+            out(
+                "  THE SNAPSHOT WAS NOT USED: the hub replayed its whole journal"
+                f" ({used.get('reason')})"
+            )
         ratio = with_["setup_seconds"] / without["setup_seconds"]
         out(
             f"  restart with/without snapshot: x{ratio:.3f}"

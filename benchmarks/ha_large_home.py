@@ -467,6 +467,7 @@ async def timed_setup(
         "window_samples": [min(sizes), max(sizes)],
         "samples": sum(sizes),
         "statistics": iotitan_statistics(hub, [0, 1, len(sizes) // 2 - 1]),
+        "snapshot_report": hub.snapshot_report,
     }
 
 
