@@ -459,8 +459,8 @@ class SensorSource:
         self._logged_reasons: set[tuple[str, str]] = set()
         self.replaying = False
         """Set while the hub replays the journal: readings are queued in the
-        windows and added in bulk (`SlidingWindow.add_later`), the same windows
-        for a quarter of the work."""
+        windows and added in bulk (`SlidingWindow.add_later`): the same windows
+        for about a third of the windows' work."""
 
     @classmethod
     def from_subentry(cls, subentry: ConfigSubentry) -> SensorSource:
